@@ -1,0 +1,89 @@
+"""The app's own figures: time from pressing Train to the first plotted point, the server's cost of one loss-plot
+update, and the memory an idle session costs.
+
+    python -m bench.app_bench [--sessions 50]
+
+Prints numbers; asserts nothing. Each figure is measured against the launched app or, for the plot update,
+in-process on the same code the server runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import gradio as gr
+import pandas as pd
+from gradio.utils import diff
+from gradio_client import Client
+
+from bench.server import AppServer
+from demo.corpus_tab import FIRST_PRESET, preset_text
+
+
+def first_point_seconds(url: str, text: str, runs: int = 3) -> list[float]:
+    """Seconds from submitting /train to the first streamed update that carries a plot point."""
+    times = []
+    for _ in range(runs):
+        client = Client(url, verbose=False)
+        start = time.perf_counter()
+        job = client.submit(text, 5, api_name="/train")
+        while not job.outputs():
+            time.sleep(0.005)
+        times.append(time.perf_counter() - start)
+        client.predict(api_name="/stop")
+        job.result()
+    return times
+
+
+def plot_update_ms(rows: int = 600) -> dict:
+    """Server cost of one plot update late in a run: build the frame, postprocess it, diff against the last."""
+    plot = gr.LinePlot(x="seconds", y="bits per character", color="series")
+    data = [{"seconds": i * 0.2, "bits per character": 2 + 1 / (i + 1), "series": "train"} for i in range(rows)]
+    previous = plot.postprocess(pd.DataFrame(data[:-1])).model_dump()
+    times = []
+    for _ in range(50):
+        start = time.perf_counter()
+        current = plot.postprocess(pd.DataFrame(data)).model_dump()
+        diff(previous, current)
+        times.append((time.perf_counter() - start) * 1000)
+    return {"rows": rows, "median_ms": statistics.median(times), "max_ms": max(times)}
+
+
+def idle_session_mb(server: AppServer, sessions: int) -> float:
+    """Memory per session that has opened the app and asked for one small thing, then sat idle."""
+    clients = [Client(server.url, verbose=False) for _ in range(3)]
+    for c in clients:
+        c.predict("warm up", 2, 1, api_name="/cell_values")
+    before = server.rss_mb()
+    for _ in range(sessions):
+        Client(server.url, verbose=False).predict("hello", 2, 1, api_name="/cell_values")
+    time.sleep(1)
+    return (server.rss_mb() - before) / sessions
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=50)
+    args = parser.parse_args()
+    server = AppServer()
+    try:
+        times = first_point_seconds(server.url, preset_text(FIRST_PRESET))
+        print(
+            f"Train pressed → first plot point: median {statistics.median(times):.2f} s "
+            f"(runs: {', '.join(f'{t:.2f}' for t in times)}) over HTTP with gradio_client"
+        )
+        update = plot_update_ms()
+        print(
+            f"one loss-plot update with {update['rows']} points: median {update['median_ms']:.1f} ms of server "
+            f"time (max {update['max_ms']:.1f}); only the new rows travel (Gradio streams diffs)"
+        )
+        per = idle_session_mb(server, args.sessions)
+        print(f"idle session: {per:.2f} MB each ({args.sessions} sessions; server RSS now {server.rss_mb():.0f} MB)")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""charlstm: a character-level LSTM library to learn from, train on any text, sample and look inside.
+
+The pieces, each in its own module: :mod:`~charlstm.vocab` (characters ⇄ ids), :mod:`~charlstm.data`
+(reading, splitting, batching), :mod:`~charlstm.config` (settings, caps, presets), :mod:`~charlstm.model`
+(the network), :mod:`~charlstm.cell` (the gates, readable), :mod:`~charlstm.training` (a generator of
+progress records), :mod:`~charlstm.sampling` (a generator of characters), :mod:`~charlstm.checkpoint`
+(safetensors files) and :mod:`~charlstm.cli` (``python -m charlstm``).
+"""
+
+from .cell import Trace, trace
+from .checkpoint import Checkpoint, CheckpointError, load, save
+from .config import PRESETS, ConfigError, ModelConfig, TrainConfig, auto_config
+from .data import Corpus, CorpusError, make_corpus, read_text
+from .model import CharLSTM
+from .sampling import SamplingError, Step, char_probabilities, generate, sample
+from .training import Evaluation, Progress, TrainState, evaluate, new_state, train
+from .vocab import Vocab
+
+__all__ = [
+    "PRESETS",
+    "CharLSTM",
+    "Checkpoint",
+    "CheckpointError",
+    "ConfigError",
+    "Corpus",
+    "CorpusError",
+    "Evaluation",
+    "ModelConfig",
+    "Progress",
+    "SamplingError",
+    "Step",
+    "Trace",
+    "TrainConfig",
+    "TrainState",
+    "Vocab",
+    "auto_config",
+    "char_probabilities",
+    "evaluate",
+    "generate",
+    "load",
+    "make_corpus",
+    "new_state",
+    "read_text",
+    "sample",
+    "save",
+    "trace",
+    "train",
+]

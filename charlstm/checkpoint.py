@@ -1,0 +1,217 @@
+"""Checkpoints: one ``.safetensors`` file that describes itself, and a loader that trusts nothing in it.
+
+The file holds the weights (``model.*``), optionally the Adam moments for continuing (``optimizer.*``), and in
+its metadata a format version, the vocabulary, the model and training configs, counters and a short loss
+history. Loading reads and checks the header (sizes, offsets, dtypes, every shape against the config) before
+any tensor data is touched; nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+
+from .config import ConfigError, ModelConfig, TrainConfig, from_dict, to_dict, validate_for_model
+from .model import CharLSTM
+from .training import TrainState, new_state
+from .vocab import Vocab, VocabError
+
+FORMAT = "charlstm"
+FORMAT_VERSION = 1
+MAX_FILE_BYTES = 128 * 1024 * 1024  # the parameter cap in float32 with Adam moments, plus room
+MAX_HEADER_BYTES = 1024 * 1024
+_DTYPES = {"F32": 4}
+_OPTIMIZER_SLOTS = ("exp_avg", "exp_avg_sq", "step")
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable charlstm checkpoint; the message says what is wrong with it."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded model with everything that describes it; ``state`` is set when the file held optimiser moments."""
+
+    model: CharLSTM
+    vocab: Vocab
+    model_config: ModelConfig
+    train_config: TrainConfig | None
+    state: TrainState
+
+
+def to_bytes(
+    model: CharLSTM,
+    vocab: Vocab,
+    train_config: TrainConfig | None = None,
+    state: TrainState | None = None,
+    include_optimizer: bool = True,
+) -> bytes:
+    """Serialise a model (and, if given, its training state) to safetensors bytes."""
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if state is not None and include_optimizer:
+        names = [name for name, _ in model.named_parameters()]
+        for index, slots in state.optimizer.state_dict()["state"].items():
+            for slot in _OPTIMIZER_SLOTS:
+                value = torch.as_tensor(slots[slot], dtype=torch.float32).detach().cpu()
+                tensors[f"optimizer.{names[index]}.{slot}"] = value.contiguous()
+    counters = {"step": 0, "elapsed": 0.0, "chars_seen": 0, "lr_scale": 1.0, "history": []}
+    if state is not None:
+        counters = {k: getattr(state, k) for k in counters}
+    metadata = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "vocab": vocab.to_json(),
+        "model_config": json.dumps(to_dict(model.config)),
+        "train_config": json.dumps(to_dict(train_config) if train_config else None),
+        "training": json.dumps(counters),
+    }
+    return save_tensors(tensors, metadata)
+
+
+def save(path: str | Path, *args: Any, **kwargs: Any) -> Path:
+    """Write :func:`to_bytes` to ``path`` atomically (a crash never leaves half a file)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(to_bytes(*args, **kwargs))
+    tmp.replace(path)
+    return path
+
+
+def load(source: str | Path | bytes, device: torch.device | str = "cpu") -> Checkpoint:
+    """Load and verify a checkpoint from a path or bytes; anything wrong raises :class:`CheckpointError`."""
+    data = _read(source)
+    header, metadata = _header(data)
+    try:
+        vocab = Vocab.from_json(metadata["vocab"])
+        model_config = from_dict(ModelConfig, _json(metadata, "model_config"))
+        raw_train = _json(metadata, "train_config")
+        train_config = from_dict(TrainConfig, raw_train) if raw_train is not None else None
+        validate_for_model(model_config, train_config or TrainConfig(), vocab.size)
+    except (VocabError, ConfigError) as e:
+        raise CheckpointError(f"the checkpoint's description is invalid: {e}") from None
+    model = CharLSTM(model_config, vocab.size)
+    _check_shapes(header, model)
+    try:
+        tensors = load_tensors(data)
+    except Exception as e:  # safetensors raises its own error types for malformed data
+        raise CheckpointError(f"the tensor data is malformed: {e}") from None
+    weights = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+    if not all(torch.isfinite(v).all() for v in weights.values()):
+        raise CheckpointError("the weights hold NaN or infinite values")
+    model.load_state_dict(weights)
+    model.to(device).eval()
+    state = new_state(model)
+    _restore_training(state, model, tensors, _json(metadata, "training"))
+    return Checkpoint(model, vocab, model_config, train_config, state)
+
+
+def _read(source: str | Path | bytes) -> bytes:
+    if isinstance(source, bytes):
+        data = source
+    else:
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise CheckpointError(f"{path.name} is {size:,} bytes; a checkpoint may be at most {MAX_FILE_BYTES:,}")
+            data = path.read_bytes()
+        except OSError as e:
+            raise CheckpointError(f"cannot read {path}: {e.strerror or e}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise CheckpointError(f"the checkpoint is {len(data):,} bytes; the cap is {MAX_FILE_BYTES:,}")
+    return data
+
+
+def _header(data: bytes) -> tuple[dict[str, Any], dict[str, str]]:
+    """Parse and check the safetensors header: every tensor inside the file, sized by its dtype and shape."""
+    not_safetensors = "this is not a .safetensors checkpoint (no valid header)"
+    if len(data) < 8:
+        raise CheckpointError(f"{not_safetensors}: the file is too short")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > MAX_HEADER_BYTES or 8 + n > len(data):
+        raise CheckpointError(f"{not_safetensors}: it declares a {n:,}-byte header in a {len(data):,}-byte file")
+    try:
+        header = json.loads(data[8 : 8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise CheckpointError(f"{not_safetensors}: the header is not JSON") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{not_safetensors}: the header is not a JSON object")
+    metadata = header.pop("__metadata__", None)
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise CheckpointError("this .safetensors file was not written by charlstm (no charlstm metadata)")
+    if metadata.get("format_version") != str(FORMAT_VERSION):
+        raise CheckpointError(
+            f"checkpoint format version {metadata.get('format_version')!r} is not supported; "
+            f"this charlstm reads version {FORMAT_VERSION}"
+        )
+    body = len(data) - 8 - n
+    for name, info in header.items():
+        try:
+            dtype, shape, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
+            numel = 1
+            for d in shape:
+                if not isinstance(d, int) or d < 0:
+                    raise TypeError
+                numel *= d
+        except (TypeError, KeyError, ValueError):
+            raise CheckpointError(f"tensor {name!r} has a malformed header entry") from None
+        if dtype not in _DTYPES:
+            raise CheckpointError(f"tensor {name!r} has dtype {dtype}; charlstm checkpoints hold float32 only")
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= body):
+            raise CheckpointError(f"tensor {name!r} points outside the file")
+        if end - start != numel * _DTYPES[dtype]:
+            raise CheckpointError(f"tensor {name!r} declares shape {shape} but holds {end - start:,} bytes")
+    return header, metadata
+
+
+def _json(metadata: dict[str, str], key: str) -> Any:
+    try:
+        return json.loads(metadata[key])
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"the checkpoint's {key!r} metadata is missing or not valid JSON") from None
+
+
+def _check_shapes(header: dict[str, Any], model: CharLSTM) -> None:
+    expected = {f"model.{k}": list(v.shape) for k, v in model.state_dict().items()}
+    for name, shape in expected.items():
+        if name not in header:
+            raise CheckpointError(f"the checkpoint lacks the tensor {name!r}")
+        if header[name]["shape"] != shape:
+            raise CheckpointError(f"tensor {name!r} has shape {header[name]['shape']}, but the config needs {shape}")
+    params = {
+        f"optimizer.{k}.{slot}": list(v.shape) if slot != "step" else []
+        for k, v in model.named_parameters()
+        for slot in _OPTIMIZER_SLOTS
+    }
+    for name in header:
+        if name not in expected and name not in params:
+            raise CheckpointError(f"the checkpoint holds an unexpected tensor {name!r}")
+        if name in params and header[name]["shape"] != params[name]:
+            raise CheckpointError(f"optimiser tensor {name!r} has the wrong shape {header[name]['shape']}")
+
+
+def _restore_training(state: TrainState, model: CharLSTM, tensors: dict, counters: Any) -> None:
+    try:
+        state.step = int(counters["step"])
+        state.elapsed = float(counters["elapsed"])
+        state.chars_seen = int(counters["chars_seen"])
+        state.lr_scale = float(counters["lr_scale"])
+        state.history = [dict(h) for h in counters["history"]]
+    except (TypeError, KeyError, ValueError):
+        raise CheckpointError("the checkpoint's training counters are malformed") from None
+    slots = {}
+    for index, (name, param) in enumerate(model.named_parameters()):
+        keys = [f"optimizer.{name}.{slot}" for slot in _OPTIMIZER_SLOTS]
+        if all(k in tensors for k in keys):
+            exp_avg, exp_avg_sq, step = (tensors[k].to(param.device) for k in keys)
+            slots[index] = {"exp_avg": exp_avg.view_as(param), "exp_avg_sq": exp_avg_sq.view_as(param), "step": step}
+    if slots:
+        saved = state.optimizer.state_dict()
+        state.optimizer.load_state_dict({"state": slots, "param_groups": saved["param_groups"]})

@@ -1,0 +1,222 @@
+"""``python -m charlstm``: train, sample, eval and bench from the command line.
+
+Subcommands and flags are stable (scripts depend on them). Every bad argument ends the program with a
+non-zero status and a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import fields
+
+import torch
+
+from .checkpoint import CheckpointError, load, save
+from .config import PRESET_NAMES, ConfigError, ModelConfig, SampleConfig, TrainConfig, resolve, validate_for_model
+from .data import CorpusError, make_corpus, read_text
+from .device import DEVICES, resolve_device
+from .model import CharLSTM
+from .sampling import SamplingError, generate
+from .training import Progress, evaluate, new_state, train
+from .vocab import VocabError
+
+USER_ERRORS = (CorpusError, ConfigError, CheckpointError, SamplingError, VocabError, ValueError, OSError)
+SAMPLING = SampleConfig()
+KNOBS = [f for cls in (ModelConfig, TrainConfig) for f in fields(cls) if f.name not in ("seconds", "steps")]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m charlstm", description="Character-level LSTM: train, sample, evaluate.")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="where to compute (default: auto)")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train a model on a text file")
+    t.add_argument("--corpus", required=True, help="UTF-8 text file to learn")
+    t.add_argument("--val", help="separate validation text (default: the last 10%% of the corpus)")
+    t.add_argument("--seconds", type=_finite, help="training-time budget (default: 60 unless --steps is given)")
+    t.add_argument("--steps", type=int, help="optimiser-step budget")
+    t.add_argument("--preset", choices=PRESET_NAMES, default="auto", help="model size (default: auto)")
+    t.add_argument("--resume", help="continue training this checkpoint (weights and optimiser)")
+    t.add_argument("--out", required=True, help="where to write the .safetensors checkpoint")
+    t.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    t.add_argument("--plot", help="save the loss curves to this PNG")
+    t.add_argument("--no-optimizer", action="store_true", help="leave the optimiser state out (a third the size)")
+    for f in KNOBS:
+        flag = f"--{f.name.replace('_', '-')}"
+        if f.type == "bool":
+            t.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, help=f"override {f.name}")
+        else:
+            kind = _finite if f.type == "float" else int
+            t.add_argument(flag, dest=f.name, type=kind, help=f"override {f.name}")
+
+    s = sub.add_parser("sample", help="generate text from a checkpoint")
+    s.add_argument("--model", required=True)
+    s.add_argument("--prompt", default="", help="seed text the model continues")
+    s.add_argument("--length", type=int, default=SAMPLING.length)
+    s.add_argument("--temperature", type=_finite, default=SAMPLING.temperature, help="0 is greedy")
+    s.add_argument("--top-k", type=int, default=SAMPLING.top_k, help="0 keeps every character")
+    s.add_argument("--top-p", type=_finite, default=SAMPLING.top_p)
+    s.add_argument("--seed", type=int, default=SAMPLING.seed, help="random seed (same seed, same text)")
+
+    e = sub.add_parser("eval", help="bits per character of a text under a checkpoint")
+    e.add_argument("--model", required=True)
+    e.add_argument("--text", required=True)
+    e.add_argument("--json", action="store_true")
+
+    b = sub.add_parser("bench", help="measure speed and time-to-quality")
+    b.add_argument("--json", action="store_true")
+    b.add_argument("--seconds", type=_finite, default=60.0, help="training budget for the quality race")
+    b.add_argument(
+        "--only",
+        choices=("throughput", "generation", "quality"),
+        action="append",
+        help="run only these parts (repeatable)",
+    )
+    b.add_argument("--corpus", help="corpus for the benchmarks (default: the bundled tiny Shakespeare)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.threads is not None:
+            if args.threads < 1:
+                raise ValueError("--threads must be at least 1")
+            torch.set_num_threads(args.threads)
+        device = resolve_device(args.device)
+        return {"train": _train, "sample": _sample, "eval": _eval, "bench": _bench}[args.command](args, device)
+    except USER_ERRORS as e:
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _train(args: argparse.Namespace, device: torch.device) -> int:
+    text = read_text(args.corpus)
+    val_text = read_text(args.val) if args.val else None
+    resumed = load(args.resume, device) if args.resume else None
+    corpus = make_corpus(text, val_text=val_text, vocab=resumed.vocab if resumed else None)
+    seconds = args.seconds if args.seconds is not None or args.steps is not None else 60.0
+    knobs = {f.name: getattr(args, f.name) for f in KNOBS}
+    model_config, config = resolve(args.preset, len(corpus.train), seconds, args.steps, **knobs)
+    if resumed:
+        model, state = resumed.model, resumed.state
+    else:
+        validate_for_model(model_config, config, corpus.vocab.size)
+        model = CharLSTM(model_config, corpus.vocab.size).to(device)
+        state = new_state(model)
+    out = sys.stderr if args.json else sys.stdout
+    records: list[Progress] = []
+    runner = train(model, corpus, config, state)
+    try:
+        for record in runner:
+            records.append(record)
+            print(format_progress(record, config), file=out, flush=True)
+    except KeyboardInterrupt:
+        print("stopped: saving the weights learned so far", file=out, flush=True)
+    finally:
+        runner.close()
+    if not records:
+        raise ValueError("training produced no progress")
+    save(args.out, model, corpus.vocab, config, state, include_optimizer=not args.no_optimizer)
+    result = evaluate(model, corpus.val)
+    if args.plot:
+        from .plot import save_loss_plot
+
+        save_loss_plot(records, args.plot)
+    last = records[-1]
+    summary = {
+        "val_loss": result.loss,
+        "val_bpc": result.bpc,
+        "steps": last.step,
+        "seconds": round(last.elapsed, 3),
+        "chars_per_s": round(last.chars_per_s),
+        "chars_seen": last.chars_seen,
+        "out": str(args.out),
+    }
+    print(f"saved {args.out}: validation {result.bpc:.3f} bits/char ({result.loss:.3f} nats/char)", file=out)
+    if args.json:
+        print(json.dumps(summary), flush=True)
+    return 0
+
+
+def format_progress(p: Progress, config: TrainConfig) -> str:
+    """One human-readable line per record, with a progress bar when the budget is in seconds."""
+    bar = ""
+    if config.seconds:
+        done = min(1.0, p.elapsed / config.seconds) if p.kind != "done" else 1.0
+        bar = "[" + "#" * round(20 * done) + "." * (20 - round(20 * done)) + "] "
+    parts = [f"{bar}step {p.step:>6}", f"{p.elapsed:6.1f}s"]
+    if p.train_loss is not None:
+        parts.append(f"train {p.train_loss / math.log(2):.3f} bpc")
+    if p.val_bpc is not None:
+        parts.append(f"val {p.val_bpc:.3f} bpc")
+    parts += [f"{p.chars_per_s / 1000:5.1f}k chars/s", f"lr {p.learning_rate:.2e}"]
+    line = "  ".join(parts)
+    if p.message:
+        line += f"\n  ! {p.message}"
+    if p.sample:
+        line += "\n  sample: " + p.sample.replace("\n", "⏎")[:100]
+    return line
+
+
+def _sample(args: argparse.Namespace, device: torch.device) -> int:
+    checkpoint = load(args.model, device)
+    steps = generate(
+        checkpoint.model,
+        checkpoint.vocab,
+        args.prompt,
+        args.length,
+        args.temperature,
+        args.top_k,
+        args.top_p,
+        torch.Generator().manual_seed(args.seed),
+    )
+    sys.stdout.write(args.prompt)
+    for step in steps:
+        sys.stdout.write(step.char)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+    return 0
+
+
+def _eval(args: argparse.Namespace, device: torch.device) -> int:
+    checkpoint = load(args.model, device)
+    text = read_text(args.text)
+    if len(text) < 2:
+        raise CorpusError("the text needs at least two characters to evaluate")
+    result = evaluate(checkpoint.model, checkpoint.vocab.encode(text))
+    unknown = len(checkpoint.vocab.unknown_in(text))
+    if args.json:
+        print(json.dumps({"bpc": result.bpc, "loss": result.loss, "chars": result.chars, "unknown_chars": unknown}))
+    else:
+        print(f"{result.bpc:.4f} bits per character ({result.loss:.4f} nats) over {result.chars:,} predictions")
+        if unknown:
+            print(f"note: {unknown} distinct characters of the text are not in the model's vocabulary")
+    return 0
+
+
+def _bench(args: argparse.Namespace, device: torch.device) -> int:
+    from .bench import run
+
+    return run(args, device)

@@ -1,0 +1,170 @@
+"""Corpus text in, model-ready ids out: reading and cleaning text, the train/validation split, training batches.
+
+Text is normalised once on the way in (line endings to ``\\n``, a byte-order mark dropped, lone surrogates
+replaced), so every later step sees the same characters. A file that is not UTF-8 is refused with the byte
+offset of the first bad byte; a file with NUL bytes is refused as binary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .vocab import Vocab
+
+MIN_CHARS = 10  # fewer characters leave nothing to learn from and nothing to validate on
+VAL_FRACTION = 0.1
+MIN_VAL_CHARS = 2  # one input and one target
+
+
+class CorpusError(ValueError):
+    """Text that cannot be used as a corpus; the message says why, for the user."""
+
+
+def normalize_text(text: str) -> str:
+    """Unify line endings, drop a leading byte-order mark and replace lone surrogates with U+FFFD."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def decode_text(data: bytes, name: str = "the file") -> str:
+    """UTF-8 bytes to normalised text; binary or non-UTF-8 data raises :class:`CorpusError`."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CorpusError(
+            f"{name} is not UTF-8 text: byte 0x{data[e.start]:02x} at byte offset {e.start} cannot be decoded"
+        ) from None
+    nul = text.find("\0")
+    if nul >= 0:
+        raise CorpusError(f"{name} looks binary: it holds a NUL character at character offset {nul}")
+    return normalize_text(text)
+
+
+def read_text(path: str | Path, max_bytes: int | None = None) -> str:
+    """Read a UTF-8 text file; unreadable, oversized, binary or non-UTF-8 files raise :class:`CorpusError`."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise CorpusError(f"{path.name} is {size:,} bytes; the cap is {max_bytes:,} bytes")
+        data = path.read_bytes()
+    except OSError as e:
+        raise CorpusError(f"cannot read {path}: {e.strerror or e}") from None
+    return decode_text(data, path.name)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A vocabulary and the encoded training and validation ids."""
+
+    vocab: Vocab
+    train: torch.Tensor  # (N,) compact integer ids
+    val: torch.Tensor  # (M,)
+
+
+def make_corpus(
+    text: str, *, val_text: str | None = None, val_fraction: float = VAL_FRACTION, vocab: Vocab | None = None
+) -> Corpus:
+    """Split ``text`` (the last ``val_fraction`` held out, unless ``val_text`` is given) and encode it.
+
+    The vocabulary comes from the training part unless ``vocab`` is given (continuing a trained model).
+    """
+    text = normalize_text(text)
+    if len(text.strip()) == 0:
+        raise CorpusError("the corpus is empty: paste or upload some text")
+    if len(text) < MIN_CHARS:
+        raise CorpusError(f"the corpus has {len(text)} characters; at least {MIN_CHARS} are needed to learn anything")
+    if val_text is None:
+        if not 0 < val_fraction < 1:
+            raise CorpusError(f"val_fraction must be between 0 and 1, not {val_fraction}")
+        n_val = max(MIN_VAL_CHARS, round(len(text) * val_fraction))
+        train_text, val_text = text[:-n_val], text[-n_val:]
+    else:
+        train_text, val_text = text, normalize_text(val_text)
+        if len(val_text) < MIN_VAL_CHARS:
+            raise CorpusError(f"the validation text needs at least {MIN_VAL_CHARS} characters")
+    vocab = vocab or Vocab.from_text(train_text)
+    return Corpus(vocab, vocab.encode(train_text), vocab.encode(val_text))
+
+
+def random_batch(
+    ids: torch.Tensor, batch_size: int, seq_len: int, generator: torch.Generator, device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``batch_size`` random windows of ``ids``: inputs and next-character targets at every position.
+
+    Windows shrink to fit a corpus shorter than ``seq_len + 1``.
+    """
+    T = min(seq_len, len(ids) - 1)
+    starts = torch.randint(0, len(ids) - T, (batch_size,), generator=generator)  # (B,)
+    windows = ids[starts[:, None] + torch.arange(T + 1)].long()  # (B, T + 1)
+    windows = windows.to(device, non_blocking=True)
+    return windows[:, :-1], windows[:, 1:]
+
+
+def eval_streams(ids: torch.Tensor, streams: int, max_chars: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and targets in ``streams`` rows, for evaluation with the state carried along each row.
+
+    The rows cut ``ids`` into contiguous pieces (all but the last ``len(ids) % streams`` characters), or, with
+    ``max_chars`` below the text's length, are that many characters in windows spread evenly over it, so a
+    quick evaluation still samples the whole text.
+    """
+    S = max(1, min(streams, (len(ids) - 1) // 64 or 1))  # few long rows beat many very short ones
+    if max_chars is not None and max_chars < len(ids) - 1:
+        L = max(1, max_chars // S)
+        starts = torch.linspace(0, len(ids) - L - 1, S).long()  # (S,)
+        windows = ids[starts[:, None] + torch.arange(L + 1)].long()  # (S, L + 1)
+        return windows[:, :-1], windows[:, 1:]
+    L = (len(ids) - 1) // S
+    x = ids[: S * L].view(S, L).long()  # (S, L)
+    y = ids[1 : S * L + 1].view(S, L).long()  # (S, L)
+    return x, y
+
+
+SHORT_CORPUS = 2_000  # below this, a model mostly memorises
+
+
+@dataclass(frozen=True)
+class CorpusStats:
+    """What a model would learn from: sizes, the split, and every character with its count (most common first)."""
+
+    chars: int
+    lines: int
+    train_chars: int
+    val_chars: int
+    counts: list[tuple[str, int]]
+    warnings: list[str]
+
+
+def describe(text: str, val_fraction: float = VAL_FRACTION) -> CorpusStats:
+    """Statistics and warnings for a (normalised) corpus; never raises, so a bad text can still be shown."""
+    counts = Counter(text).most_common()
+    n_val = max(MIN_VAL_CHARS, round(len(text) * val_fraction)) if len(text) >= MIN_CHARS else 0
+    warnings = []
+    if not text.strip():
+        warnings.append("The corpus is empty: paste, upload or pick some text.")
+    elif len(text) < MIN_CHARS:
+        warnings.append(f"Only {len(text)} characters: at least {MIN_CHARS} are needed to train.")
+    elif len(text) < SHORT_CORPUS:
+        warnings.append(f"Only {len(text):,} characters: too short to learn much; the model will mostly memorise it.")
+    if len(counts) > 1 and counts[0][1] > 0.5 * len(text):
+        warnings.append(f"{counts[0][1] / len(text):.0%} of the text is the character {counts[0][0]!r}.")
+    return CorpusStats(
+        len(text),
+        text.count("\n") + (1 if text and not text.endswith("\n") else 0),
+        len(text) - n_val,
+        n_val,
+        counts,
+        warnings,
+    )

@@ -1,0 +1,173 @@
+"""Text generation and per-character probabilities.
+
+The seed text primes the recurrent state in one ``nn.LSTM`` pass; each new character then costs one cell
+step with the state carried (the window is never re-run). That step uses the readable equations of
+:mod:`charlstm.cell` on weights prepared once per call (the embedding folded into the first layer's input
+weights), which is about three times faster than calling ``nn.LSTM`` for a single character.
+Randomness comes only from the ``torch.Generator`` passed in: the same seed gives the same text, and
+concurrent callers never disturb each other.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import SampleConfig
+from .model import CharLSTM, State
+from .vocab import UNKNOWN_ID, Vocab
+
+MAX_LENGTH = 100_000  # characters generated per call
+MAX_PROMPT = 10_000  # characters of seed text used; older context barely changes the state
+DEFAULTS = SampleConfig()
+START = "\n"  # every text is read as if it began a line, so an empty seed works too
+
+
+class SamplingError(ValueError):
+    """A generation setting outside its range; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One generated character, its probability under the model, and the distribution over the next one."""
+
+    char: str
+    id: int
+    prob: float
+    next_probs: torch.Tensor  # (V,)
+
+
+def check_settings(length: int, temperature: float, top_k: int, top_p: float) -> None:
+    """Raise :class:`SamplingError` for any setting outside its range."""
+    if isinstance(length, bool) or not isinstance(length, int) or not 0 <= length <= MAX_LENGTH:
+        raise SamplingError(f"length must be a whole number from 0 to {MAX_LENGTH:,}, not {length!r}")
+    if not isinstance(temperature, (int, float)) or not math.isfinite(temperature) or not 0 <= temperature <= 10:
+        raise SamplingError(f"temperature must be from 0 (greedy) to 10, not {temperature!r}")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+        raise SamplingError(f"top_k must be a whole number, 0 to keep every character, not {top_k!r}")
+    if not isinstance(top_p, (int, float)) or not math.isfinite(top_p) or not 0 < top_p <= 1:
+        raise SamplingError(f"top_p must be above 0 and at most 1, not {top_p!r}")
+
+
+def prompt_ids(vocab: Vocab, prompt: str, device: torch.device) -> torch.Tensor:
+    """The ids that prime the state: the start character and the last :data:`MAX_PROMPT` characters."""
+    return vocab.encode(START + prompt[-MAX_PROMPT:]).long().to(device)[None]  # (1, T)
+
+
+@torch.no_grad()
+def prime(model: CharLSTM, vocab: Vocab, prompt: str) -> tuple[torch.Tensor, State]:
+    """Run the seed through the model: next-character logits (V,) and the state after it."""
+    logits, state = model(prompt_ids(vocab, prompt, model.device))
+    return logits[0, -1], state
+
+
+@torch.no_grad()
+def generate(
+    model: CharLSTM,
+    vocab: Vocab,
+    prompt: str = "",
+    length: int = DEFAULTS.length,
+    temperature: float = DEFAULTS.temperature,
+    top_k: int = DEFAULTS.top_k,
+    top_p: float = DEFAULTS.top_p,
+    generator: torch.Generator | None = None,
+) -> Iterator[Step]:
+    """Yield ``length`` characters continuing ``prompt``. Temperature 0 is greedy; top_k 0 keeps every character."""
+    check_settings(length, temperature, top_k, top_p)
+    if length == 0:
+        return
+    generator = generator or torch.Generator().manual_seed(DEFAULTS.seed)
+    was_training = model.training
+    model.eval()
+    try:
+        logits, (h, c) = prime(model, vocab, prompt)
+        step = _stepper(model)
+        h, c = [s.cpu().numpy() for s in h[:, 0]], [s.cpu().numpy() for s in c[:, 0]]  # per layer, (H,) each
+        probs = _softmax(logits.cpu().numpy())
+        for _ in range(length):
+            i = _pick(probs, temperature, top_k, top_p, generator)
+            prob = float(probs[i])
+            probs = _softmax(step(i, h, c))
+            yield Step(vocab.char(i), i, prob, torch.from_numpy(probs))
+    finally:
+        model.train(was_training)
+
+
+def sample(model: CharLSTM, vocab: Vocab, prompt: str = "", length: int = DEFAULTS.length, **settings) -> str:
+    """The text :func:`generate` yields, as one string."""
+    return "".join(step.char for step in generate(model, vocab, prompt, length, **settings))
+
+
+def _stepper(model: CharLSTM):
+    """A function (id, h, c) -> logits that advances the per-layer states ``h``, ``c`` in place by one character.
+
+    The equations of :func:`charlstm.cell.cell_step`, arranged for speed at batch 1, where per-call overhead
+    dominates: NumPy on the CPU (a few times cheaper per call than torch for vectors this small), the
+    embedding folded into the first layer's input weights, gate rows reordered (input, forget, output,
+    candidate) and the sigmoid rows halved, so one ``tanh`` computes every gate: sigmoid(x) = (1 + tanh(x/2)) / 2.
+    """
+    lstm, L, H = model.lstm, model.config.num_layers, model.config.hidden_size
+    order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
+    scale = torch.cat([torch.full((3 * H,), 0.5), torch.ones(H)])[:, None]  # (4H, 1)
+
+    def prepared(name: str, k: int) -> np.ndarray:
+        weight = getattr(lstm, f"{name}_l{k}").detach().cpu()[order]
+        return (weight * (scale if weight.dim() == 2 else scale[:, 0])).numpy()
+
+    w_ih = [prepared("weight_ih", k) for k in range(L)]
+    w_hh = [prepared("weight_hh", k) for k in range(L)]
+    bias = [prepared("bias_ih", k) + prepared("bias_hh", k) for k in range(L)]
+    first = model.embed.weight.detach().cpu().numpy() @ w_ih[0].T + bias[0]  # (V, 4H): layer 0's input share per id
+    head_w, head_b = (p.detach().cpu().numpy().copy() for p in (model.head.weight, model.head.bias))
+
+    def step(i: int, h: list[np.ndarray], c: list[np.ndarray]) -> np.ndarray:
+        for k in range(L):
+            z_in = first[i] if k == 0 else w_ih[k] @ h[k - 1] + bias[k]
+            t = np.tanh(z_in + w_hh[k] @ h[k])  # (4H,)
+            sig = t[: 3 * H] * 0.5 + 0.5  # input, forget and output gates
+            c[k] = sig[H : 2 * H] * c[k] + sig[:H] * t[3 * H :]
+            h[k] = sig[2 * H :] * np.tanh(c[k])
+        return head_w @ h[-1] + head_b  # (V,)
+
+    return step
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
+
+
+def _pick(probs: np.ndarray, temperature: float, top_k: int, top_p: float, generator: torch.Generator) -> int:
+    """Draw an id from ``probs`` reshaped by temperature, top-k and top-p, by inverting the cumulative sum."""
+    weights = probs ** (1 / temperature) if temperature not in (0, 1) else probs.copy()
+    weights[UNKNOWN_ID] = 0.0  # never write the placeholder for unseen characters
+    if temperature == 0:
+        return int(weights.argmax())
+    if 0 < top_k < len(weights):
+        weights[weights < np.partition(weights, -top_k)[-top_k]] = 0.0
+    if top_p < 1.0:
+        order = np.argsort(-weights)
+        sorted_w = weights[order]
+        drop = np.cumsum(sorted_w) - sorted_w >= top_p * sorted_w.sum()  # the most likely character always stays
+        weights[order[drop]] = 0.0
+    cdf = np.cumsum(weights)
+    u = torch.rand((), generator=generator, dtype=torch.float64).item()
+    return int(min(np.searchsorted(cdf, u * cdf[-1], side="right"), len(cdf) - 1))
+
+
+@torch.no_grad()
+def char_probabilities(model: CharLSTM, vocab: Vocab, text: str) -> torch.Tensor:
+    """The model's probability of each character of ``text`` given the ones before it (the first after START)."""
+    ids = prompt_ids(vocab, text[:MAX_PROMPT], model.device)[0]  # (T + 1,)
+    logits, _ = model(ids[None, :-1])  # (1, T, V)
+    return torch.softmax(logits[0], -1).gather(1, ids[1:, None])[:, 0].cpu()  # (T,)
+
+
+def top_chars(probs: torch.Tensor, vocab: Vocab, k: int = 5) -> list[tuple[str, float]]:
+    """The ``k`` most likely characters of a distribution, most likely first."""
+    values, ids = torch.topk(probs, min(k, len(probs)))
+    return [(vocab.char(i), float(p)) for p, i in zip(values.tolist(), ids.tolist())]

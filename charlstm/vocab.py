@@ -1,0 +1,116 @@
+"""Character vocabulary: every character of a corpus gets an id, and any text can be encoded.
+
+Characters are Unicode code points in full case, sorted by code point. Id 0 is reserved for characters the
+vocabulary never saw (an emoji in a seed, a rare symbol in a validation text), so encoding never fails; it
+decodes to U+FFFD. Ids are stored compactly (one byte each for up to 255 characters), so a 100 MB corpus
+costs about 100 MB, not gigabytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import torch
+
+UNKNOWN_ID = 0
+UNKNOWN_CHAR = "\ufffd"
+MAX_VOCAB = 1024  # characters kept, most frequent first; the rest encode as unknown
+_CHUNK = 1 << 20  # characters converted at a time, to bound temporary memory
+
+
+class VocabError(ValueError):
+    """A vocabulary description that cannot be used."""
+
+
+def _code_points(text: str) -> np.ndarray:
+    # surrogatepass: text from a browser may hold a lone surrogate; it must still encode.
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """An ordered set of characters; id i + 1 is ``chars[i]``, id 0 is unknown."""
+
+    chars: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if any(not isinstance(c, str) or len(c) != 1 for c in self.chars):
+            raise VocabError("vocabulary entries must be single characters")
+        if len(set(self.chars)) != len(self.chars):
+            raise VocabError("vocabulary has repeated characters")
+        if len(self.chars) > MAX_VOCAB:
+            raise VocabError(f"vocabulary has {len(self.chars)} characters; the cap is {MAX_VOCAB}")
+        if list(self.chars) != sorted(self.chars):
+            raise VocabError("vocabulary characters must be sorted by code point")
+
+    @classmethod
+    def from_text(cls, text: str, max_size: int = MAX_VOCAB) -> Vocab:
+        """The characters of ``text``; beyond ``max_size`` only the most frequent are kept."""
+        counts: Counter[int] = Counter()
+        for start in range(0, len(text), _CHUNK):
+            values, freq = np.unique(_code_points(text[start : start + _CHUNK]), return_counts=True)
+            counts.update(dict(zip(values.tolist(), freq.tolist())))
+        kept = [cp for cp, _ in counts.most_common(min(max_size, MAX_VOCAB))]
+        return cls(tuple(chr(cp) for cp in sorted(kept)))
+
+    @property
+    def size(self) -> int:
+        """Number of ids, the unknown id included."""
+        return len(self.chars) + 1
+
+    @cached_property
+    def _codes(self) -> np.ndarray:
+        return np.array([ord(c) for c in self.chars], dtype=np.uint32)
+
+    @cached_property
+    def _table(self) -> list[str]:
+        return [UNKNOWN_CHAR, *self.chars]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The smallest integer dtype that holds every id."""
+        return torch.uint8 if self.size <= 256 else torch.int16
+
+    def encode(self, text: str) -> torch.Tensor:
+        """Ids of ``text`` as a 1-D tensor of :attr:`dtype`; unseen characters become ``UNKNOWN_ID``."""
+        out = torch.empty(len(text), dtype=self.dtype)
+        for start in range(0, len(text), _CHUNK):
+            cps = _code_points(text[start : start + _CHUNK])
+            pos = np.searchsorted(self._codes, cps)
+            pos_clipped = np.minimum(pos, max(len(self._codes) - 1, 0))
+            known = (self._codes[pos_clipped] == cps) if len(self._codes) else np.zeros(len(cps), bool)
+            ids = np.where(known, pos + 1, UNKNOWN_ID)
+            out[start : start + len(cps)] = torch.from_numpy(ids.astype(np.int64))
+        return out
+
+    def decode(self, ids: torch.Tensor | list[int]) -> str:
+        """The text of ``ids``; the unknown id decodes to U+FFFD."""
+        table = self._table
+        values = ids.tolist() if isinstance(ids, torch.Tensor) else ids
+        return "".join(table[i] for i in values)
+
+    def char(self, i: int) -> str:
+        """The character of one id."""
+        return self._table[i]
+
+    def unknown_in(self, text: str) -> set[str]:
+        """Characters of ``text`` that this vocabulary does not hold."""
+        return set(text) - set(self.chars)
+
+    def to_json(self) -> str:
+        return json.dumps({"chars": list(self.chars)})
+
+    @classmethod
+    def from_json(cls, data: str) -> Vocab:
+        """Parse :meth:`to_json` output; anything malformed raises :class:`VocabError`."""
+        try:
+            chars = json.loads(data)["chars"]
+        except (ValueError, TypeError, KeyError) as e:
+            raise VocabError(f"vocabulary is not valid JSON with a 'chars' list ({e})") from None
+        if not isinstance(chars, list):
+            raise VocabError("vocabulary 'chars' must be a list")
+        return cls(tuple(chars))

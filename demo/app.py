@@ -1,0 +1,70 @@
+"""Assembles the app: a model chooser, one tab per module, the queue and launch settings. The Blocks is ``demo``."""
+
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+import torch
+
+from . import corpus_tab, generate_tab, inside_tab, learn_tab, limits, sessions, train_tab
+
+CSS = os.path.dirname(__file__) + "/style.css"
+THEME = gr.themes.Default(
+    font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
+    font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+)
+
+
+def choose_model(choice: str, request: gr.Request) -> str:
+    """Switch Learn, Generate and Inside between the default model and this session's own."""
+    if choice not in (sessions.DEFAULT_LABEL, sessions.OWN_LABEL):
+        raise gr.Error(f"Choose {sessions.DEFAULT_LABEL!r} or {sessions.OWN_LABEL!r}.")
+    session = sessions.get(request)
+    if choice == sessions.OWN_LABEL and session.model is None:
+        gr.Warning("You have no model of your own yet: train one (Train tab) or upload one.")
+        return sessions.DEFAULT_LABEL
+    session.use_own = choice == sessions.OWN_LABEL
+    return choice
+
+
+with gr.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(600, 1800)) as demo:
+    gr.Markdown(
+        "# charlstm · a character-level LSTM lab\nLearn how an LSTM reads text, train one on any text "
+        "in your browser, and watch it write.",
+        elem_id="title",
+    )
+    choice = gr.Radio(
+        [sessions.DEFAULT_LABEL, sessions.OWN_LABEL],
+        value=sessions.DEFAULT_LABEL,
+        label="Model used by Learn, Generate and Inside",
+        elem_id="model-choice",
+    )
+    with gr.Tabs():
+        learn = learn_tab.build()
+        corpus = corpus_tab.build()
+        train_tab.build(corpus, choice)
+        generate_tab.build()
+        inside = inside_tab.build()
+    choice.input(choose_model, choice, choice, api_name="choose_model", concurrency_id="light")
+    choice.change(api_visibility="private", **learn)
+    demo.load(api_visibility="private", **learn)
+    demo.unload(sessions.drop)
+
+
+def launch(**kwargs) -> None:
+    """Serve ``demo`` with the workshop settings (caps and queue sizes in :mod:`demo.limits`)."""
+    torch.set_num_threads(limits.torch_threads())
+    sessions.limit_malloc_arenas()
+    sessions.start_sweeper()
+    demo.queue(max_size=limits.QUEUE_MAX, api_open=False, default_concurrency_limit=4)
+    demo.launch(
+        theme=THEME,
+        css_paths=[CSS],
+        show_error=False,
+        footer_links=["api"],
+        max_file_size=limits.UPLOAD_MAX_BYTES,
+        state_session_capacity=limits.SESSIONS_MAX,
+        enable_monitoring=False,
+        **kwargs,
+    )

@@ -1,0 +1,121 @@
+"""Corpus tab: pick a preset, paste or upload text, and see exactly what a model would learn from."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import gradio as gr
+
+from charlstm.data import CorpusError, decode_text, describe, normalize_text
+
+from . import checks, limits
+from .sessions import ASSETS
+from .views import show_char
+
+PRESETS = {
+    "Financial transactions (the tutorial's text, 5k characters)": "tutorial-financial-transactions.txt",
+    "Tiny Shakespeare (1.1M characters)": "tinyshakespeare.txt",
+}
+FIRST_PRESET = next(iter(PRESETS))
+RARE = 3  # a character seen this few times is marked rare: the model can barely learn it
+
+
+def preset_text(name: str) -> str:
+    if name not in PRESETS:
+        raise gr.Error(f"Unknown preset {name!r}.")
+    return (ASSETS / "corpora" / PRESETS[name]).read_text(encoding="utf-8")[: limits.CORPUS_MAX_CHARS]
+
+
+def corpus_stats(text: str) -> tuple[str, str]:
+    """A summary (with warnings) and the table of characters of ``text``."""
+    text = normalize_text(checks.text(text, "The corpus", limits.CORPUS_MAX_CHARS))
+    return _summary(text), _characters(text)
+
+
+def _summary(text: str, notes: tuple[str, ...] = ()) -> str:
+    stats = describe(text)
+    lines = [
+        f"**{stats.chars:,} characters**, {stats.lines:,} lines, **{len(stats.counts)} distinct characters** "
+        f"(the vocabulary, plus one id for characters never seen).",
+        f"Training on the first {stats.train_chars:,} characters; validating on the last {stats.val_chars:,} (10%).",
+    ]
+    lines += [f"⚠️ {w}" for w in (*notes, *stats.warnings)]
+    return "\n\n".join(lines)
+
+
+def _characters(text: str) -> str:
+    chips = []
+    for ch, count in describe(text).counts:
+        marks, title = [], f"U+{ord(ch):04X}, seen {count:,} times"
+        if count <= RARE:
+            marks.append("rare")
+        if ord(ch) > 127:
+            marks.append("non-ascii")
+        note = "".join(f" {m}" for m in marks)
+        chips.append(
+            f'<span class="chip{note}" title="{title}{" (" + ", ".join(marks) + ")" if marks else ""}">'
+            f"{html.escape(show_char(ch))}<small>{count:,}</small></span>"
+        )
+    legend = (
+        '<p class="legend">Most common first. <span class="chip rare">rare</span> seen at most '
+        f'{RARE} times · <span class="chip non-ascii">non-ASCII</span> beyond plain English letters.</p>'
+    )
+    return legend + '<div class="chips">' + "".join(chips) + "</div>"
+
+
+def upload(path: str | None) -> tuple[str, str, str]:
+    """Read an uploaded text file into the paste box: UTF-8 only, size-capped, truncated to the character cap."""
+    if not path:
+        raise gr.Error("No file arrived.")
+    file = Path(path)
+    size = file.stat().st_size
+    if size > limits.UPLOAD_MAX_BYTES:
+        raise gr.Error(f"{file.name} is {size:,} bytes; uploads are capped at {limits.UPLOAD_MAX_BYTES:,} bytes.")
+    try:
+        text = decode_text(file.read_bytes(), file.name)
+    except CorpusError as e:
+        raise gr.Error(str(e)) from None
+    notes = ()
+    if len(text) > limits.CORPUS_MAX_CHARS:
+        notes = (
+            f"The file has {len(text):,} characters; only the first {limits.CORPUS_MAX_CHARS:,} (the cap) are kept.",
+        )
+        text = text[: limits.CORPUS_MAX_CHARS]
+    return text, _summary(text, notes), _characters(text)
+
+
+def build() -> gr.Textbox:
+    with gr.Tab("Corpus", id="corpus"):
+        gr.Markdown(
+            "Choose what the model learns from: a preset, your own text pasted below, or a `.txt` file. "
+            f"Up to {limits.CORPUS_MAX_CHARS:,} characters."
+        )
+        with gr.Row():
+            preset = gr.Dropdown(list(PRESETS), value=FIRST_PRESET, label="Preset", scale=3)
+            file = gr.File(label="…or upload a .txt file (UTF-8)", file_types=[".txt"], type="filepath", scale=2)
+        text = gr.Textbox(
+            preset_text(FIRST_PRESET),
+            label="Corpus text",
+            lines=10,
+            max_lines=14,
+            max_length=limits.CORPUS_MAX_CHARS,
+            elem_id="corpus-text",
+        )
+        summary = gr.Markdown(_summary(preset_text(FIRST_PRESET)), elem_id="corpus-summary")
+        chars = gr.HTML(_characters(preset_text(FIRST_PRESET)), label="The characters")
+
+        # The public endpoint is registered first, so it keeps the plain name "corpus_stats".
+        text.blur(
+            corpus_stats,
+            text,
+            [summary, chars],
+            api_name="corpus_stats",
+            concurrency_id="light",
+            validator=checks.text_validator("The corpus", limits.CORPUS_MAX_CHARS),
+        )
+        preset.input(preset_text, preset, text, api_visibility="private").then(
+            corpus_stats, text, [summary, chars], api_visibility="private"
+        )
+        file.upload(upload, file, [text, summary, chars], api_visibility="private", concurrency_id="light")
+    return text

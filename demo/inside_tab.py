@@ -1,0 +1,108 @@
+"""Inside tab: Karpathy-style activation heatmaps. A text with each character coloured by one unit's value, and
+the units that best follow something nameable (quotes, brackets, position in the line...) found automatically."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from charlstm.explain import activations, find_units
+
+from . import checks, limits, sessions
+from .views import unit_html
+
+EXAMPLE = (
+    'KING HENRY:\nSay "Fortune is a fickle friend" (so the old saying goes),\nand every word of it is true.\n\n'
+    'QUEEN:\nThen (my lord) let us "trust" the saying no more than the wind.\n'
+)
+
+
+def _choice(match) -> tuple[str, str]:
+    label = (
+        f"{match.feature}: {match.kind} unit {match.unit} of layer {match.layer + 1} "
+        f"(correlation {match.correlation:+.2f})"
+    )
+    return label, f"{match.kind}/{match.layer + 1}/{match.unit}"
+
+
+def suggest_units(text: str, request: gr.Request) -> tuple:
+    """The most interpretable units for ``text``; picks the best one."""
+    text = checks.text(text, "The text", limits.SEED_MAX_CHARS)
+    if not text.strip():
+        raise gr.Error("Paste some text to look inside.")
+    model, vocab, _label = sessions.get(request).active()
+    matches = find_units(activations(model, vocab, text))
+    if not matches:
+        raise gr.Error("This text shows none of the features searched for; try a longer or more varied one.")
+    rows = [[m.feature, m.kind, m.layer + 1, m.unit, round(m.correlation, 3)] for m in matches]
+    best = matches[0]
+    return (
+        gr.update(choices=[_choice(m) for m in matches], value=_choice(best)[1]),
+        best.kind,
+        best.layer + 1,
+        best.unit,
+        rows,
+    )
+
+
+def show_unit(text: str, kind: str, layer: float, unit: float, request: gr.Request) -> tuple[str, str]:
+    """The text coloured by one unit's value, with a summary of where it is highest and lowest."""
+    text = checks.text(text, "The text", limits.SEED_MAX_CHARS)
+    if not text:
+        raise gr.Error("Paste some text to look inside.")
+    if kind not in ("hidden", "cell"):
+        raise gr.Error("The kind must be “hidden” or “cell”.")
+    model, vocab, label = sessions.get(request).active()
+    layer = checks.number(layer, "The layer", 1, model.config.num_layers, integer=True)
+    unit = checks.number(unit, "The unit", 0, model.config.hidden_size - 1, integer=True)
+    values = activations(model, vocab, text).unit(kind, layer - 1, unit)
+    high = max(range(len(values)), key=values.__getitem__)
+    low = min(range(len(values)), key=values.__getitem__)
+    summary = (
+        f"{kind.capitalize()} unit {unit} of layer {layer} in {label}: from {values[low]:+.2f} "
+        f"(at character {low + 1}, “{text[low]}”) to {values[high]:+.2f} (at character {high + 1}, "
+        f"“{text[high]}”). Orange is positive, purple negative; hover a character for its value."
+    )
+    return unit_html(text, values), summary
+
+
+def pick(choice: str) -> tuple:
+    """The state, layer and unit of a suggestion ("cell/1/17")."""
+    kind, layer, unit = (choice or "hidden/1/0").split("/")
+    return kind, int(layer), int(unit)
+
+
+def build() -> dict:
+    with gr.Tab("Inside the model", id="inside"):
+        gr.Markdown(
+            "Each unit of the LSTM is a number that changes as the model reads. Some end up tracking "
+            "things a person can name: whether we are inside quotes, how far along the line we are. "
+            "**Find units** searches every unit for the best match to a few such features."
+        )
+        text = gr.Textbox(EXAMPLE, label="Text to read", lines=6, max_length=limits.SEED_MAX_CHARS)
+        with gr.Row():
+            find = gr.Button("Find units", variant="primary")
+            suggestions = gr.Dropdown([], label="Suggested units", scale=3, allow_custom_value=False)
+        with gr.Row():
+            kind = gr.Radio(["hidden", "cell"], value="cell", label="State", info="h (output) or c (memory).")
+            layer = gr.Number(1, label="Layer", precision=0, minimum=1, maximum=limits.MODEL_MAX_LAYERS)
+            unit = gr.Number(0, label="Unit", precision=0, minimum=0, maximum=limits.MODEL_MAX_HIDDEN - 1)
+            show = gr.Button("Show unit")
+        heat = gr.HTML(elem_id="unit-heatmap")
+        summary = gr.Markdown()
+        table = gr.Dataframe(
+            headers=["feature", "state", "layer", "unit", "correlation"], label="Every match", interactive=False
+        )
+        update = {
+            "fn": show_unit,
+            "inputs": [text, kind, layer, unit],
+            "outputs": [heat, summary],
+            "concurrency_id": "light",
+        }
+        show.click(api_name="activations", **update)
+        find.click(
+            suggest_units, text, [suggestions, kind, layer, unit, table], api_name="find_units", concurrency_id="light"
+        ).then(api_visibility="private", **update)
+        suggestions.input(pick, suggestions, [kind, layer, unit], api_visibility="private").then(
+            api_visibility="private", **update
+        )
+    return update

@@ -1,0 +1,42 @@
+"""The app's caps and queue settings, each overridable by an environment variable for a private machine.
+
+Defaults fit a 2-core machine shared by a workshop room. Every cap is enforced on the server (a validator
+runs before an event is queued, and handlers check again), whatever the browser sends.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _env(name: str, default: float, kind: type = int) -> float:
+    raw = os.environ.get(f"CHARLSTM_{name}")
+    if raw is None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SystemExit(f"CHARLSTM_{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise SystemExit(f"CHARLSTM_{name} must be positive, not {raw!r}")
+    return value
+
+
+CORPUS_MAX_CHARS = int(_env("CORPUS_MAX_CHARS", 2_000_000))  # pasted or uploaded text
+UPLOAD_MAX_BYTES = int(_env("UPLOAD_MAX_BYTES", 8 * 1024 * 1024))  # any uploaded file: text or model
+TRAIN_MAX_SECONDS = int(_env("TRAIN_MAX_SECONDS", 300))  # one Train or Continue run
+GENERATE_MAX_LENGTH = int(_env("GENERATE_MAX_LENGTH", 5000))  # characters per Generate
+SEED_MAX_CHARS = int(_env("SEED_MAX_CHARS", 2000))  # seed text, Learn text and Inside text
+MODEL_MAX_HIDDEN = int(_env("MODEL_MAX_HIDDEN", 512))
+MODEL_MAX_LAYERS = int(_env("MODEL_MAX_LAYERS", 3))
+SESSIONS_MAX = int(_env("SESSIONS_MAX", 200))  # sessions kept; the least recently used idle one goes first
+SESSION_IDLE_SECONDS = _env("SESSION_IDLE_SECONDS", 1800.0, float)  # an untouched session is freed after this
+CONCURRENT_TRAININGS = int(_env("CONCURRENT_TRAININGS", 2))
+CONCURRENT_GENERATIONS = int(_env("CONCURRENT_GENERATIONS", 8))
+QUEUE_MAX = int(_env("QUEUE_MAX", 60))  # events waiting; beyond this a visitor is told to try again
+
+
+def torch_threads(cores: int | None = None) -> int:
+    """Threads per training so that the concurrent trainings together fill the machine's cores."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // CONCURRENT_TRAININGS)

@@ -1,0 +1,160 @@
+"""Per-visitor sessions, kept on the server and keyed by Gradio's session hash.
+
+Each browser tab (or ``gradio_client.Client``) gets its own model, training state and history; nothing one
+visitor does reaches another. A session is freed when its tab closes, after :data:`SESSION_IDLE_SECONDS`
+without a request, or, when :data:`SESSIONS_MAX` are held, as the least recently used idle one. The shipped
+default model is loaded once and shared read-only by every session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import ctypes
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+
+from charlstm import checkpoint
+from charlstm.config import TrainConfig
+from charlstm.model import CharLSTM
+from charlstm.training import TrainState
+from charlstm.vocab import Vocab
+
+from . import limits
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEFAULT_MODEL_PATH = ASSETS / "default-model.safetensors"
+DEFAULT = checkpoint.load(DEFAULT_MODEL_PATH)
+DEFAULT_LABEL = "the default model (tiny Shakespeare)"
+OWN_LABEL = "your model"
+
+
+@dataclass
+class Session:
+    """One visitor's work. ``model`` is a finished copy that Learn, Generate and Inside read; training runs on
+    ``trainee`` and republishes ``model`` at each evaluation, so generating during training is safe."""
+
+    model: CharLSTM | None = None
+    vocab: Vocab | None = None
+    trainee: CharLSTM | None = None
+    state: TrainState | None = None
+    train_config: TrainConfig | None = None
+    use_own: bool = False
+    rows: list[dict] = field(default_factory=list)  # loss-plot rows: seconds, bits per char, series
+    samples: str = ""
+    best_bpc: float | None = None
+    running: bool = False
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_seen: float = field(default_factory=time.monotonic)
+    folder: Path | None = None  # where this session's download lives
+    closed: bool = False  # freed: a training still finishing must not write anything more
+
+    def active(self) -> tuple[CharLSTM, Vocab, str]:
+        """The model the visitor chose, with its vocabulary and a label for messages."""
+        if self.use_own and self.model is not None:
+            return self.model, self.vocab, OWN_LABEL
+        return DEFAULT.model, DEFAULT.vocab, DEFAULT_LABEL
+
+    def publish(self) -> None:
+        """Copy the model in training to the one the other tabs use."""
+        self.model = copy.deepcopy(self.trainee).eval()
+
+    def download_path(self) -> Path:
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="charlstm-session-"))
+        return self.folder / "charlstm-model.safetensors"
+
+    def free(self) -> None:
+        """Stop any training and release everything; a training still winding down writes nothing more."""
+        self.closed = True
+        self.stop.set()
+        with self.lock:
+            self.model = self.trainee = self.state = None
+            if self.folder is not None:
+                shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_sessions: OrderedDict[str, Session] = OrderedDict()
+_lock = threading.Lock()
+
+
+def get(request: gr.Request | None) -> Session:
+    """The caller's session, created on first use; touching it keeps it alive."""
+    key = getattr(request, "session_hash", None) or "anonymous"
+    now = time.monotonic()
+    with _lock:
+        session = _sessions.pop(key, None) or Session()
+        session.last_seen = now
+        _sessions[key] = session  # most recently used last
+        _expire(now)
+    return session
+
+
+def drop(request: gr.Request | None) -> None:
+    """Free the caller's session (the tab was closed)."""
+    with _lock:
+        session = _sessions.pop(getattr(request, "session_hash", None) or "anonymous", None)
+    if session is not None:
+        session.free()
+        _return_memory()
+
+
+def sweep() -> int:
+    """Free idle sessions now; returns how many remain."""
+    with _lock:
+        _expire(time.monotonic())
+        return len(_sessions)
+
+
+def start_sweeper() -> threading.Thread:
+    """Free idle sessions in the background too, so memory returns even when no one makes a request."""
+    interval = max(0.5, min(30.0, limits.SESSION_IDLE_SECONDS / 4))
+
+    def loop() -> None:
+        while True:
+            time.sleep(interval)
+            sweep()
+
+    thread = threading.Thread(target=loop, name="charlstm-session-sweeper", daemon=True)
+    thread.start()
+    return thread
+
+
+def _expire(now: float) -> None:
+    idle = [k for k, s in _sessions.items() if now - s.last_seen > limits.SESSION_IDLE_SECONDS and not s.running]
+    over = len(_sessions) - len(idle) - limits.SESSIONS_MAX
+    if over > 0:  # least recently used first, never one that is training
+        idle += [k for k, s in _sessions.items() if k not in idle and not s.running][:over]
+    for key in idle:
+        _sessions.pop(key).free()
+    if idle:
+        _return_memory()
+
+
+def _libc():
+    with contextlib.suppress(OSError):
+        return ctypes.CDLL("libc.so.6")
+    return None  # not glibc: nothing to tune
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Share glibc's allocation arenas between threads: with one arena per worker thread, memory freed by
+    one session stays reserved in that thread's arena and the process never shrinks back."""
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX
+
+
+def _return_memory() -> None:
+    # glibc keeps freed model memory in its arenas; hand it back to the system so the process shrinks.
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)

@@ -1,0 +1,81 @@
+"""Shared fixtures: small corpora and small models, so the library tests run in seconds on a CPU."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.server import AppServer
+from charlstm.config import ModelConfig, TrainConfig
+from charlstm.data import make_corpus
+from charlstm.model import CharLSTM
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = ROOT / "assets" / "corpora"
+SHAKESPEARE = CORPORA / "tinyshakespeare.txt"
+FINANCE = CORPORA / "tutorial-financial-transactions.txt"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _threads():
+    torch.set_num_threads(2)
+
+
+@pytest.fixture
+def finance_text() -> str:
+    return FINANCE.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def corpus(finance_text):
+    return make_corpus(finance_text)
+
+
+@pytest.fixture
+def small_model(corpus):
+    torch.manual_seed(0)
+    return CharLSTM(ModelConfig(embedding_size=16, hidden_size=32, num_layers=2), corpus.vocab.size).eval()
+
+
+def quick_config(**overrides) -> TrainConfig:
+    settings = dict(batch_size=8, seq_len=32, learning_rate=1e-2, seconds=None, steps=30)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    server = AppServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(app_server):
+    from gradio_client import Client
+
+    return Client(app_server.url, verbose=False)
+
+
+def call_raw(url: str, api_name: str, data: list) -> dict:
+    """Call an endpoint the way any HTTP client could, with values gradio_client refuses to encode (NaN,
+    infinity): join the queue, then read the event stream to the final message, which is returned."""
+    import json
+    import uuid
+
+    import httpx
+
+    config = httpx.get(url + "config").json()
+    fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name.lstrip("/"))
+    session = uuid.uuid4().hex
+    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session}, allow_nan=True)
+    joined = httpx.post(url + "gradio_api/queue/join", content=body, headers={"content-type": "application/json"})
+    if joined.status_code != 200:
+        return {"msg": "refused", "status": joined.status_code, "output": joined.json()}
+    with httpx.stream("GET", url + "gradio_api/queue/data", params={"session_hash": session}, timeout=60) as r:
+        for line in r.iter_lines():
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    return message
+    raise AssertionError("the stream ended without a result")

@@ -1,0 +1,211 @@
+"""The app's handlers called directly, without a server: each tab's work, bad input, sessions kept apart."""
+
+import itertools
+import math
+import time
+import uuid
+
+import gradio as gr
+import pytest
+
+from demo import corpus_tab, generate_tab, inside_tab, learn_tab, sessions, train_tab
+from demo.app import choose_model
+from tests.conftest import FINANCE
+
+
+class Visitor:
+    """Stands in for gr.Request: the handlers only need the session hash."""
+
+    def __init__(self):
+        self.session_hash = uuid.uuid4().hex
+
+
+@pytest.fixture
+def visitor():
+    v = Visitor()
+    yield v
+    sessions.drop(v)
+
+
+def run_training(visitor, text=None, seconds=2, **knobs):
+    settings = (
+        dict(
+            auto=True,
+            hidden_size=64,
+            num_layers=1,
+            embedding_size=16,
+            seq_len=32,
+            batch_size=8,
+            learning_rate=1e-2,
+            dropout=0.0,
+        )
+        | knobs
+    )
+    text = FINANCE.read_text() if text is None else text
+    return list(train_tab.train_model(text, seconds, request=visitor, **settings))
+
+
+def test_learn_shows_the_default_model_at_once(visitor):
+    svg, guesses, summary, numbers, slider = learn_tab.cell_values("To be", 2, 1, visitor)
+    assert svg.startswith("<svg") and "forget" in svg and "mean" in svg
+    assert len(guesses) == 5 and math.isclose(sum(guesses.values()), sum(p for _, p in numbers["guesses"]))
+    assert "Step 3: reading “␣”" in summary and "default model" in summary  # "To be"[2] is the space
+    assert len(numbers["values"]["forget"]) == sessions.DEFAULT.model_config.hidden_size
+    assert slider["maximum"] == 4
+
+
+@pytest.mark.parametrize("text, step", [("", 0), ("abc", float("nan")), ("abc", -1), ("abc", "x"), ("a" * 9999, 0)])
+def test_learn_refuses_bad_input_with_a_message(visitor, text, step):
+    with pytest.raises(gr.Error):
+        learn_tab.cell_values(text, step, 1, visitor)
+
+
+def test_corpus_stats_describe_and_warn(visitor):
+    summary, chars = corpus_tab.corpus_stats("héllo wörld, hello!\n" * 3)
+    assert "60 characters" in summary and "too short" in summary
+    assert "non-ascii" in chars and "U+00E9" in chars
+    summary, _ = corpus_tab.corpus_stats("")
+    assert "empty" in summary
+
+
+def test_upload_refuses_binary_and_non_utf8(tmp_path):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes(b"caf\xe9")
+    with pytest.raises(gr.Error, match="byte offset 3"):
+        corpus_tab.upload(str(bad))
+    binary = tmp_path / "image.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(gr.Error):
+        corpus_tab.upload(str(binary))
+    good = tmp_path / "good.txt"
+    good.write_bytes(b"one\r\ntwo\r\n" * 100)
+    text, _summary, _ = corpus_tab.upload(str(good))
+    assert text.startswith("one\ntwo\n") and "\r" not in text
+
+
+def test_generate_streams_and_ends_with_bars_and_surprise(visitor):
+    updates = list(generate_tab.generate_text("ROMEO:", 400, 0.8, 0, 1.0, 7, visitor))
+    text, bars, _note, shaded, summary = updates[-1]
+    assert len(text) == 400 and len(updates) >= 1
+    assert next(iter(bars["character"])).startswith("1.") and bars["probability"].iloc[0] <= 1
+    assert "<span" in shaded and "bits per character" in summary
+    again = list(generate_tab.generate_text("ROMEO:", 400, 0.8, 0, 1.0, 7, visitor))[-1][0]
+    assert again == text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("x", 0, 0.8, 0, 1, 0),
+        ("x", 10, -1, 0, 1, 0),
+        ("x", 10, float("nan"), 0, 1, 0),
+        ("x", 10**9, 0.8, 0, 1, 0),
+        ("x", 10, 0.8, -3, 1, 0),
+        ("x", 10, 0.8, 0, 0, 0),
+        ("x", "many", 0.8, 0, 1, 0),
+    ],
+)
+def test_generate_refuses_bad_settings(visitor, args):
+    with pytest.raises(gr.Error):
+        list(generate_tab.generate_text(*args, request=visitor))
+
+
+def test_a_seed_of_unknown_characters_still_generates_and_says_so(visitor):
+    text, _, note, _, _ = list(generate_tab.generate_text("😀🚀", 50, 0.8, 0, 1.0, 0, visitor))[-1]
+    assert (len(text) == 50 and "never seen" in note) or "knows none" in note
+
+
+def test_training_streams_then_generation_uses_the_new_model(visitor):
+    updates = run_training(visitor, seconds=2)
+    plot, status, samples, download, *_buttons, choice = updates[-1]
+    assert len(updates) >= 4
+    assert set(plot["series"]) == {"train", "validation"} and len(plot) >= 3
+    assert "best validation" in status and samples.count("validation") >= 2
+    assert download.endswith(".safetensors") and choice == sessions.OWN_LABEL
+    session = sessions.get(visitor)
+    assert session.use_own and not session.running
+    text = list(generate_tab.generate_text("The ", 30, 0, 0, 1.0, 0, visitor))[-1][2]
+    assert "your model" in text
+
+
+def test_stop_keeps_the_weights_and_continue_resumes(visitor):
+    runner = train_tab.train_model(FINANCE.read_text(), 120, True, 64, 1, 16, 32, 8, 1e-2, 0.0, visitor)
+    list(itertools.islice(runner, 3))
+    assert train_tab.stop(visitor) == "Stopping…"
+    rest = list(runner)
+    assert "Stopped" in rest[-1][1]
+    session = sessions.get(visitor)
+    steps = session.state.step
+    assert steps > 0 and session.model is not None
+    assert train_tab.stop(visitor).startswith("Nothing")
+    list(train_tab.continue_model(FINANCE.read_text(), 1, visitor))
+    assert session.state.step > steps
+
+
+def test_a_second_train_in_the_same_session_is_refused(visitor):
+    runner = train_tab.train_model(FINANCE.read_text(), 60, True, 64, 1, 16, 32, 8, 1e-2, 0.0, visitor)
+    next(runner)
+    with pytest.raises(gr.Error, match="already training"):
+        run_training(visitor)
+    runner.close()
+    assert not sessions.get(visitor).running
+
+
+@pytest.mark.parametrize("text", ["", "   \n  ", "a"])
+def test_training_refuses_unusable_corpora(visitor, text):
+    with pytest.raises(gr.Error):
+        run_training(visitor, text=text)
+    assert not sessions.get(visitor).running
+
+
+def test_divergence_is_reported_and_the_model_survives(visitor):
+    updates = list(train_tab.train_model(FINANCE.read_text(), 2, False, 32, 1, 16, 32, 8, 100.0, 0.0, visitor))
+    assert any("rolled back" in u[1] or "diverging" in u[1] for u in updates)
+    text = list(generate_tab.generate_text("The ", 20, 0.8, 0, 1.0, 0, visitor))[-1][0]
+    assert len(text) == 20
+
+
+def test_closing_the_tab_mid_training_stops_it_and_frees_the_session(visitor):
+    runner = train_tab.train_model(FINANCE.read_text(), 120, True, 64, 1, 16, 32, 8, 1e-2, 0.0, visitor)
+    list(itertools.islice(runner, 3))
+    session = sessions.get(visitor)
+    folder = session.download_path().parent
+    sessions.drop(visitor)  # what the page's unload event does
+    started = time.perf_counter()
+    rest = list(runner)
+    assert time.perf_counter() - started < 1.0 and rest  # it stops within a step or two
+    assert session.closed and session.trainee is None and not folder.exists()
+    assert not session.running
+
+
+def test_sessions_are_separate(visitor):
+    other = Visitor()
+    try:
+        run_training(visitor, seconds=1)
+        assert sessions.get(visitor).use_own and not sessions.get(other).use_own
+        assert sessions.get(other).active()[0] is sessions.DEFAULT.model
+    finally:
+        sessions.drop(other)
+
+
+def test_choosing_your_model_before_training_falls_back(visitor):
+    assert choose_model(sessions.OWN_LABEL, visitor) == sessions.DEFAULT_LABEL
+
+
+def test_inside_finds_units_and_shows_one(visitor):
+    _update, kind, layer, unit, rows = inside_tab.suggest_units(inside_tab.EXAMPLE, visitor)
+    assert rows and kind in ("hidden", "cell") and layer == 1
+    html, summary = inside_tab.show_unit(inside_tab.EXAMPLE, kind, layer, unit, visitor)
+    assert html.count("<span") == len(inside_tab.EXAMPLE) and "unit" in summary
+    with pytest.raises(gr.Error):
+        inside_tab.show_unit(inside_tab.EXAMPLE, "hidden", 1, 10**6, visitor)
+
+
+def test_upload_model_refuses_garbage_and_accepts_a_real_checkpoint(visitor, tmp_path):
+    fake = tmp_path / "evil.safetensors"
+    fake.write_bytes(b"\x80\x04\x95" + b"\x00" * 100)
+    with pytest.raises(gr.Error, match="cannot be used"):
+        train_tab.upload_model(str(fake), visitor)
+    note, choice = train_tab.upload_model(str(sessions.DEFAULT_MODEL_PATH), visitor)
+    assert "Loaded" in note and choice == sessions.OWN_LABEL
+    assert sessions.get(visitor).use_own

@@ -1,0 +1,119 @@
+"""In a real browser: Playwright driving Debian's Chromium against the launched app, with every request that
+leaves the machine blocked (and recorded: the page must not even try)."""
+
+import re
+import shutil
+import time
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, app_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.external, page.errors = [], []
+
+    def route(route):
+        host = urlparse(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            page.external.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.goto(app_server.url, wait_until="load")
+    page.get_by_role("tab", name="Learn").wait_for()
+    yield page
+    context.close()
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def test_page_loads_offline_without_errors_and_every_tab_opens(page):
+    page.locator("#learn-summary").get_by_text("Next-character guesses").wait_for(timeout=20_000)
+    assert page.locator("svg[aria-label^='LSTM cell diagram']").count() == 1
+    for name in ("Corpus", "Train", "Generate", "Inside the model", "Learn"):
+        open_tab(page, name)
+        page.wait_for_timeout(300)
+    open_tab(page, "Corpus")
+    page.locator("#corpus-summary").get_by_text("distinct characters").wait_for()
+    page.wait_for_timeout(1000)
+    assert page.external == [], f"the page tried to reach the internet: {page.external}"
+    assert page.errors == [], f"console errors: {page.errors}"
+
+
+def test_learn_steps_through_the_text(page):
+    summary = page.locator("#learn-summary")
+    summary.get_by_text("Step 1:").wait_for(timeout=20_000)
+    page.get_by_role("button", name="Next character ▶").click()
+    summary.get_by_text("Step 2:").wait_for(timeout=20_000)
+
+
+def test_train_streams_points_then_stop_keeps_the_model(page):
+    open_tab(page, "Train")
+    page.locator("#train-button").click()
+    status = page.locator("#train-status")
+    status.get_by_text("best validation").wait_for(timeout=30_000)
+    first = _step(status.inner_text())
+    page.wait_for_timeout(1500)
+    assert _step(status.inner_text()) > first, "the status should advance while training"
+    assert page.locator("#loss-plot canvas, #loss-plot svg").count() >= 1
+    page.locator("#stop-button").click()
+    status.get_by_text("Stopped").wait_for(timeout=10_000)
+    assert page.locator("#model-choice input[value='your model']").is_checked()
+    assert page.errors == []
+
+
+def test_generate_streams_text(page):
+    open_tab(page, "Generate")
+    page.get_by_label("Length (characters)").first.fill("3000")
+    page.locator("#generate-button").click()
+    box = page.locator("#generated textarea")
+    lengths = set()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        lengths.add(len(box.input_value()))
+        if 3000 in lengths:
+            break
+        page.wait_for_timeout(30)
+    partial = {n for n in lengths if 0 < n < 3000}
+    assert 3000 in lengths and len(partial) >= 2, f"text should arrive in pieces, saw lengths {sorted(lengths)}"
+    page.locator("#surprise span").first.wait_for()
+    assert page.errors == []
+
+
+def _step(status: str) -> int:
+    match = re.search(r"Step ([\d,]+)", status)
+    return int(match.group(1).replace(",", "")) if match else -1

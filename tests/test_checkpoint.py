@@ -1,0 +1,108 @@
+"""Checkpoints round-trip exactly; every malformed file is refused with a message and nothing unpickled."""
+
+import json
+import pickle
+import struct
+import zipfile
+
+import pytest
+import torch
+from safetensors.torch import save as save_tensors
+
+from charlstm.checkpoint import CheckpointError, load, save, to_bytes
+from charlstm.config import TrainConfig
+from charlstm.training import new_state, train
+from tests.conftest import quick_config
+
+
+@pytest.fixture
+def trained(small_model, corpus):
+    state = new_state(small_model)
+    list(train(small_model, corpus, quick_config(steps=15), state))
+    return small_model, corpus, state
+
+
+def test_round_trip_gives_identical_logits_and_resumable_state(trained, tmp_path):
+    model, corpus, state = trained
+    path = save(tmp_path / "m.safetensors", model, corpus.vocab, quick_config(steps=15), state)
+    loaded = load(path)
+    ids = torch.randint(0, corpus.vocab.size, (2, 30))
+    with torch.no_grad():
+        assert torch.equal(model(ids)[0], loaded.model(ids)[0])
+    assert loaded.vocab == corpus.vocab and loaded.model_config == model.config
+    assert loaded.train_config == quick_config(steps=15)
+    assert loaded.state.step == state.step == 15 and loaded.state.history == state.history
+    original = state.optimizer.state_dict()["state"]
+    restored = loaded.state.optimizer.state_dict()["state"]
+    assert all(torch.equal(original[i]["exp_avg_sq"], restored[i]["exp_avg_sq"]) for i in original)
+    list(train(loaded.model, corpus, quick_config(steps=5), loaded.state))
+    assert loaded.state.step == 20
+
+
+def _header_of(data: bytes) -> dict:
+    (n,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8 : 8 + n])
+
+
+def _with_header(data: bytes, header: dict) -> bytes:
+    (n,) = struct.unpack("<Q", data[:8])
+    raw = json.dumps(header).encode()
+    return struct.pack("<Q", len(raw)) + raw + data[8 + n :]
+
+
+def _with_metadata(data: bytes, **changes) -> bytes:
+    header = _header_of(data)
+    header["__metadata__"].update(changes)
+    return _with_header(data, header)
+
+
+def test_bad_files_are_refused(trained, tmp_path):
+    model, corpus, state = trained
+    good = to_bytes(model, corpus.vocab, TrainConfig(), state)
+    header = _header_of(good)
+    huge = dict(header)
+    huge["model.head.bias"] = dict(header["model.head.bias"], shape=[10**12])
+    cases = {
+        "truncated": good[: len(good) // 2],
+        "tiny": b"abc",
+        "pickle": pickle.dumps({"weights": [1, 2, 3]}),
+        "unknown version": _with_metadata(good, format_version="99"),
+        "bad vocab": _with_metadata(good, vocab='{"chars": ["a", "a"]}'),
+        "metadata not json": _with_metadata(good, model_config="{not json"),
+        "absurd tensor": _with_header(good, huge),
+        "foreign safetensors": save_tensors({"w": torch.zeros(3)}),
+        "wrong shapes": _with_metadata(
+            good, model_config=json.dumps({"embedding_size": 16, "hidden_size": 48, "num_layers": 2, "dropout": 0.0})
+        ),
+        "absurd header length": struct.pack("<Q", 2**60) + good[8:],
+    }
+    for name, data in cases.items():
+        with pytest.raises(CheckpointError):
+            load(data)
+        path = tmp_path / f"{name}.safetensors"
+        path.write_bytes(data)
+        with pytest.raises(CheckpointError):
+            load(path)
+
+
+def test_a_torch_pickle_renamed_is_refused_without_unpickling(tmp_path, monkeypatch):
+    path = tmp_path / "evil.safetensors"
+    torch.save({"x": torch.zeros(2)}, path)
+    assert zipfile.is_zipfile(path)
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("unpickled"))
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("unpickled"))
+    with pytest.raises(CheckpointError, match=r"not a \.safetensors"):
+        load(path)
+
+
+def test_nan_weights_are_refused(trained):
+    model, corpus, _ = trained
+    with torch.no_grad():
+        model.head.bias[0] = float("nan")
+    with pytest.raises(CheckpointError, match="NaN"):
+        load(to_bytes(model, corpus.vocab))
+
+
+def test_a_missing_file_gives_a_message(tmp_path):
+    with pytest.raises(CheckpointError, match="cannot read"):
+        load(tmp_path / "nope.safetensors")

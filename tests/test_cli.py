@@ -1,0 +1,109 @@
+"""The command line, run in-process: train, sample, eval, and one-line errors for bad arguments."""
+
+import json
+
+import pytest
+
+from charlstm.cli import main
+from tests.conftest import FINANCE
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "m.safetensors"
+    code = main(["train", "--corpus", str(FINANCE), "--steps", "25", "--preset", "tiny", "--out", str(out)])
+    assert code == 0 and out.exists()
+    return out
+
+
+def test_train_json_and_plot(tmp_path, capsys):
+    out, plot = tmp_path / "m.safetensors", tmp_path / "loss.png"
+    code = main(
+        [
+            "train",
+            "--corpus",
+            str(FINANCE),
+            "--steps",
+            "20",
+            "--preset",
+            "tiny",
+            "--out",
+            str(out),
+            "--json",
+            "--plot",
+            str(plot),
+            "--hidden-size",
+            "48",
+            "--seq-len",
+            "16",
+        ]
+    )
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"val_loss", "val_bpc", "steps", "seconds", "chars_per_s"} <= set(result)
+    assert result["steps"] == 20 and result["val_bpc"] > 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_prints_a_line_per_record(tmp_path, capsys):
+    main(["train", "--corpus", str(FINANCE), "--steps", "10", "--preset", "tiny", "--out", str(tmp_path / "m")])
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.lstrip().startswith("step") or "step" in line for line in lines)
+    assert "saved" in lines[-1]
+
+
+def test_sample_streams_the_prompt_and_continuation(model_file, capsys):
+    assert main(["sample", "--model", str(model_file), "--prompt", "Money ", "--length", "40", "--seed", "3"]) == 0
+    first = capsys.readouterr().out
+    main(["sample", "--model", str(model_file), "--prompt", "Money ", "--length", "40", "--seed", "3"])
+    assert first == capsys.readouterr().out
+    assert first.startswith("Money ") and len(first.rstrip("\n")) >= 46
+
+
+def test_eval_reports_bits_per_character(model_file, capsys):
+    assert main(["eval", "--model", str(model_file), "--text", str(FINANCE), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert 0 < result["bpc"] < 8 and result["chars"] == len(FINANCE.read_text()) - 1
+
+
+def test_resume_continues_the_step_count(model_file, tmp_path, capsys):
+    out = tmp_path / "more.safetensors"
+    main(["train", "--corpus", str(FINANCE), "--steps", "5", "--resume", str(model_file), "--out", str(out), "--json"])
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["steps"] == 30
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--corpus", "/nonexistent.txt", "--out", "x.safetensors"],
+        ["sample", "--model", "/nonexistent.safetensors"],
+        ["sample", "--model", "MODEL", "--length", "-5"],
+        ["sample", "--model", "MODEL", "--temperature", "-1"],
+        ["sample", "--model", "MODEL", "--temperature", "nan"],
+        ["eval", "--model", "MODEL", "--text", "/nonexistent.txt"],
+        ["train", "--corpus", "EMPTY", "--out", "x.safetensors"],
+        ["train", "--corpus", "ONE", "--out", "x.safetensors"],
+        ["train", "--corpus", "CORPUS", "--steps", "5", "--hidden-size", "0", "--out", "x.safetensors"],
+        ["train", "--corpus", "CORPUS", "--seconds", "-1", "--out", "x.safetensors"],
+        ["train", "--corpus", "CORPUS", "--preset", "huge", "--out", "x.safetensors"],
+        ["sample", "--model", "CORPUS"],
+        ["bogus"],
+    ],
+)
+def test_bad_arguments_exit_non_zero_with_one_line(argv, model_file, tmp_path, capsys):
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "one.txt").write_text("a")
+    names = {
+        "MODEL": str(model_file),
+        "EMPTY": str(tmp_path / "empty.txt"),
+        "ONE": str(tmp_path / "one.txt"),
+        "CORPUS": str(FINANCE),
+    }
+    argv = [names.get(a, a) for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's own errors
+        code = e.code
+    err = capsys.readouterr().err.strip()
+    assert code != 0
+    assert len(err.splitlines()) == 1 and "error" in err and "Traceback" not in err

@@ -1,0 +1,95 @@
+"""Generation: reproducible with a seed, greedy at temperature 0, state carried, settings checked."""
+
+import pytest
+import torch
+
+from charlstm.sampling import SamplingError, char_probabilities, generate, prime, sample, top_chars
+
+
+def gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_same_seed_same_text_and_different_seed_different_text(small_model, corpus):
+    vocab = corpus.vocab
+    a = sample(small_model, vocab, "The ", 80, temperature=1.0, generator=gen(1))
+    b = sample(small_model, vocab, "The ", 80, temperature=1.0, generator=gen(1))
+    c = sample(small_model, vocab, "The ", 80, temperature=1.0, generator=gen(2))
+    assert a == b and a != c and len(a) == 80
+
+
+def test_temperature_zero_is_greedy(small_model, corpus):
+    vocab = corpus.vocab
+    greedy = sample(small_model, vocab, "money ", 30, temperature=0, generator=gen(1))
+    assert greedy == sample(small_model, vocab, "money ", 30, temperature=0, generator=gen(99))
+    # Each greedy character is the argmax of the model run over everything before it.
+    text = "money "
+    for char in greedy[:5]:
+        logits, _ = prime(small_model, vocab, text)
+        logits[0] = -float("inf")
+        assert vocab.char(int(logits.argmax())) == char
+        text += char
+
+
+def test_stepping_matches_running_the_whole_text(small_model, corpus):
+    vocab = corpus.vocab
+    steps = list(generate(small_model, vocab, "A financial ", 25, temperature=1.0, generator=gen(3)))
+    text = "A financial " + "".join(s.char for s in steps)
+    logits, _ = prime(small_model, vocab, text)
+    assert torch.allclose(steps[-1].next_probs, torch.softmax(logits, -1), atol=1e-5)
+    probs = char_probabilities(small_model, vocab, text)
+    generated = probs[len("A financial ") :]
+    assert torch.allclose(generated, torch.tensor([s.prob for s in steps]), atol=1e-5)
+
+
+def test_top_k_one_is_greedy_and_top_p_restricts(small_model, corpus):
+    vocab = corpus.vocab
+    greedy = sample(small_model, vocab, "The ", 20, temperature=0)
+    assert sample(small_model, vocab, "The ", 20, temperature=1.5, top_k=1, generator=gen(5)) == greedy
+    assert sample(small_model, vocab, "The ", 20, temperature=1.5, top_p=1e-6, generator=gen(5)) == greedy
+
+
+def test_unknown_characters_in_the_seed_still_generate_and_are_never_written(small_model, corpus):
+    text = sample(small_model, corpus.vocab, "😀🚀\u0301", 200, temperature=2.0, generator=gen(0))
+    assert len(text) == 200 and "\ufffd" not in text
+
+
+def test_empty_seed_and_zero_length(small_model, corpus):
+    assert len(sample(small_model, corpus.vocab, "", 10)) == 10
+    assert sample(small_model, corpus.vocab, "abc", 0) == ""
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(length=-1),
+        dict(length=10**9),
+        dict(temperature=-0.1),
+        dict(temperature=float("nan")),
+        dict(top_k=-2),
+        dict(top_p=0.0),
+        dict(top_p=1.5),
+        dict(length=2.5),
+    ],
+)
+def test_bad_settings_are_refused(small_model, corpus, settings):
+    args = dict(length=10, temperature=0.8, top_k=0, top_p=1.0) | settings
+    with pytest.raises(SamplingError):
+        list(generate(small_model, corpus.vocab, "x", **args))
+
+
+def test_top_chars_are_sorted(small_model, corpus):
+    logits, _ = prime(small_model, corpus.vocab, "The")
+    top = top_chars(torch.softmax(logits, -1), corpus.vocab, 5)
+    assert len(top) == 5 and [p for _, p in top] == sorted((p for _, p in top), reverse=True)
+
+
+def test_generation_follows_weights_that_training_changed_in_place(small_model, corpus):
+    from charlstm.training import train
+    from tests.conftest import quick_config
+
+    sample(small_model, corpus.vocab, "a", 5)  # an earlier generation must not leave stale weights behind
+    list(train(small_model, corpus, quick_config(steps=5)))
+    steps = list(generate(small_model, corpus.vocab, "The ", 3, generator=gen(0)))
+    logits, _ = prime(small_model, corpus.vocab, "The " + "".join(s.char for s in steps))
+    assert torch.allclose(steps[-1].next_probs, torch.softmax(logits, -1), atol=1e-5)
