@@ -19,7 +19,7 @@ from gradio.utils import diff
 from gradio_client import Client
 
 from bench.server import AppServer
-from demo.corpus_tab import FIRST_PRESET, preset_text
+from demo.corpus_tab import PRESETS, preset_text
 
 
 def first_point_seconds(url: str, text: str, runs: int = 3) -> list[float]:
@@ -51,8 +51,8 @@ def plot_update_ms(rows: int = 600) -> dict:
     return {"rows": rows, "median_ms": statistics.median(times), "max_ms": max(times)}
 
 
-def idle_session_mb(server: AppServer, sessions: int) -> float:
-    """Memory per session that has opened the app and asked for one small thing, then sat idle."""
+def idle_session_mb(server: AppServer, sessions: int) -> tuple[float, float]:
+    """Server memory growth (total, per session) for sessions that asked for one small thing, then sat idle."""
     clients = [Client(server.url, verbose=False) for _ in range(3)]
     for c in clients:
         c.predict("warm up", 2, 1, api_name="/cell_values")
@@ -60,27 +60,32 @@ def idle_session_mb(server: AppServer, sessions: int) -> float:
     for _ in range(sessions):
         Client(server.url, verbose=False).predict("hello", 2, 1, api_name="/cell_values")
     time.sleep(1)
-    return (server.rss_mb() - before) / sessions
+    grown = server.rss_mb() - before
+    return grown, grown / sessions
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--sessions", type=int, default=100)
     args = parser.parse_args()
     server = AppServer()
     try:
-        times = first_point_seconds(server.url, preset_text(FIRST_PRESET))
-        print(
-            f"Train pressed → first plot point: median {statistics.median(times):.2f} s "
-            f"(runs: {', '.join(f'{t:.2f}' for t in times)}) over HTTP with gradio_client"
-        )
+        for name in PRESETS:
+            times = first_point_seconds(server.url, preset_text(name))
+            print(
+                f"Train pressed → first plot point ({name}): median {statistics.median(times):.2f} s "
+                f"(runs: {', '.join(f'{t:.2f}' for t in times)}), over HTTP with gradio_client"
+            )
         update = plot_update_ms()
         print(
             f"one loss-plot update with {update['rows']} points: median {update['median_ms']:.1f} ms of server "
             f"time (max {update['max_ms']:.1f}); only the new rows travel (Gradio streams diffs)"
         )
-        per = idle_session_mb(server, args.sessions)
-        print(f"idle session: {per:.2f} MB each ({args.sessions} sessions; server RSS now {server.rss_mb():.0f} MB)")
+        grown, per = idle_session_mb(server, args.sessions)
+        print(
+            f"idle sessions: the server grew {grown:+.1f} MB for {args.sessions} of them ({per:+.2f} MB each; "
+            f"RSS now {server.rss_mb():.0f} MB)"
+        )
     finally:
         server.stop()
 

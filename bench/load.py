@@ -10,6 +10,7 @@ the server's memory before, at its peak and after every session has expired. Ass
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import threading
 import time
@@ -56,6 +57,7 @@ class Tally:
 
 
 def visitor(url: str, index: int, tally: Tally, text: str, train_seconds: float) -> None:
+    pause = random.Random(index)  # each visitor reads and thinks between clicks, reproducibly
     client = Client(url, verbose=False)
     tally.call("corpus", client.predict, text[:20_000], api_name="/corpus_stats")
     if index % 3 == 0:  # a third of the room trains
@@ -83,6 +85,7 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=30)
     parser.add_argument("--train-seconds", type=float, default=10)
     parser.add_argument("--idle-seconds", type=float, default=15, help="session expiry for this run")
+    parser.add_argument("--arrival", type=float, default=15, help="seconds over which the visitors arrive")
     args = parser.parse_args()
     server = AppServer(CHARLSTM_SESSION_IDLE_SECONDS=str(args.idle_seconds))
     text = preset_text(FIRST_PRESET)
@@ -105,7 +108,7 @@ def main() -> None:
         ]
         for t in threads:
             t.start()
-            time.sleep(0.1)  # people do not click in the same millisecond
+            time.sleep(args.arrival / args.visitors)  # a room fills up over a few seconds
         for t in threads:
             t.join()
         wall = time.perf_counter() - start

@@ -106,32 +106,38 @@ def _stepper(model: CharLSTM):
     """A function (id, h, c) -> logits that advances the per-layer states ``h``, ``c`` in place by one character.
 
     The equations of :func:`charlstm.cell.cell_step`, arranged for speed at batch 1, where per-call overhead
-    dominates: NumPy on the CPU (a few times cheaper per call than torch for vectors this small), the
-    embedding folded into the first layer's input weights, gate rows reordered (input, forget, output,
-    candidate) and the sigmoid rows halved, so one ``tanh`` computes every gate: sigmoid(x) = (1 + tanh(x/2)) / 2.
+    dominates: the products run in torch (its threads are the ones training uses; NumPy's BLAS threads would
+    spin beside them and slow training by a third), the element-wise work in NumPy (several times cheaper per
+    call than torch for vectors this small). The embedding is folded into the first layer's input weights,
+    the gate rows are reordered (input, forget, output, candidate) and the sigmoid rows halved, so one
+    ``tanh`` computes every gate: sigmoid(x) = (1 + tanh(x/2)) / 2.
     """
     lstm, L, H = model.lstm, model.config.num_layers, model.config.hidden_size
     order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
-    scale = torch.cat([torch.full((3 * H,), 0.5), torch.ones(H)])[:, None]  # (4H, 1)
+    scale = torch.cat([torch.full((3 * H,), 0.5), torch.ones(H)])  # (4H,)
 
-    def prepared(name: str, k: int) -> np.ndarray:
+    def prepared(name: str, k: int) -> torch.Tensor:
         weight = getattr(lstm, f"{name}_l{k}").detach().cpu()[order]
-        return (weight * (scale if weight.dim() == 2 else scale[:, 0])).numpy()
+        return (weight * (scale[:, None] if weight.dim() == 2 else scale)).contiguous()
 
     w_ih = [prepared("weight_ih", k) for k in range(L)]
     w_hh = [prepared("weight_hh", k) for k in range(L)]
     bias = [prepared("bias_ih", k) + prepared("bias_hh", k) for k in range(L)]
-    first = model.embed.weight.detach().cpu().numpy() @ w_ih[0].T + bias[0]  # (V, 4H): layer 0's input share per id
-    head_w, head_b = (p.detach().cpu().numpy().copy() for p in (model.head.weight, model.head.bias))
+    first = (model.embed.weight.detach().cpu() @ w_ih[0].T + bias[0]).numpy()  # (V, 4H): layer 0's input share
+    bias_np = [b.numpy() for b in bias]
+    head_w, head_b = model.head.weight.detach().cpu().contiguous(), model.head.bias.detach().cpu().numpy().copy()
+
+    def mv(weight: torch.Tensor, x: np.ndarray) -> np.ndarray:
+        return torch.mv(weight, torch.from_numpy(x)).numpy()
 
     def step(i: int, h: list[np.ndarray], c: list[np.ndarray]) -> np.ndarray:
         for k in range(L):
-            z_in = first[i] if k == 0 else w_ih[k] @ h[k - 1] + bias[k]
-            t = np.tanh(z_in + w_hh[k] @ h[k])  # (4H,)
+            z_in = first[i] if k == 0 else mv(w_ih[k], h[k - 1]) + bias_np[k]
+            t = np.tanh(z_in + mv(w_hh[k], h[k]))  # (4H,)
             sig = t[: 3 * H] * 0.5 + 0.5  # input, forget and output gates
             c[k] = sig[H : 2 * H] * c[k] + sig[:H] * t[3 * H :]
             h[k] = sig[2 * H :] * np.tanh(c[k])
-        return head_w @ h[-1] + head_b  # (V,)
+        return mv(head_w, h[-1]) + head_b  # (V,)
 
     return step
 

@@ -35,7 +35,7 @@ ACCEPTED = {name: (label, low, high) for name, (label, low, high, _, _) in SLIDE
     "seed": ("The random seed", 0, 2**53)
 }
 INTEGERS = {"length", "top_k", "seed"}
-STREAM_INTERVAL = 0.05  # seconds between text updates: smooth to watch, light on the server
+STREAM_INTERVAL = 0.1  # seconds between text updates: smooth to watch, light on a busy server
 EMPTY_BARS = pd.DataFrame({"character": [], "probability": []})
 
 

@@ -32,7 +32,7 @@ MODEL_MAX_LAYERS = int(_env("MODEL_MAX_LAYERS", 3))
 SESSIONS_MAX = int(_env("SESSIONS_MAX", 200))  # sessions kept; the least recently used idle one goes first
 SESSION_IDLE_SECONDS = _env("SESSION_IDLE_SECONDS", 1800.0, float)  # an untouched session is freed after this
 CONCURRENT_TRAININGS = int(_env("CONCURRENT_TRAININGS", 2))
-CONCURRENT_GENERATIONS = int(_env("CONCURRENT_GENERATIONS", 8))
+CONCURRENT_GENERATIONS = int(_env("CONCURRENT_GENERATIONS", 2))  # more only thrash 2 cores: they queue instead
 QUEUE_MAX = int(_env("QUEUE_MAX", 60))  # events waiting; beyond this a visitor is told to try again
 
 
