@@ -39,8 +39,8 @@ def first_point_seconds(url: str, text: str, runs: int = 3) -> list[float]:
 
 def plot_update_ms(rows: int = 600) -> dict:
     """Server cost of one plot update late in a run: build the frame, postprocess it, diff against the last."""
-    plot = gr.LinePlot(x="seconds", y="bits per character", color="series")
-    data = [{"seconds": i * 0.2, "bits per character": 2 + 1 / (i + 1), "series": "train"} for i in range(rows)]
+    plot = gr.LinePlot(x="seconds", y="bpc", color="series")
+    data = [{"seconds": i * 0.2, "bpc": 2 + 1 / (i + 1), "series": "train"} for i in range(rows)]
     previous = plot.postprocess(pd.DataFrame(data[:-1])).model_dump()
     times = []
     for _ in range(50):

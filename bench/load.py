@@ -10,7 +10,6 @@ the server's memory before, at its peak and after every session has expired. Ass
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import threading
 import time
@@ -57,7 +56,6 @@ class Tally:
 
 
 def visitor(url: str, index: int, tally: Tally, text: str, train_seconds: float) -> None:
-    pause = random.Random(index)  # each visitor reads and thinks between clicks, reproducibly
     client = Client(url, verbose=False)
     tally.call("corpus", client.predict, text[:20_000], api_name="/corpus_stats")
     if index % 3 == 0:  # a third of the room trains
@@ -70,7 +68,7 @@ def visitor(url: str, index: int, tally: Tally, text: str, train_seconds: float)
                 tally.training_now -= 1
     for round_ in range(3):
         tally.call("generate", client.predict, "ROMEO:", 200, 0.8, 0, 1.0, index * 10 + round_, api_name="/generate")
-        time.sleep(0.5)
+        time.sleep(0.5)  # a glance at the text, then the next click
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -11,9 +11,10 @@ from .cell import Trace, trace
 from .checkpoint import Checkpoint, CheckpointError, load, save
 from .config import PRESETS, ConfigError, ModelConfig, TrainConfig, auto_config
 from .data import Corpus, CorpusError, make_corpus, read_text
+from .evaluation import Evaluation, evaluate
 from .model import CharLSTM
 from .sampling import SamplingError, Step, char_probabilities, generate, sample
-from .training import Evaluation, Progress, TrainState, evaluate, new_state, train
+from .training import Progress, TrainState, new_state, train
 from .vocab import Vocab
 
 __all__ = [

@@ -25,9 +25,10 @@ from torch import nn
 
 from .config import auto_config
 from .data import Corpus, make_corpus, random_batch, read_text
+from .evaluation import evaluate
 from .model import CharLSTM
 from .sampling import generate
-from .training import evaluate, new_state, train
+from .training import new_state, train
 
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "assets" / "corpora" / "tinyshakespeare.txt"
 

@@ -19,9 +19,10 @@ from .checkpoint import CheckpointError, load, save
 from .config import PRESET_NAMES, ConfigError, ModelConfig, SampleConfig, TrainConfig, resolve, validate_for_model
 from .data import CorpusError, make_corpus, read_text
 from .device import DEVICES, resolve_device
+from .evaluation import evaluate
 from .model import CharLSTM
 from .sampling import SamplingError, generate
-from .training import Progress, evaluate, new_state, train
+from .training import Progress, new_state, train
 from .vocab import VocabError
 
 USER_ERRORS = (CorpusError, ConfigError, CheckpointError, SamplingError, VocabError, ValueError, OSError)

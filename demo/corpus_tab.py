@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import gradio as gr
 
-from charlstm.data import CorpusError, decode_text, describe, normalize_text
+from charlstm.data import describe, normalize_text
 
-from . import checks, limits
+from . import checks, limits, uploads
 from .sessions import ASSETS
 from .views import show_char
 
@@ -65,23 +64,8 @@ def _characters(text: str) -> str:
 
 
 def upload(path: str | None) -> tuple[str, str, str]:
-    """Read an uploaded text file into the paste box: UTF-8 only, size-capped, truncated to the character cap."""
-    if not path:
-        raise gr.Error("No file arrived.")
-    file = Path(path)
-    size = file.stat().st_size
-    if size > limits.UPLOAD_MAX_BYTES:
-        raise gr.Error(f"{file.name} is {size:,} bytes; uploads are capped at {limits.UPLOAD_MAX_BYTES:,} bytes.")
-    try:
-        text = decode_text(file.read_bytes(), file.name)
-    except CorpusError as e:
-        raise gr.Error(str(e)) from None
-    notes = ()
-    if len(text) > limits.CORPUS_MAX_CHARS:
-        notes = (
-            f"The file has {len(text):,} characters; only the first {limits.CORPUS_MAX_CHARS:,} (the cap) are kept.",
-        )
-        text = text[: limits.CORPUS_MAX_CHARS]
+    """Put an uploaded text file in the paste box, with its statistics (and a note if it was truncated)."""
+    text, notes = uploads.read_corpus_file(path)
     return text, _summary(text, notes), _characters(text)
 
 

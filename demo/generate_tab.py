@@ -36,14 +36,15 @@ ACCEPTED = {name: (label, low, high) for name, (label, low, high, _, _) in SLIDE
 }
 INTEGERS = {"length", "top_k", "seed"}
 STREAM_INTERVAL = 0.1  # seconds between text updates: smooth to watch, light on a busy server
-EMPTY_BARS = pd.DataFrame({"character": [], "probability": []})
 
 
-def _bars(probs: torch.Tensor, vocab) -> pd.DataFrame:
+def _bars(probs: torch.Tensor, vocab) -> tuple[pd.DataFrame, str]:
+    """The ten likeliest next characters as bar-chart rows, and the same in words."""
     top = top_chars(probs, vocab, 10)
-    return pd.DataFrame(
+    rows = pd.DataFrame(
         {"character": [f"{i + 1}. {show_char(c)}" for i, (c, _) in enumerate(top)], "probability": [p for _, p in top]}
     )
+    return rows, "Most likely next: " + ", ".join(f"“{show_char(c)}” {p:.0%}" for c, p in top[:5]) + "."
 
 
 def _surprise_view(text: str, request: gr.Request) -> tuple[str, str]:
@@ -99,7 +100,8 @@ def generate_text(
     except SamplingError as e:
         raise gr.Error(str(e)) from None
     shaded, summary = _surprise_view(seed_text + text, request)
-    yield (text, _bars(probs, vocab), note + f"Generated {len(text):,} characters with {label}.", shaded, summary)
+    bars, in_words = _bars(probs, vocab)
+    yield text, bars, f"{note}Generated {len(text):,} characters with {label}. {in_words}", shaded, summary
 
 
 def score_text(text: str, request: gr.Request) -> tuple[str, str]:
@@ -146,13 +148,13 @@ def build() -> None:
                 )
                 note = gr.Markdown(elem_id="generate-note")
                 bars = gr.BarPlot(
-                    EMPTY_BARS,
+                    None,  # not an empty DataFrame: that would fix the axis types wrongly and no bar would show
                     x="character",
                     y="probability",
                     sort="-y",
-                    height=240,
                     y_lim=[0, 1],
                     label="Next-character probabilities after the last character",
+                    elem_id="next-chars",
                 )
         gr.Markdown("### Surprise: how unlikely the model found each character")
         shaded = gr.HTML(elem_id="surprise")

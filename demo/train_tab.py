@@ -8,7 +8,6 @@ import shlex
 import time
 from contextlib import closing
 from dataclasses import fields, replace
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -27,7 +26,7 @@ from charlstm.data import CorpusError, make_corpus
 from charlstm.model import CharLSTM
 from charlstm.training import Progress, new_state, train
 
-from . import checks, limits, sessions
+from . import checks, limits, sessions, uploads
 from .sessions import Session
 
 KNOBS = {  # field -> (minimum, maximum, step, one-line help); defaults come from the config dataclasses
@@ -51,7 +50,6 @@ ACCEPTED = {name: (low, high) for name, (low, high, _, _) in KNOBS.items()} | {
 }
 DEFAULTS = {f.name: f.default for cls in (ModelConfig, TrainConfig) for f in fields(cls)}
 MODEL_FIELDS = {f.name for f in fields(ModelConfig)}
-EMPTY_PLOT = pd.DataFrame({"seconds": [], "bits per character": [], "series": []})
 
 
 def _configs(text_chars: int, seconds: float, auto: bool, knobs: dict) -> tuple[ModelConfig, TrainConfig]:
@@ -85,11 +83,9 @@ def _status(p: Progress, budget: float, session: Session, note: str = "") -> str
 def _record(session: Session, p: Progress) -> str:
     """Add a progress record to the session's plot and samples; returns a note for the status line."""
     if p.train_loss is not None:
-        session.rows.append(
-            {"seconds": round(p.elapsed, 2), "bits per character": p.train_loss / math.log(2), "series": "train"}
-        )
+        session.rows.append({"seconds": round(p.elapsed, 2), "bpc": p.train_loss / math.log(2), "series": "train"})
     if p.val_bpc is not None and math.isfinite(p.val_bpc):
-        session.rows.append({"seconds": round(p.elapsed, 2), "bits per character": p.val_bpc, "series": "validation"})
+        session.rows.append({"seconds": round(p.elapsed, 2), "bpc": p.val_bpc, "series": "validation"})
         session.best_bpc = min(session.best_bpc or math.inf, p.val_bpc)
         session.samples += f"[{p.elapsed:.0f} s · validation {p.val_bpc:.2f} bits/char]\n{p.sample}\n\n"
         session.publish()
@@ -146,7 +142,7 @@ def _run(session: Session, text: str, seconds: float, fresh: tuple[ModelConfig, 
             session.running = False
     status = _status(last, seconds, session, note) if last else note
     yield (
-        pd.DataFrame(session.rows) if session.rows else EMPTY_PLOT,
+        pd.DataFrame(session.rows) if session.rows else None,
         status,
         session.samples,
         str(session.download_path()),
@@ -208,36 +204,6 @@ def stop(request: gr.Request) -> str:
     return "Stopping…"
 
 
-def upload_model(path: str | None, request: gr.Request) -> tuple[str, str]:
-    """Load a .safetensors checkpoint as this session's model (to generate from or continue)."""
-    if not path:
-        raise gr.Error("No file arrived.")
-    session = sessions.get(request)
-    if session.running:
-        raise gr.Error("Stop the training before loading another model.")
-    size = Path(path).stat().st_size
-    if size > limits.UPLOAD_MAX_BYTES:
-        raise gr.Error(f"The file is {size:,} bytes; uploads are capped at {limits.UPLOAD_MAX_BYTES:,} bytes.")
-    try:
-        loaded = checkpoint.load(path)
-        c = loaded.model_config
-        if c.hidden_size > limits.MODEL_MAX_HIDDEN or c.num_layers > limits.MODEL_MAX_LAYERS:
-            raise checkpoint.CheckpointError(
-                f"this app serves models up to {limits.MODEL_MAX_LAYERS} layers of {limits.MODEL_MAX_HIDDEN} units"
-            )
-    except checkpoint.CheckpointError as e:
-        raise gr.Error(f"That model cannot be used: {e}.") from None
-    session.trainee, session.vocab, session.state = loaded.model, loaded.vocab, loaded.state
-    session.train_config, session.use_own = loaded.train_config, True
-    session.publish()
-    c = loaded.model_config
-    return (
-        f"Loaded: {c.num_layers}×{c.hidden_size} LSTM, vocabulary of {loaded.vocab.size - 1} characters, "
-        f"trained {loaded.state.step:,} steps. Generate, Learn and Inside now use it; Continue trains it further.",
-        sessions.OWN_LABEL,
-    )
-
-
 def _knob(name: str, low: float, high: float, step: float, info: str) -> gr.components.Component:
     if name == "learning_rate":  # a box, not a slider: any rate the library allows can be tried, even absurd ones
         low, high = ACCEPTED[name]
@@ -274,15 +240,14 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
             "Press Train to start. The loss curves and samples appear as it learns.", elem_id="train-status"
         )
         plot = gr.LinePlot(
-            EMPTY_PLOT,
+            None,  # an empty DataFrame here would fix the axis types wrongly and no line would ever be drawn
             x="seconds",
-            y="bits per character",
+            y="bpc",
             color="series",
-            height=320,
             color_map={"train": "#0072B2", "validation": "#D55E00"},
-            label="Loss while training",
+            label="Loss while training (bits per character, lower is better)",
             x_title="seconds of training",
-            y_title="bits per character (lower is better)",
+            y_title="bits per character",
             elem_id="loss-plot",
         )
         samples = gr.Textbox(
@@ -315,7 +280,9 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
         start.click(train_model, [corpus, seconds, auto, *knobs], api_name="train", **common)
         more.click(continue_model, [corpus, seconds], api_name="continue", **common)
         halt.click(stop, None, status, api_name="stop", concurrency_id="light")
-        uploaded.upload(upload_model, uploaded, [upload_note, choice], api_name="upload_model", concurrency_id="light")
+        uploaded.upload(
+            uploads.upload_model, uploaded, [upload_note, choice], api_name="upload_model", concurrency_id="light"
+        )
         gr.on(
             [seconds.change, auto.change, *[k.change for k in knobs]],
             lambda s, a, *k: command(s, a, dict(zip(KNOBS, k))),

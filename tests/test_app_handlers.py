@@ -8,7 +8,7 @@ import uuid
 import gradio as gr
 import pytest
 
-from demo import corpus_tab, generate_tab, inside_tab, learn_tab, sessions, train_tab
+from demo import corpus_tab, generate_tab, inside_tab, learn_tab, sessions, train_tab, uploads
 from demo.app import choose_model
 from tests.conftest import FINANCE
 
@@ -205,7 +205,7 @@ def test_upload_model_refuses_garbage_and_accepts_a_real_checkpoint(visitor, tmp
     fake = tmp_path / "evil.safetensors"
     fake.write_bytes(b"\x80\x04\x95" + b"\x00" * 100)
     with pytest.raises(gr.Error, match="cannot be used"):
-        train_tab.upload_model(str(fake), visitor)
-    note, choice = train_tab.upload_model(str(sessions.DEFAULT_MODEL_PATH), visitor)
+        uploads.upload_model(str(fake), visitor)
+    note, choice = uploads.upload_model(str(sessions.DEFAULT_MODEL_PATH), visitor)
     assert "Loaded" in note and choice == sessions.OWN_LABEL
     assert sessions.get(visitor).use_own

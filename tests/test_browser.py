@@ -86,10 +86,12 @@ def test_train_streams_points_then_stop_keeps_the_model(page):
     page.locator("#train-button").click()
     status = page.locator("#train-status")
     status.get_by_text("best validation").wait_for(timeout=30_000)
-    first = _step(status.inner_text())
-    page.wait_for_timeout(1500)
+    first, lines = _step(status.inner_text()), _plotted(page)
+    page.wait_for_timeout(2000)
     assert _step(status.inner_text()) > first, "the status should advance while training"
-    assert page.locator("#loss-plot canvas, #loss-plot svg").count() >= 1
+    later = _plotted(page)
+    assert len(later) == 2, "a train and a validation line"
+    assert max(later) > max(lines, default=0), f"the plot should gain points: {lines} → {later}"
     page.locator("#stop-button").click()
     status.get_by_text("Stopped").wait_for(timeout=10_000)
     assert page.locator("#model-choice input[value='your model']").is_checked()
@@ -111,7 +113,14 @@ def test_generate_streams_text(page):
     partial = {n for n in lengths if 0 < n < 3000}
     assert 3000 in lengths and len(partial) >= 2, f"text should arrive in pieces, saw lengths {sorted(lengths)}"
     page.locator("#surprise span").first.wait_for()
+    page.locator("#next-chars .mark-rect path").first.wait_for()  # the next-character bars are drawn
     assert page.errors == []
+
+
+def _plotted(page) -> list[int]:
+    """The length of each drawn line's path: it grows as points are added."""
+    paths = "document.querySelectorAll('#loss-plot .mark-line path')"
+    return page.evaluate(f"() => Array.from({paths}).map(p => (p.getAttribute('d') || '').length)")
 
 
 def _step(status: str) -> int:

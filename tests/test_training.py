@@ -7,8 +7,9 @@ import torch
 
 from charlstm.config import ModelConfig
 from charlstm.data import make_corpus
+from charlstm.evaluation import evaluate
 from charlstm.model import CharLSTM
-from charlstm.training import REPORT_INTERVAL, evaluate, learning_rate, new_state, train
+from charlstm.training import REPORT_INTERVAL, learning_rate, new_state, train
 from tests.conftest import quick_config
 
 

@@ -1,0 +1,63 @@
+"""Files visitors upload: text corpora and model checkpoints. Each is size-capped before it is read, decoded or
+parsed with the library's strict readers, and never executed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from charlstm import checkpoint
+from charlstm.data import CorpusError, decode_text
+
+from . import limits, sessions
+
+
+def checked_file(path: str | None) -> Path:
+    """The uploaded file, if one arrived and it is within the upload cap."""
+    if not path:
+        raise gr.Error("No file arrived.")
+    file = Path(path)
+    size = file.stat().st_size
+    if size > limits.UPLOAD_MAX_BYTES:
+        raise gr.Error(f"{file.name} is {size:,} bytes; uploads are capped at {limits.UPLOAD_MAX_BYTES:,} bytes.")
+    return file
+
+
+def read_corpus_file(path: str | None) -> tuple[str, tuple[str, ...]]:
+    """UTF-8 text, normalised and cut to the corpus cap; notes say what was cut."""
+    file = checked_file(path)
+    try:
+        text = decode_text(file.read_bytes(), file.name)
+    except CorpusError as e:
+        raise gr.Error(str(e)) from None
+    if len(text) <= limits.CORPUS_MAX_CHARS:
+        return text, ()
+    cap = limits.CORPUS_MAX_CHARS
+    return text[:cap], (f"The file has {len(text):,} characters; only the first {cap:,} (the cap) are kept.",)
+
+
+def upload_model(path: str | None, request: gr.Request) -> tuple[str, str]:
+    """Load a .safetensors checkpoint as this session's model (to generate from or continue)."""
+    file = checked_file(path)
+    session = sessions.get(request)
+    if session.running:
+        raise gr.Error("Stop the training before loading another model.")
+    try:
+        loaded = checkpoint.load(file)
+        c = loaded.model_config
+        if c.hidden_size > limits.MODEL_MAX_HIDDEN or c.num_layers > limits.MODEL_MAX_LAYERS:
+            raise checkpoint.CheckpointError(
+                f"this app serves models up to {limits.MODEL_MAX_LAYERS} layers of {limits.MODEL_MAX_HIDDEN} units"
+            )
+    except checkpoint.CheckpointError as e:
+        raise gr.Error(f"That model cannot be used: {e}.") from None
+    with session.lock:
+        session.trainee, session.vocab, session.state = loaded.model, loaded.vocab, loaded.state
+        session.train_config, session.use_own = loaded.train_config, True
+        session.publish()
+    return (
+        f"Loaded: {c.num_layers}×{c.hidden_size} LSTM, vocabulary of {loaded.vocab.size - 1} characters, "
+        f"trained {loaded.state.step:,} steps. Generate, Learn and Inside now use it; Continue trains it further.",
+        sessions.OWN_LABEL,
+    )
