@@ -88,18 +88,19 @@ def generate_text(
             f"The model has never seen {' '.join(sorted(map(show_char, unknown)))[:80]}: it reads them as “unknown”. "
         )
     text, last, probs = "", 0.0, None
-    try:
-        for step in generate(
-            model, vocab, seed_text, length, temperature, top_k, top_p, torch.Generator().manual_seed(seed)
-        ):
-            text += step.char
-            probs = step.next_probs
-            if time.perf_counter() - last > STREAM_INTERVAL:
-                last = time.perf_counter()
-                yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    except SamplingError as e:
-        raise gr.Error(str(e)) from None
-    shaded, summary = _surprise_view(seed_text + text, request)
+    with sessions.interactive():  # trainings pause between their updates while this runs
+        try:
+            for step in generate(
+                model, vocab, seed_text, length, temperature, top_k, top_p, torch.Generator().manual_seed(seed)
+            ):
+                text += step.char
+                probs = step.next_probs
+                if time.perf_counter() - last > STREAM_INTERVAL:
+                    last = time.perf_counter()
+                    yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        except SamplingError as e:
+            raise gr.Error(str(e)) from None
+        shaded, summary = _surprise_view(seed_text + text, request)
     bars, in_words = _bars(probs, vocab)
     yield text, bars, f"{note}Generated {len(text):,} characters with {label}. {in_words}", shaded, summary
 

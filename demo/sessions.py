@@ -84,6 +84,32 @@ class Session:
 
 _sessions: OrderedDict[str, Session] = OrderedDict()
 _lock = threading.Lock()
+_interactive = threading.Condition()
+_interactive_count = 0
+INTERACTIVE_WAIT = 1.0  # the longest a training pauses for interactive work at one time
+
+
+@contextlib.contextmanager
+def interactive():
+    """Mark quick, interactive work (a generation): trainings pause between their updates until it is done,
+    so on a 2-core machine a visitor waiting for text is not kept waiting by other visitors' trainings."""
+    global _interactive_count
+    with _interactive:
+        _interactive_count += 1
+    try:
+        yield
+    finally:
+        with _interactive:
+            _interactive_count -= 1
+            _interactive.notify_all()
+
+
+def yield_to_interactive(stop: threading.Event) -> None:
+    """Called by trainings between updates: wait (briefly, and never past a Stop) while interactive work runs."""
+    deadline = time.monotonic() + INTERACTIVE_WAIT
+    with _interactive:
+        while _interactive_count and not stop.is_set() and time.monotonic() < deadline:
+            _interactive.wait(0.05)
 
 
 def get(request: gr.Request | None) -> Session:

@@ -123,6 +123,7 @@ def _run(session: Session, text: str, seconds: float, fresh: tuple[ModelConfig, 
                     *buttons,
                     gr.skip(),
                 )
+                sessions.yield_to_interactive(session.stop)
                 if session.stop.is_set():
                     note = "⏹ Stopped: the weights learned so far are kept. Continue picks up from here."
                     break

