@@ -11,7 +11,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import torch
 
@@ -27,6 +27,7 @@ from .vocab import VocabError
 
 USER_ERRORS = (CorpusError, ConfigError, CheckpointError, SamplingError, VocabError, ValueError, OSError)
 SAMPLING = SampleConfig()
+TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 KNOBS = [f for cls in (ModelConfig, TrainConfig) for f in fields(cls) if f.name not in ("seconds", "steps")]
 
 
@@ -120,19 +121,21 @@ def _train(args: argparse.Namespace, device: torch.device) -> int:
     seconds = args.seconds if args.seconds is not None or args.steps is not None else 60.0
     knobs = {f.name: getattr(args, f.name) for f in KNOBS}
     model_config, config = resolve(args.preset, len(corpus.train), seconds, args.steps, **knobs)
-    if resumed:
+    if resumed:  # the checkpoint's own settings, with this run's budget and any flag given
         model, state = resumed.model, resumed.state
+        given = {k: v for k, v in knobs.items() if v is not None and k in TRAIN_FIELDS}
+        config = replace(resumed.train_config or config, seconds=seconds, steps=args.steps, **given)
     else:
         validate_for_model(model_config, config, corpus.vocab.size)
         model = CharLSTM(model_config, corpus.vocab.size).to(device)
         state = new_state(model)
     out = sys.stderr if args.json else sys.stdout
     records: list[Progress] = []
-    runner = train(model, corpus, config, state)
+    runner, before = train(model, corpus, config, state), state.elapsed
     try:
         for record in runner:
             records.append(record)
-            print(format_progress(record, config), file=out, flush=True)
+            print(format_progress(record, config, before), file=out, flush=True)
     except KeyboardInterrupt:
         print("stopped: saving the weights learned so far", file=out, flush=True)
     finally:
@@ -161,11 +164,11 @@ def _train(args: argparse.Namespace, device: torch.device) -> int:
     return 0
 
 
-def format_progress(p: Progress, config: TrainConfig) -> str:
-    """One human-readable line per record, with a progress bar when the budget is in seconds."""
+def format_progress(p: Progress, config: TrainConfig, before: float = 0.0) -> str:
+    """One human-readable line per record, with a progress bar of this run when the budget is in seconds."""
     bar = ""
     if config.seconds:
-        done = min(1.0, p.elapsed / config.seconds) if p.kind != "done" else 1.0
+        done = min(1.0, (p.elapsed - before) / config.seconds) if p.kind != "done" else 1.0
         bar = "[" + "#" * round(20 * done) + "." * (20 - round(20 * done)) + "] "
     parts = [f"{bar}step {p.step:>6}", f"{p.elapsed:6.1f}s"]
     if p.train_loss is not None:
