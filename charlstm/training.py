@@ -194,7 +194,8 @@ class _Run:
         new_lr = learning_rate(self.config, fraction) * self.state.lr_scale
         return self.report(
             "rollback",
-            message=f"loss {what}: rolled back to the last good weights and lowered the learning rate to {new_lr:.3g}",
+            message=f"loss {what}: rolled back to the last good weights and lowered the learning rate to {new_lr:.3g} "
+            f"(rollback {self.rollbacks} of at most {MAX_ROLLBACKS})",
         )
 
     def finish(self) -> Progress:

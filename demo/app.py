@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 import gradio as gr
 import torch
 
 from . import corpus_tab, generate_tab, inside_tab, learn_tab, limits, sessions, train_tab
 
-CSS = os.path.dirname(__file__) + "/style.css"
+CSS = Path(__file__).with_name("style.css")
 THEME = gr.themes.Default(
     font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
     font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
@@ -45,7 +45,7 @@ with gr.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(600, 
         corpus = corpus_tab.build()
         train_tab.build(corpus, choice)
         generate_tab.build()
-        inside = inside_tab.build()
+        inside_tab.build()
     choice.input(choose_model, choice, choice, api_name="choose_model", concurrency_id="light")
     choice.change(api_visibility="private", **learn)
     demo.load(api_visibility="private", **learn)

@@ -71,7 +71,7 @@ def pick(choice: str) -> tuple:
     return kind, int(layer), int(unit)
 
 
-def build() -> dict:
+def build() -> None:
     with gr.Tab("Inside the model", id="inside"):
         gr.Markdown(
             "Each unit of the LSTM is a number that changes as the model reads. Some end up tracking "
@@ -105,4 +105,3 @@ def build() -> dict:
         suggestions.input(pick, suggestions, [kind, layer, unit], api_visibility="private").then(
             api_visibility="private", **update
         )
-    return update

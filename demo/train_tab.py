@@ -71,17 +71,20 @@ def command(seconds: float, auto: bool, knobs: dict) -> str:
     return shlex.join([*parts, "--out", "model.safetensors", "--plot", "loss.png"])
 
 
-def _status(p: Progress, budget: float, session: Session, note: str = "") -> str:
+def _status(p: Progress, budget: float, session: Session, notes: dict[str, str]) -> str:
     best = f" · best validation **{session.best_bpc:.3f} bits/char**" if session.best_bpc is not None else ""
     line = (
         f"Step {p.step:,} · {p.elapsed:.1f} s trained (this run: {budget:g} s budget) · "
         f"{p.chars_per_s / 1000:.1f}k characters/s{best}"
     )
-    return line + (f"\n\n{note}" if note else "")
+    return "\n\n".join([line, *notes.values()])
 
 
-def _record(session: Session, p: Progress) -> str:
-    """Add a progress record to the session's plot and samples; returns a note for the status line."""
+def _record(session: Session, p: Progress, notes: dict[str, str]) -> None:
+    """Add a progress record to the session's plot and samples, and its message to the run's notes.
+
+    Notes are kept by kind, so a divergence earlier in the run stays on screen when the run ends.
+    """
     if p.train_loss is not None:
         session.rows.append({"seconds": round(p.elapsed, 2), "bpc": p.train_loss / math.log(2), "series": "train"})
     if p.val_bpc is not None and math.isfinite(p.val_bpc):
@@ -89,7 +92,8 @@ def _record(session: Session, p: Progress) -> str:
         session.best_bpc = min(session.best_bpc or math.inf, p.val_bpc)
         session.samples += f"[{p.elapsed:.0f} s · validation {p.val_bpc:.2f} bits/char]\n{p.sample}\n\n"
         session.publish()
-    return f"⚠️ {p.message}" if p.message else ""
+    if p.message:
+        notes[p.kind] = f"⚠️ {p.message}"
 
 
 def _run(session: Session, text: str, seconds: float, fresh: tuple[ModelConfig, TrainConfig] | None):
@@ -100,7 +104,7 @@ def _run(session: Session, text: str, seconds: float, fresh: tuple[ModelConfig, 
             raise gr.Error("This session is already training: press Stop first.")
         session.running = True
         session.stop.clear()
-    started, note, last = time.perf_counter(), "", None
+    started, notes, last = time.perf_counter(), {}, None
     try:
         vocab = None if fresh else session.vocab
         corpus = make_corpus(text, vocab=vocab)
@@ -114,10 +118,11 @@ def _run(session: Session, text: str, seconds: float, fresh: tuple[ModelConfig, 
         session.train_config = config
         with closing(train(session.trainee, corpus, config, session.state)) as progress:
             for p in progress:
-                last, note = p, _record(session, p) or note
+                last = p
+                _record(session, p, notes)
                 yield (
                     pd.DataFrame(session.rows),
-                    _status(p, seconds, session, note),
+                    _status(p, seconds, session, notes),
                     session.samples,
                     gr.skip(),
                     *buttons,
@@ -125,10 +130,10 @@ def _run(session: Session, text: str, seconds: float, fresh: tuple[ModelConfig, 
                 )
                 sessions.yield_to_interactive(session.stop)
                 if session.stop.is_set():
-                    note = "⏹ Stopped: the weights learned so far are kept. Continue picks up from here."
+                    notes["end"] = "⏹ Stopped: the weights learned so far are kept. Continue picks up from here."
                     break
         if not session.stop.is_set() and last is not None:
-            note = note or f"✅ Done in {time.perf_counter() - started:.0f} s."
+            notes.setdefault("done", f"✅ Done in {time.perf_counter() - started:.0f} s.")
     except (CorpusError, ConfigError) as e:
         raise gr.Error(str(e)) from None
     finally:
@@ -141,7 +146,7 @@ def _run(session: Session, text: str, seconds: float, fresh: tuple[ModelConfig, 
                 )
             session.last_seen = time.monotonic()  # the run counts as activity: not idle the moment it ends
             session.running = False
-    status = _status(last, seconds, session, note) if last else note
+    status = _status(last, seconds, session, notes) if last else ""
     yield (
         pd.DataFrame(session.rows) if session.rows else None,
         status,

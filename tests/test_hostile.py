@@ -134,7 +134,7 @@ def test_a_corpus_with_emoji_and_combining_marks_trains(client):
 
 def test_a_learning_rate_of_100_diverges_and_the_page_says_so(client):
     final_status = client.submit(CORPUS, 3, False, 64, 1, 16, 32, 8, 100.0, 0.0, api_name="/train").result()[1]
-    assert "rolled back" in final_status or "diverging" in final_status
+    assert "rolled back" in final_status  # the guard's note outlives the end-of-run message
     text = client.predict("The ", 30, api_name="/generate")[0]
     assert len(text) == 30  # the rolled-back model still works
 
