@@ -133,7 +133,7 @@ def _run(session: Session, text: str, seconds: float, fresh: tuple[ModelConfig, 
                     notes["end"] = "⏹ Stopped: the weights learned so far are kept. Continue picks up from here."
                     break
         if not session.stop.is_set() and last is not None:
-            notes.setdefault("done", f"✅ Done in {time.perf_counter() - started:.0f} s.")
+            notes["end"] = f"✅ Done in {time.perf_counter() - started:.0f} s."
     except (CorpusError, ConfigError) as e:
         raise gr.Error(str(e)) from None
     finally:

@@ -41,8 +41,6 @@ def upload_model(path: str | None, request: gr.Request) -> tuple[str, str]:
     """Load a .safetensors checkpoint as this session's model (to generate from or continue)."""
     file = checked_file(path)
     session = sessions.get(request)
-    if session.running:
-        raise gr.Error("Stop the training before loading another model.")
     try:
         loaded = checkpoint.load(file)
         c = loaded.model_config
@@ -52,7 +50,9 @@ def upload_model(path: str | None, request: gr.Request) -> tuple[str, str]:
             )
     except checkpoint.CheckpointError as e:
         raise gr.Error(f"That model cannot be used: {e}.") from None
-    with session.lock:
+    with session.lock:  # checked here, where a Train click cannot slip in between
+        if session.running:
+            raise gr.Error("Stop the training before loading another model.")
         session.trainee, session.vocab, session.state = loaded.model, loaded.vocab, loaded.state
         session.train_config, session.use_own = loaded.train_config, True
         session.publish()
