@@ -4,7 +4,9 @@ The pieces, each in its own module: :mod:`~charlstm.vocab` (characters ⇄ ids),
 (reading, splitting, batching), :mod:`~charlstm.config` (settings, caps, presets), :mod:`~charlstm.model`
 (the network), :mod:`~charlstm.cell` (the gates, readable), :mod:`~charlstm.training` (a generator of
 progress records), :mod:`~charlstm.sampling` (a generator of characters), :mod:`~charlstm.checkpoint`
-(safetensors files) and :mod:`~charlstm.cli` (``python -m charlstm``).
+(safetensors files), :mod:`~charlstm.transfer` (the base model, growing a vocabulary), :mod:`~charlstm.run`
+(one training run: where it starts, its settings, its state), :mod:`~charlstm.memorisation` (what a text
+copies from the training text) and :mod:`~charlstm.cli` (``python -m charlstm``).
 """
 
 from .cell import Trace, trace
@@ -12,9 +14,12 @@ from .checkpoint import Checkpoint, CheckpointError, load, save
 from .config import PRESETS, ConfigError, ModelConfig, TrainConfig, auto_config
 from .data import Corpus, CorpusError, make_corpus, read_text
 from .evaluation import Evaluation, evaluate
+from .memorisation import CopyIndex
 from .model import CharLSTM
+from .run import Plan, Run, plan
 from .sampling import SamplingError, Step, char_probabilities, generate, sample
 from .training import Progress, TrainState, new_state, train
+from .transfer import base_model, grow_vocab
 from .vocab import Vocab
 
 __all__ = [
@@ -23,11 +28,14 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "ConfigError",
+    "CopyIndex",
     "Corpus",
     "CorpusError",
     "Evaluation",
     "ModelConfig",
+    "Plan",
     "Progress",
+    "Run",
     "SamplingError",
     "Step",
     "Trace",
@@ -35,12 +43,15 @@ __all__ = [
     "TrainState",
     "Vocab",
     "auto_config",
+    "base_model",
     "char_probabilities",
     "evaluate",
     "generate",
+    "grow_vocab",
     "load",
     "make_corpus",
     "new_state",
+    "plan",
     "read_text",
     "sample",
     "save",

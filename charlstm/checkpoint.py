@@ -44,6 +44,7 @@ class Checkpoint:
     model_config: ModelConfig
     train_config: TrainConfig | None
     state: TrainState
+    init: str = "scratch"  # where the weights started: "scratch", "base" or a file name
 
 
 def to_bytes(
@@ -52,6 +53,7 @@ def to_bytes(
     train_config: TrainConfig | None = None,
     state: TrainState | None = None,
     include_optimizer: bool = True,
+    init: str = "scratch",
 ) -> bytes:
     """Serialise a model (and, if given, its training state) to safetensors bytes."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -71,6 +73,7 @@ def to_bytes(
         "model_config": json.dumps(to_dict(model.config)),
         "train_config": json.dumps(to_dict(train_config) if train_config else None),
         "training": json.dumps(counters),
+        "init": init,
     }
     return save_tensors(tensors, metadata)
 
@@ -109,7 +112,10 @@ def load(source: str | Path | bytes, device: torch.device | str = "cpu") -> Chec
     model.to(device).eval()
     state = new_state(model)
     _restore_training(state, model, tensors, _json(metadata, "training"))
-    return Checkpoint(model, vocab, model_config, train_config, state)
+    init = metadata.get("init", "scratch")  # files from before it was recorded started from scratch
+    if not isinstance(init, str) or len(init) > 200:
+        raise CheckpointError("the checkpoint's 'init' metadata is malformed")
+    return Checkpoint(model, vocab, model_config, train_config, state, init)
 
 
 def _read(source: str | Path | bytes) -> bytes:

@@ -15,15 +15,15 @@ from dataclasses import fields, replace
 
 import torch
 
-from .checkpoint import CheckpointError, load, save
-from .config import PRESET_NAMES, ConfigError, ModelConfig, SampleConfig, TrainConfig, resolve, validate_for_model
-from .data import CorpusError, make_corpus, read_text
+from .checkpoint import CheckpointError, load
+from .config import PRESET_NAMES, ConfigError, ModelConfig, SampleConfig, TrainConfig
+from .data import CorpusError, read_text
 from .device import DEVICES, resolve_device
 from .evaluation import evaluate
-from .model import CharLSTM
+from .run import Run, plan
 from .sampling import SamplingError, generate
-from .training import Progress, new_state, train
-from .vocab import VocabError
+from .training import Progress
+from .vocab import Vocab, VocabError
 
 USER_ERRORS = (CorpusError, ConfigError, CheckpointError, SamplingError, VocabError, ValueError, OSError)
 SAMPLING = SampleConfig()
@@ -55,7 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seconds", type=_finite, help="training-time budget (default: 60 unless --steps is given)")
     t.add_argument("--steps", type=int, help="optimiser-step budget")
     t.add_argument("--preset", choices=PRESET_NAMES, default="auto", help="model size (default: auto)")
+    t.add_argument(
+        "--init",
+        default="auto",
+        metavar="auto|scratch|base|FILE",
+        help="where the weights start: chosen from the text (default), random, the shipped base model that "
+        "already reads English, or a checkpoint file (its weights, with a fresh optimiser)",
+    )
     t.add_argument("--resume", help="continue training this checkpoint (weights and optimiser)")
+    t.add_argument(
+        "--vocab",
+        choices=("text", "latin"),
+        default="text",
+        help="the characters a new model knows: the corpus's own (default), or the base model's Latin alphabet",
+    )
     t.add_argument("--out", required=True, help="where to write the .safetensors checkpoint")
     t.add_argument("--json", action="store_true", help="end with one JSON line of results")
     t.add_argument("--plot", help="save the loss curves to this PNG")
@@ -116,22 +129,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _train(args: argparse.Namespace, device: torch.device) -> int:
     text = read_text(args.corpus)
     val_text = read_text(args.val) if args.val else None
-    resumed = load(args.resume, device) if args.resume else None
-    corpus = make_corpus(text, val_text=val_text, vocab=resumed.vocab if resumed else None)
     seconds = args.seconds if args.seconds is not None or args.steps is not None else 60.0
     knobs = {f.name: getattr(args, f.name) for f in KNOBS}
-    model_config, config = resolve(args.preset, len(corpus.train), seconds, args.steps, **knobs)
-    if resumed:  # the checkpoint's own settings, with this run's budget and any flag given
-        model, state = resumed.model, resumed.state
+    if args.resume:  # the checkpoint's own settings, with this run's budget and any flag given
+        if args.init != "auto":
+            raise ValueError("--resume continues a checkpoint; it cannot be combined with --init")
+        run = Run.resume(args.resume, device)
+        corpus = run.corpus(text, val_text)
         given = {k: v for k, v in knobs.items() if v is not None and k in TRAIN_FIELDS}
-        config = replace(resumed.train_config or config, seconds=seconds, steps=args.steps, **given)
+        config = replace(run.train_config or TrainConfig(), seconds=seconds, steps=args.steps, **given)
     else:
-        validate_for_model(model_config, config, corpus.vocab.size)
-        model = CharLSTM(model_config, corpus.vocab.size).to(device)
-        state = new_state(model)
+        if args.vocab == "latin" and args.init != "scratch":
+            raise ValueError("--vocab latin sets a new model's characters: use it with --init scratch")
+        the_plan = plan(text, args.init, seconds, args.steps, args.preset, **knobs)
+        vocab = Vocab.latin() if args.vocab == "latin" else None
+        run, corpus = Run.start(text, the_plan, val_text=val_text, vocab=vocab, device=device)
+        config = run.train_config
     out = sys.stderr if args.json else sys.stdout
+    for note in run.notes:
+        print(note, file=out)
     records: list[Progress] = []
-    runner, before = train(model, corpus, config, state), state.elapsed
+    runner, before = run.train(corpus, config), run.state.elapsed
     try:
         for record in runner:
             records.append(record)
@@ -142,8 +160,8 @@ def _train(args: argparse.Namespace, device: torch.device) -> int:
         runner.close()
     if not records:
         raise ValueError("training produced no progress")
-    save(args.out, model, corpus.vocab, config, state, include_optimizer=not args.no_optimizer)
-    result = evaluate(model, corpus.val)
+    run.save(args.out, include_optimizer=not args.no_optimizer)
+    result = evaluate(run.model, corpus.val)
     if args.plot:
         from .plot import save_loss_plot
 
@@ -156,6 +174,7 @@ def _train(args: argparse.Namespace, device: torch.device) -> int:
         "seconds": round(last.elapsed, 3),
         "chars_per_s": round(last.chars_per_s),
         "chars_seen": last.chars_seen,
+        "init": run.init,
         "out": str(args.out),
     }
     print(f"saved {args.out}: validation {result.bpc:.3f} bits/char ({result.loss:.3f} nats/char)", file=out)

@@ -74,6 +74,7 @@ class TrainConfig:
     steps: int | None = None
     eval_interval: float = 2.0  # most seconds of training between evaluations (short budgets evaluate more often)
     keep_best: bool = True  # end with the best-validation weights if the last ones are worse (small corpora)
+    stop_when_memorising: bool = False  # end early once validation keeps rising while the training loss falls
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -87,8 +88,9 @@ class TrainConfig:
         _check("grad_clip", self.grad_clip, 1e-3, 1e3, integer=False)
         _check("eval_interval", self.eval_interval, 0.05, 3600, integer=False)
         _check("seed", self.seed, 0, 2**63 - 1)
-        if not isinstance(self.keep_best, bool):
-            raise ConfigError(f"keep_best must be true or false, not {self.keep_best!r}")
+        for name in ("keep_best", "stop_when_memorising"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, not {getattr(self, name)!r}")
         if self.seconds is None and self.steps is None:
             raise ConfigError("give a training budget: seconds, steps or both")
         if self.seconds is not None:
@@ -141,15 +143,32 @@ PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
 PRESET_NAMES = ("auto", *PRESETS)
 
 
-def auto_config(corpus_chars: int, seconds: float | None) -> tuple[ModelConfig, TrainConfig]:
+INITS = ("auto", "scratch", "base")  # where a new run's weights start; a checkpoint path works too
+
+
+def auto_config(
+    corpus_chars: int, seconds: float | None, base: ModelConfig | None = None
+) -> tuple[ModelConfig, TrainConfig]:
     """Pick a model and batch for a corpus of ``corpus_chars`` characters and a time budget.
 
-    Tuned with the benchmark on 2 CPU cores (see README): within a few minutes, many small updates of one
-    layer of 256 beat wider, deeper or larger-batch settings; only long runs on a large corpus afford 512
-    units. Small corpora are memorised within seconds whatever the size, so there the best-validation
-    weights are what counts (``keep_best``), not the model size.
+    From scratch (``base`` None), tuned with the benchmark on 2 CPU cores (see README): within a few minutes,
+    many small updates of one layer of 256 beat wider, deeper or larger-batch settings; only long runs on a
+    large corpus afford 512 units. Fine-tuning a pretrained model (``base``, its shape is kept) wants a gentler
+    peak rate and, on small texts, dropout; the values come from ``python -m bench.own_texts --sweep`` over
+    texts of 2k to 1M characters (README, "Settings that fit the text").
     """
     seconds = seconds or 60.0
+    if base is not None:
+        dropout, rate = FINETUNE_DROPOUT[0][1], FINETUNE_RATE[0][1]
+        for limit, value in FINETUNE_DROPOUT:
+            if corpus_chars >= limit:
+                dropout = value
+        for limit, value in FINETUNE_RATE:
+            if corpus_chars >= limit:
+                rate = value
+        return replace(base, dropout=dropout), TrainConfig(
+            batch_size=16, seq_len=64, learning_rate=rate, seconds=seconds
+        )
     if corpus_chars >= 1_000_000 and seconds >= 600:
         model, train = PRESETS["large"]
     else:
@@ -157,21 +176,9 @@ def auto_config(corpus_chars: int, seconds: float | None) -> tuple[ModelConfig, 
     return model, replace(train, seconds=seconds)
 
 
-def resolve(
-    preset: str, corpus_chars: int, seconds: float | None, steps: int | None, **overrides: Any
-) -> tuple[ModelConfig, TrainConfig]:
-    """A preset (or "auto") with a budget and any field overridden; ``None`` overrides are ignored."""
-    if preset == "auto":
-        model, train = auto_config(corpus_chars, seconds)
-    elif preset in PRESETS:
-        model, train = PRESETS[preset]
-    else:
-        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESET_NAMES)}")
-    given = {k: v for k, v in overrides.items() if v is not None}
-    model_keys = {f.name for f in fields(ModelConfig)}
-    model = replace(model, **{k: v for k, v in given.items() if k in model_keys})
-    train = replace(train, seconds=seconds, steps=steps, **{k: v for k, v in given.items() if k not in model_keys})
-    return model, train
+# Fine-tuning settings by training-text length (characters, from this many on): measured, see auto_config.
+FINETUNE_DROPOUT = ((0, 0.3), (300_000, 0.1))
+FINETUNE_RATE = ((0, 1e-3), (50_000, 2e-3))
 
 
 def to_dict(config: ModelConfig | TrainConfig) -> dict[str, Any]:

@@ -74,6 +74,11 @@ class Corpus:
     val: torch.Tensor  # (M,)
 
 
+def val_size(chars: int, val_fraction: float = VAL_FRACTION) -> int:
+    """Characters held out for validation at the end of a text of ``chars`` characters."""
+    return max(MIN_VAL_CHARS, round(chars * val_fraction))
+
+
 def make_corpus(
     text: str, *, val_text: str | None = None, val_fraction: float = VAL_FRACTION, vocab: Vocab | None = None
 ) -> Corpus:
@@ -89,7 +94,7 @@ def make_corpus(
     if val_text is None:
         if not 0 < val_fraction < 1:
             raise CorpusError(f"val_fraction must be between 0 and 1, not {val_fraction}")
-        n_val = max(MIN_VAL_CHARS, round(len(text) * val_fraction))
+        n_val = val_size(len(text), val_fraction)
         train_text, val_text = text[:-n_val], text[-n_val:]
     else:
         train_text, val_text = text, normalize_text(val_text)
@@ -150,7 +155,7 @@ class CorpusStats:
 def describe(text: str, val_fraction: float = VAL_FRACTION) -> CorpusStats:
     """Statistics and warnings for a (normalised) corpus; never raises, so a bad text can still be shown."""
     counts = Counter(text).most_common()
-    n_val = max(MIN_VAL_CHARS, round(len(text) * val_fraction)) if len(text) >= MIN_CHARS else 0
+    n_val = val_size(len(text), val_fraction) if len(text) >= MIN_CHARS else 0
     warnings = []
     if not text.strip():
         warnings.append("The corpus is empty: paste, upload or pick some text.")
@@ -158,7 +163,11 @@ def describe(text: str, val_fraction: float = VAL_FRACTION) -> CorpusStats:
         warnings.append(f"Only {len(text)} characters: at least {MIN_CHARS} are needed to train.")
     elif len(text) < SHORT_CORPUS:
         warnings.append(f"Only {len(text):,} characters: too short to learn much; the model will mostly memorise it.")
-    if len(counts) > 1 and counts[0][1] > 0.5 * len(text):
+    if len(counts) == 1 and len(text) >= MIN_CHARS:
+        warnings.append(
+            f"The whole text is the character {counts[0][0]!r} repeated: the model can learn nothing but to repeat it."
+        )
+    elif len(counts) > 1 and counts[0][1] > 0.5 * len(text):
         warnings.append(f"{counts[0][1] / len(text):.0%} of the text is the character {counts[0][0]!r}.")
     return CorpusStats(
         len(text),

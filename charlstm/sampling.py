@@ -87,11 +87,15 @@ def generate(
         logits, (h, c) = prime(model, vocab, prompt)
         step = _stepper(model)
         h, c = [s.cpu().numpy() for s in h[:, 0]], [s.cpu().numpy() for s in c[:, 0]]  # per layer, (H,) each
-        probs = _softmax(logits.cpu().numpy())
+        logits = logits.cpu().numpy()
+        probs = _softmax(logits)
         for _ in range(length):
-            i = _pick(probs, temperature, top_k, top_p, generator)
+            # pick the next character from the reshaped distribution
+            i = _pick(logits, temperature, top_k, top_p, generator)
             prob = float(probs[i])
-            probs = _softmax(step(i, h, c))
+            # advance the state by that character: the distribution over the one after
+            logits = step(i, h, c)
+            probs = _softmax(logits)
             yield Step(vocab.char(i), i, prob, torch.from_numpy(probs))
     finally:
         model.train(was_training)
@@ -143,16 +147,21 @@ def _stepper(model: CharLSTM):
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
-    e = np.exp(logits - logits.max())
+    e = np.exp(logits - logits.max())  # the largest becomes exp(0) = 1: no overflow, and never all zero
     return e / e.sum()
 
 
-def _pick(probs: np.ndarray, temperature: float, top_k: int, top_p: float, generator: torch.Generator) -> int:
-    """Draw an id from ``probs`` reshaped by temperature, top-k and top-p, by inverting the cumulative sum."""
-    weights = probs ** (1 / temperature) if temperature not in (0, 1) else probs.copy()
-    weights[UNKNOWN_ID] = 0.0  # never write the placeholder for unseen characters
+def _pick(logits: np.ndarray, temperature: float, top_k: int, top_p: float, generator: torch.Generator) -> int:
+    """Draw an id from ``softmax(logits / temperature)`` cut by top-k and top-p, by inverting the cumulative sum.
+
+    The temperature divides the logits (log-space), never powers the probabilities: ``probs ** (1 / T)``
+    underflows to zero for every character at low temperatures, and the draw then degenerates.
+    """
+    logits = logits.astype(np.float64)
+    logits[UNKNOWN_ID] = -np.inf  # never write the placeholder for unseen characters
     if temperature == 0:
-        return int(weights.argmax())
+        return int(logits.argmax())
+    weights = _softmax(logits / temperature)
     if 0 < top_k < len(weights):
         weights[weights < np.partition(weights, -top_k)[-top_k]] = 0.0
     if top_p < 1.0:

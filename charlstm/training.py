@@ -26,14 +26,22 @@ from .sampling import sample
 REPORT_INTERVAL = 0.2  # seconds between records; a caller can always stop within a step of this
 EVAL_CHARS = 8192  # validation characters per in-training evaluation: 16 windows of 512, about 0.08 s for 1×256
 SAMPLE_CHARS = 120
+FIRST_TRAIN_CHARS = 2048  # training characters scored before the first step (the training curve's first point)
+EVAL_COST_FACTOR = 10  # evaluate at most every this many times an evaluation's duration
 MAX_ROLLBACKS = 8
 ROLLBACK_LR_FACTOR = 0.25
 HISTORY_LIMIT = 500
+MEMORISING_MARGIN = 0.035  # nats/char (0.05 bits) above the best validation: more than evaluation noise
+MEMORISING_PATIENCE = 3  # evaluations in a row that say "memorising" before stop_when_memorising ends a run
 
 
 @dataclass(frozen=True)
 class Progress:
-    """One progress report. ``kind`` is "train", "eval" (validation and a sample), "rollback" or "done"."""
+    """One progress report. ``kind`` is "train", "eval" (validation and a sample), "rollback" or "done".
+
+    The first record of every run is an evaluation that carries both losses (the training loss measured on the
+    training text), so a plot made from the records has both series from its first point.
+    """
 
     kind: str
     step: int
@@ -46,6 +54,9 @@ class Progress:
     val_bpc: float | None = None
     sample: str | None = None
     message: str | None = None
+    best_bpc: float | None = None  # the best validation of this run so far
+    best_elapsed: float | None = None  # when it was measured (seconds of training): keep-best returns there
+    memorising: bool = False  # validation has risen from its best while the training loss kept falling
 
 
 @dataclass
@@ -78,25 +89,38 @@ def learning_rate(config: TrainConfig, fraction: float) -> float:
     return config.learning_rate * (end + (1 - end) * 0.5 * (1 + math.cos(math.pi * decay)))
 
 
-def train(model: CharLSTM, corpus: Corpus, config: TrainConfig, state: TrainState | None = None) -> Iterator[Progress]:
+def train(
+    model: CharLSTM,
+    corpus: Corpus,
+    config: TrainConfig,
+    state: TrainState | None = None,
+    *,
+    start_head: bool = True,
+) -> Iterator[Progress]:
     """Train ``model`` on ``corpus`` within the budget of ``config``, yielding progress records.
 
     ``state`` carries the optimiser between runs (pass the one a previous run used to continue). The budget
-    counts training time; the short evaluations on top of it take a few percent more.
+    counts training time; the short evaluations on top of it take a few percent more. ``start_head`` lets a
+    fresh model (step 0) start its head from the corpus's character frequencies; a pretrained model passes
+    False, since its head already knows better.
     """
-    run = _Run(model, corpus, config, state or new_state(model))
+    run = _Loop(model, corpus, config, state or new_state(model))
     model.train()
     try:
-        if run.state.step == 0:
+        # where we start from: both losses before the first update
+        if run.state.step == 0 and start_head:
             start_from_frequencies(model, corpus.train)
-            yield run.evaluation("eval")
+        yield run.evaluation("eval", with_train=True)
         while (fraction := run.fraction()) < 1.0:
             if not run.step(fraction):
                 yield run.rollback(fraction)
                 if run.rollbacks > MAX_ROLLBACKS:
                     return
-            elif run.since_eval >= run.eval_every or run.steps_due():
+            elif run.since_eval >= run.eval_due() or run.steps_due():
                 yield run.evaluation("eval")
+                # early stop: more training would only learn the text by heart
+                if config.stop_when_memorising and run.memorising_streak >= MEMORISING_PATIENCE:
+                    break
             elif time.perf_counter() - run.last_report >= REPORT_INTERVAL:
                 yield run.report("train")
         yield run.finish()
@@ -104,7 +128,7 @@ def train(model: CharLSTM, corpus: Corpus, config: TrainConfig, state: TrainStat
         model.eval()
 
 
-class _Run:
+class _Loop:
     """The bookkeeping of one ``train`` call: budget, counters, the running loss, the snapshots it may restore."""
 
     def __init__(self, model: CharLSTM, corpus: Corpus, config: TrainConfig, state: TrainState) -> None:
@@ -113,8 +137,12 @@ class _Run:
         self.chars_per_step = config.batch_size * min(config.seq_len, len(corpus.train) - 1)
         self.eval_chars = EVAL_CHARS  # the same spread-out windows every time, so the curve is comparable
         self.eval_every = min(config.eval_interval, max(0.5, (config.seconds or math.inf) / 40))
+        self.eval_cost = 0.0  # seconds the last evaluation took
         self.good = self.best = _snapshot(model, state)  # rollback target; best validation so far
         self.best_loss = math.inf
+        self.best_elapsed: float | None = None
+        self.train_at_best: float | None = None  # the training loss when validation was best
+        self.memorising_streak = 0  # evaluations in a row that found the model memorising
         self.rollbacks = self.steps = 0
         self.train_time = self.since_eval = self.loss_sum = 0.0
         self.loss_count = 0
@@ -126,6 +154,11 @@ class _Run:
         config = self.config
         by_time = self.train_time / config.seconds if config.seconds else 0.0
         return max(by_time, self.steps / config.steps if config.steps else 0.0)
+
+    def eval_due(self) -> float:
+        """Seconds of training between evaluations: the budget's share, but never so often that evaluating
+        (a large model on a long validation text) takes more than a tenth of the time."""
+        return max(self.eval_every, EVAL_COST_FACTOR * self.eval_cost)
 
     def steps_due(self) -> bool:
         steps = self.config.steps
@@ -161,22 +194,50 @@ class _Run:
         s = self.state
         return Progress(kind, s.step, s.elapsed, s.chars_seen, mean, self.lr, cps, **extra)
 
-    def evaluation(self, kind: str) -> Progress:
-        """Validation loss and a sample; snapshots the weights when they are sound, and when they are the best."""
-        self.since_eval = 0.0
+    def evaluation(self, kind: str, with_train: bool = False) -> Progress:
+        """Validation loss and a sample; snapshots the weights when they are sound, and when they are the best.
+
+        ``with_train`` also measures the training loss on the training text (the first record has no steps
+        to average over yet)."""
+        self.since_eval, started = 0.0, time.perf_counter()
+        # validation: the same spread-out windows every time, state carried along each
         result = evaluate(self.model, self.corpus.val, streams=16, max_chars=self.eval_chars)
+        if with_train and self.loss_count == 0:  # a first point for the training curve: a quick estimate
+            self.loss_sum = evaluate(self.model, self.corpus.train, streams=8, max_chars=FIRST_TRAIN_CHARS).loss
+            self.loss_count = 1
+        recent = self.recent_loss()
+        # a sample from an empty seed, always with the same random numbers, so samples compare across time
         text = sample(
             self.model, self.corpus.vocab, "", SAMPLE_CHARS, temperature=0.8, generator=torch.Generator().manual_seed(0)
         )
-        if not _exploded(result.loss, self.recent_loss(), self.model.vocab_size):
+        # keep-best and the divergence guard: remember sound weights, and the best ones
+        if not _exploded(result.loss, recent, self.model.vocab_size):
             self.good = _snapshot(self.model, self.state)
             if result.loss < self.best_loss:
                 self.best, self.best_loss = self.good, result.loss
+                self.best_elapsed, self.train_at_best = self.state.elapsed, recent
         self.state.history.append(
             {"step": self.state.step, "elapsed": round(self.state.elapsed, 3), "val_loss": result.loss}
         )
         del self.state.history[:-HISTORY_LIMIT]
-        return self.report(kind, val_loss=result.loss, val_bpc=result.bpc, sample=text)
+        self.eval_cost = time.perf_counter() - started
+        # memorising: validation clearly above its best while the training loss is below where it was then
+        memorising = (
+            result.loss > self.best_loss + MEMORISING_MARGIN
+            and recent is not None
+            and self.train_at_best is not None
+            and recent < self.train_at_best
+        )
+        self.memorising_streak = self.memorising_streak + 1 if memorising else 0
+        return self.report(
+            kind,
+            val_loss=result.loss,
+            val_bpc=result.bpc,
+            sample=text,
+            best_bpc=self.best_loss / LN2 if math.isfinite(self.best_loss) else None,
+            best_elapsed=self.best_elapsed,
+            memorising=memorising,
+        )
 
     def rollback(self, fraction: float) -> Progress:
         """Return to the last sound weights with a lower learning rate; give up after too many tries."""
@@ -201,19 +262,30 @@ class _Run:
     def finish(self) -> Progress:
         """The final evaluation; with ``keep_best``, the best-validation weights replace worse final ones."""
         final = self.evaluation("done")
+        early = self.fraction() < 1.0  # stop_when_memorising ended the run
+        if early:
+            budget = f" of the {self.config.seconds:g} s budget" if self.config.seconds else ""
+            stopped = f"stopped early, after {self.train_time:.0f} s{budget}: "
+        else:
+            stopped = ""
         if not self.config.keep_best or self.best_loss >= final.val_loss - 1e-3:
+            if early:
+                return replace(final, message=stopped + "the model had started memorising the text")
             return final
         _restore(self.model, self.state, self.best)
         best_bpc = self.best_loss / LN2
-        return replace(
-            final,
-            val_loss=self.best_loss,
-            val_bpc=best_bpc,
-            message=(
-                f"validation was best earlier ({best_bpc:.3f} bits/char, against {final.val_bpc:.3f} at the end): "
-                "kept those weights"
-            ),
-        )
+        if final.memorising or early:
+            why = (
+                f"{stopped}the model started memorising the text: validation rose from its best, {best_bpc:.3f} "
+                f"bits/char at {self.best_elapsed:.0f} s, to {final.val_bpc:.3f}, while the training loss kept "
+                f"falling. Kept the weights from {self.best_elapsed:.0f} s"
+            )
+        else:
+            why = (
+                f"validation was best at {self.best_elapsed:.0f} s ({best_bpc:.3f} bits/char, against "
+                f"{final.val_bpc:.3f} at the end): kept the weights from then"
+            )
+        return replace(final, val_loss=self.best_loss, val_bpc=best_bpc, message=why)
 
 
 def _step(

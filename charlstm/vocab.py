@@ -22,6 +22,16 @@ MAX_VOCAB = 1024  # characters kept, most frequent first; the rest encode as unk
 _CHUNK = 1 << 20  # characters converted at a time, to bound temporary memory
 
 
+# The alphabet of the shipped base model: printable ASCII with tab and newline, the accented letters of the
+# common Latin-script languages, and typographic punctuation that pasted text is full of.
+LATIN_CHARS = (
+    "\t\n"
+    + "".join(chr(c) for c in range(32, 127))
+    + "\u00a0¡¢£¥§©«®°±¶·»¿×÷€‚„‘’“”‹›–—…•™"
+    + "ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝßàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿŒœŸ"
+)
+
+
 class VocabError(ValueError):
     """A vocabulary description that cannot be used."""
 
@@ -56,6 +66,11 @@ class Vocab:
             counts.update(dict(zip(values.tolist(), freq.tolist())))
         kept = [cp for cp, _ in counts.most_common(min(max_size, MAX_VOCAB))]
         return cls(tuple(chr(cp) for cp in sorted(kept)))
+
+    @classmethod
+    def latin(cls) -> Vocab:
+        """The base model's alphabet (:data:`LATIN_CHARS`), whatever the text."""
+        return cls(tuple(sorted(set(LATIN_CHARS))))
 
     @property
     def size(self) -> int:

@@ -11,10 +11,11 @@ import torch
 
 from charlstm.config import SampleConfig
 from charlstm.explain import surprise
+from charlstm.memorisation import MIN_COPY
 from charlstm.sampling import SamplingError, generate, top_chars
 
 from . import checks, limits, sessions
-from .views import show_char, surprise_html
+from .views import copied_html, show_char, surprise_html
 
 DEFAULTS = SampleConfig()
 # name -> (label, minimum, maximum, step, one-line help) of the sliders
@@ -97,12 +98,41 @@ def generate_text(
                 probs = step.next_probs
                 if time.perf_counter() - last > STREAM_INTERVAL:
                     last = time.perf_counter()
-                    yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                    yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         except SamplingError as e:
             raise gr.Error(str(e)) from None
         shaded, summary = _surprise_view(seed_text + text, request)
+        copied, copied_note = _copied_view(text, request)
     bars, in_words = _bars(probs, vocab)
-    yield text, bars, f"{note}Generated {len(text):,} characters with {label}. {in_words}", shaded, summary
+    yield (
+        text,
+        bars,
+        f"{note}Generated {len(text):,} characters with {label}. {in_words}",
+        shaded,
+        summary,
+        (copied_note + copied),
+    )
+
+
+def _copied_view(text: str, request: gr.Request) -> tuple[str, str]:
+    """The generated text with the passages copied verbatim from the training text marked, and a summary."""
+    session = sessions.get(request)
+    index = session.copies()
+    _, vocab, _ = session.active()
+    if index is None:
+        return "", "<p>The training text of an uploaded model is not known here, so copying cannot be checked.</p>"
+    if not text:
+        return "", ""
+    found = index.find(vocab.encode(text))
+    long = f"{len(found.spans)} passage{'s' if len(found.spans) != 1 else ''} of {MIN_COPY}+ characters"
+    words = (
+        f"<p><strong>{found.share:.0%}</strong> of this text ({long}) is copied word for word from the training "
+        "text (marked): the model has learned those passages by heart. A model that writes in a text's style "
+        "without copying it has learned how the text is written.</p>"
+        if found.spans
+        else f"<p>No passage of {MIN_COPY} or more characters is copied from the training text.</p>"
+    )
+    return copied_html(text, found.spans), words
 
 
 def score_text(text: str, request: gr.Request) -> tuple[str, str]:
@@ -157,6 +187,8 @@ def build() -> None:
                     label="Next-character probabilities after the last character",
                     elem_id="next-chars",
                 )
+        with gr.Accordion("Copied from the training text?", open=True):
+            copied = gr.HTML(elem_id="copied")
         gr.Markdown("### Surprise: how unlikely the model found each character")
         shaded = gr.HTML(elem_id="surprise")
         summary = gr.Markdown()
@@ -166,7 +198,7 @@ def build() -> None:
         event = go.click(
             generate_text,
             [seed_text, *settings, seed],
-            [output, bars, note, shaded, summary],
+            [output, bars, note, shaded, summary, copied],
             api_name="generate",
             concurrency_id="generate",
             concurrency_limit=limits.CONCURRENT_GENERATIONS,

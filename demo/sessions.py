@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import ctypes
+import functools
 import shutil
 import tempfile
 import threading
@@ -21,10 +22,11 @@ from pathlib import Path
 
 import gradio as gr
 
-from charlstm import checkpoint
-from charlstm.config import TrainConfig
+from charlstm import checkpoint, transfer
+from charlstm.data import val_size
+from charlstm.memorisation import CopyIndex
 from charlstm.model import CharLSTM
-from charlstm.training import TrainState
+from charlstm.run import Run
 from charlstm.vocab import Vocab
 
 from . import limits
@@ -32,24 +34,26 @@ from . import limits
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_MODEL_PATH = ASSETS / "default-model.safetensors"
 DEFAULT = checkpoint.load(DEFAULT_MODEL_PATH)
+if transfer.BASE_MODEL_PATH.exists():
+    transfer.base_model()  # loaded now, so the first Train from it does not wait for the file
 DEFAULT_LABEL = "the default model (tiny Shakespeare)"
 OWN_LABEL = "your model"
 
 
 @dataclass
 class Session:
-    """One visitor's work. ``model`` is a finished copy that Learn, Generate and Inside read; training runs on
-    ``trainee`` and republishes ``model`` at each evaluation, so generating during training is safe."""
+    """One visitor's work. ``run`` is the model in training with its settings and optimiser; ``model`` is a
+    finished copy of it that Learn, Generate and Inside read (republished at each evaluation), so generating
+    during training is safe."""
 
+    run: Run | None = None
     model: CharLSTM | None = None
-    vocab: Vocab | None = None
-    trainee: CharLSTM | None = None
-    state: TrainState | None = None
-    train_config: TrainConfig | None = None
+    vocab: Vocab | None = None  # the vocabulary of ``model``
     use_own: bool = False
     rows: list[dict] = field(default_factory=list)  # loss-plot rows: seconds, bits per char, series
     samples: str = ""
     best_bpc: float | None = None
+    best_at: float | None = None  # seconds of training of this run's best validation (keep-best returns there)
     running: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,7 +69,18 @@ class Session:
 
     def publish(self) -> None:
         """Copy the model in training to the one the other tabs use."""
-        self.model = copy.deepcopy(self.trainee).eval()
+        self.model, self.vocab = copy.deepcopy(self.run.model).eval(), self.run.vocab
+
+    def copies(self) -> CopyIndex | None:
+        """An index of the chosen model's training text (None when it is not known: an uploaded model).
+
+        A visitor's own index is built per call (milliseconds for a typical text, about 0.3 s at the corpus
+        cap) rather than kept: it costs 10 bytes per character, and the room has many visitors."""
+        if not (self.use_own and self.model is not None):
+            return default_copy_index()
+        if self.run is not None and self.run.train_ids is not None and self.run.vocab is self.vocab:
+            return CopyIndex(self.run.train_ids)
+        return None
 
     def download_path(self) -> Path:
         if self.folder is None:
@@ -77,9 +92,16 @@ class Session:
         self.closed = True
         self.stop.set()
         with self.lock:
-            self.model = self.trainee = self.state = None
+            self.model = self.run = None
             if self.folder is not None:
                 shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@functools.cache
+def default_copy_index() -> CopyIndex:
+    """The default model's training text (tiny Shakespeare's first 90%), indexed once and shared."""
+    text = (ASSETS / "corpora" / "tinyshakespeare.txt").read_text(encoding="utf-8")
+    return CopyIndex(DEFAULT.vocab.encode(text[: len(text) - val_size(len(text))]))
 
 
 _sessions: OrderedDict[str, Session] = OrderedDict()

@@ -12,19 +12,11 @@ from dataclasses import fields, replace
 import gradio as gr
 import pandas as pd
 
-from charlstm import checkpoint
-from charlstm.config import (
-    MAX_LEARNING_RATE,
-    ConfigError,
-    ModelConfig,
-    TrainConfig,
-    auto_config,
-    resolve,
-    validate_for_model,
-)
-from charlstm.data import CorpusError, make_corpus
-from charlstm.model import CharLSTM
-from charlstm.training import Progress, new_state, train
+from charlstm.config import MAX_LEARNING_RATE, ConfigError, ModelConfig, TrainConfig
+from charlstm.data import CorpusError
+from charlstm.evaluation import LN2
+from charlstm.run import Plan, Run, plan
+from charlstm.training import Progress
 
 from . import checks, limits, sessions, uploads
 from .sessions import Session
@@ -52,22 +44,48 @@ DEFAULTS = {f.name: f.default for cls in (ModelConfig, TrainConfig) for f in fie
 MODEL_FIELDS = {f.name for f in fields(ModelConfig)}
 
 
-def _configs(text_chars: int, seconds: float, auto: bool, knobs: dict) -> tuple[ModelConfig, TrainConfig]:
+START_CHOICES = {  # label -> init: "auto" starts from the base when the base knows the text's characters
+    "a model that already reads English (recommended)": "auto",
+    "random weights": "scratch",
+}
+START_INFO = (
+    "Transfer learning: the base model was pretrained on 11 MB of English, so it only has to learn your "
+    "text's style — {figure}. Random weights must learn spelling from your text alone, and memorise it."
+)
+# Measured by ``python -m bench.own_texts`` (README, "Your own text"): the tutorial's text, 60 s each.
+TRANSFER_FIGURE = (
+    "on the tutorial's 5k-character text, 60 s reach {base} bits/char from it and {scratch} from random weights"
+)
+SHAPE = ("hidden_size", "num_layers", "embedding_size")
+BEST_SERIES = "best validation (kept weights)"
+
+
+def _plan(text: str, seconds: float, init: str, auto: bool, keep_best: bool, knobs: dict) -> Plan:
+    if init not in START_CHOICES.values():
+        raise gr.Error(f"Start from must be {' or '.join(map(repr, START_CHOICES.values()))}, not {init!r}.")
     checked = {}
     for name, value in knobs.items():
         low, high = ACCEPTED[name]
         checked[name] = checks.number(value, name, low, high, integer=isinstance(KNOBS[name][2], int))
-    if auto:
-        return auto_config(text_chars, seconds)
-    return resolve("auto", text_chars, seconds, None, **checked)
+    overrides = {} if auto else checked
+    keep_best = bool(keep_best)  # keep-best also ends a run that only memorises; keep-last runs the whole budget
+    return plan(
+        text, init, seconds, None, strict_shape=False, keep_best=keep_best, stop_when_memorising=keep_best, **overrides
+    )
 
 
-def command(seconds: float, auto: bool, knobs: dict) -> str:
+def command(seconds: float, auto: bool, knobs: dict, init: str = "auto", keep_best: bool = True) -> str:
     """The ``python -m charlstm train`` command that trains the same way from a shell."""
     parts = ["python", "-m", "charlstm", "train", "--corpus", "corpus.txt", "--seconds", f"{seconds:g}"]
+    parts += ["--init", init]
     if not auto:
         for name, value in knobs.items():
-            parts += [f"--{name.replace('_', '-')}", f"{value:g}"]
+            if init == "scratch" or name not in SHAPE:
+                parts += [f"--{name.replace('_', '-')}", f"{value:g}"]
+    if not keep_best:  # keep-last trains the whole budget (with auto, the CLI would stop a memorising run)
+        parts += ["--no-keep-best", "--no-stop-when-memorising"] if init == "auto" else ["--no-keep-best"]
+    elif init == "scratch":  # the app stops a memorising run; from scratch, the CLI must be asked to
+        parts.append("--stop-when-memorising")
     return shlex.join([*parts, "--out", "model.safetensors", "--plot", "loss.png"])
 
 
@@ -80,23 +98,51 @@ def _status(p: Progress, budget: float, session: Session, notes: dict[str, str])
     return "\n\n".join([line, *notes.values()])
 
 
-def _record(session: Session, p: Progress, notes: dict[str, str]) -> None:
+def _record(session: Session, p: Progress, notes: dict[str, str], keep_best: bool) -> None:
     """Add a progress record to the session's plot and samples, and its message to the run's notes.
 
     Notes are kept by kind, so a divergence earlier in the run stays on screen when the run ends.
     """
     if p.train_loss is not None:
-        session.rows.append({"seconds": round(p.elapsed, 2), "bpc": p.train_loss / math.log(2), "series": "train"})
+        session.rows.append({"seconds": round(p.elapsed, 2), "bpc": p.train_loss / LN2, "series": "train"})
     if p.val_bpc is not None and math.isfinite(p.val_bpc):
         session.rows.append({"seconds": round(p.elapsed, 2), "bpc": p.val_bpc, "series": "validation"})
         session.best_bpc = min(session.best_bpc or math.inf, p.val_bpc)
         session.samples += f"[{p.elapsed:.0f} s · validation {p.val_bpc:.2f} bits/char]\n{p.sample}\n\n"
         session.publish()
+    if p.best_elapsed is not None:
+        session.best_at = p.best_elapsed
+    if p.memorising and p.kind == "eval":
+        then = "Keep-best will end with the weights from then." if keep_best else "Keep-last will end with the latest."
+        notes["memorising"] = (
+            f"**Memorising.** Validation has risen since its best ({p.best_bpc:.2f} bits/char at "
+            f"{p.best_elapsed:.0f} s) while the training loss keeps falling: the model has started learning "
+            f"this text by heart instead of how it is written. {then}"
+        )
     if p.message:
-        notes[p.kind] = f"⚠️ {p.message}"
+        if p.kind == "done":  # the final message tells the whole story of the run
+            notes.pop("memorising", None)
+        notes[p.kind] = f"⚠️ {p.message}" if p.kind == "rollback" else p.message[0].upper() + p.message[1:] + "."
 
 
-def _run(session: Session, text: str, seconds: float, fresh: tuple[ModelConfig, TrainConfig] | None):
+def _plot(session: Session) -> pd.DataFrame | None:
+    """The loss rows, with the best-validation moment drawn as a vertical line across the curves."""
+    if not session.rows:
+        return None
+    rows = session.rows
+    if session.best_at is not None:
+        values = [r["bpc"] for r in rows if math.isfinite(r["bpc"])]
+        low, high = min(values), max(values)
+        x = round(session.best_at, 2)
+        rows = [
+            *rows,
+            {"seconds": x, "bpc": low, "series": BEST_SERIES},
+            {"seconds": x, "bpc": high, "series": BEST_SERIES},
+        ]
+    return pd.DataFrame(rows)
+
+
+def _run(session: Session, text: str, seconds: float, the_plan: Plan | None):
     """Shared body of Train and Continue: stream plot, status and samples; always leave the session usable."""
     buttons = (gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=True))
     with session.lock:
@@ -104,24 +150,25 @@ def _run(session: Session, text: str, seconds: float, fresh: tuple[ModelConfig, 
             raise gr.Error("This session is already training: press Stop first.")
         session.running = True
         session.stop.clear()
-    started, notes, last = time.perf_counter(), {}, None
+    started, notes, last, run = time.perf_counter(), {}, None, None
     try:
-        vocab = None if fresh else session.vocab
-        corpus = make_corpus(text, vocab=vocab)
-        if fresh:
-            model_config, config = fresh
-            validate_for_model(model_config, config, corpus.vocab.size)
-            session.trainee, session.vocab = CharLSTM(model_config, corpus.vocab.size), corpus.vocab
-            session.state, session.rows, session.samples, session.best_bpc = new_state(session.trainee), [], "", None
+        if the_plan is not None:
+            run, corpus = Run.start(text, the_plan)
+            session.run, session.rows, session.samples, session.best_bpc = run, [], "", None
+            config = the_plan.train_config
         else:
-            config = replace(session.train_config or TrainConfig(), seconds=seconds, steps=None)
-        session.train_config = config
-        with closing(train(session.trainee, corpus, config, session.state)) as progress:
+            run = session.run
+            run.notes.clear()
+            corpus = run.corpus(text)
+            config = replace(run.train_config or TrainConfig(), seconds=seconds, steps=None)
+        session.best_at = None
+        notes |= {f"note{i}": note for i, note in enumerate(run.notes)}
+        with closing(run.train(corpus, config)) as progress:
             for p in progress:
                 last = p
-                _record(session, p, notes)
+                _record(session, p, notes, config.keep_best)
                 yield (
-                    pd.DataFrame(session.rows),
+                    _plot(session),
                     _status(p, seconds, session, notes),
                     session.samples,
                     gr.skip(),
@@ -138,17 +185,15 @@ def _run(session: Session, text: str, seconds: float, fresh: tuple[ModelConfig, 
         raise gr.Error(str(e)) from None
     finally:
         with session.lock:  # freeing the session (tab closed, expired) waits for this, and vice versa
-            if session.trainee is not None and last is not None and not session.closed:
+            if run is not None and session.run is run and last is not None and not session.closed:
                 session.publish()
                 session.use_own = True
-                checkpoint.save(
-                    session.download_path(), session.trainee, session.vocab, session.train_config, session.state
-                )
+                run.save(session.download_path())
             session.last_seen = time.monotonic()  # the run counts as activity: not idle the moment it ends
             session.running = False
     status = _status(last, seconds, session, notes) if last else ""
     yield (
-        pd.DataFrame(session.rows) if session.rows else None,
+        _plot(session),
         status,
         session.samples,
         str(session.download_path()),
@@ -170,7 +215,9 @@ def train_model(
     batch_size: float,
     learning_rate: float,
     dropout: float,
-    request: gr.Request,
+    init: str = "auto",
+    keep_best: bool = True,
+    request: gr.Request = None,
 ):
     """Train a new model on ``text`` for ``seconds``, streaming the loss plot, status and samples."""
     text = checks.text(text, "The corpus", limits.CORPUS_MAX_CHARS)
@@ -185,18 +232,18 @@ def train_model(
         dropout=dropout,
     )
     try:
-        configs = _configs(len(text), seconds, bool(auto), knobs)
+        the_plan = _plan(text, seconds, init, bool(auto), keep_best, knobs)
     except ConfigError as e:
         raise gr.Error(str(e)) from None
-    yield from _run(sessions.get(request), text, seconds, configs)
+    yield from _run(sessions.get(request), text, seconds, the_plan)
 
 
 def continue_model(text: str, seconds: float, request: gr.Request):
-    """Train this session's model further (same vocabulary, optimiser state kept)."""
+    """Train this session's model further (its optimiser state kept; new characters join its vocabulary)."""
     text = checks.text(text, "The corpus", limits.CORPUS_MAX_CHARS)
     seconds = checks.number(seconds, "The time budget", 1, limits.TRAIN_MAX_SECONDS)
     session = sessions.get(request)
-    if session.trainee is None:
+    if session.run is None:
         raise gr.Error("There is no model of yours to continue yet: press Train, or upload a model.")
     yield from _run(session, text, seconds, None)
 
@@ -219,6 +266,23 @@ def _knob(name: str, low: float, high: float, step: float, info: str) -> gr.comp
 
 def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
     with gr.Tab("Train", id="train"):
+        with gr.Row():
+            init = gr.Radio(
+                list(START_CHOICES.items()),  # (label, value): the API takes "auto" or "scratch"
+                value="auto",
+                label="Start from",
+                info=START_INFO.format(figure=TRANSFER_FIGURE),
+                elem_id="start-from",
+                scale=3,
+            )
+            keep_best = gr.Checkbox(
+                DEFAULTS["keep_best"],
+                label="Keep the best weights",
+                info="End with the weights that scored best on the held-out text, and stop once the model only "
+                "memorises it; off: train the whole budget and keep the last weights.",
+                elem_id="keep-best",
+                scale=2,
+            )
         with gr.Row():
             seconds = gr.Slider(
                 1,
@@ -250,7 +314,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
             x="seconds",
             y="bpc",
             color="series",
-            color_map={"train": "#0072B2", "validation": "#D55E00"},
+            color_map={"train": "#0072B2", "validation": "#D55E00", BEST_SERIES: "#009E73"},
             label="Loss while training (bits per character, lower is better)",
             x_title="seconds of training",
             y_title="bits per character",
@@ -283,16 +347,16 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
             "concurrency_limit": limits.CONCURRENT_TRAININGS,
             "validator": checks.text_validator("The corpus", limits.CORPUS_MAX_CHARS),
         }
-        start.click(train_model, [corpus, seconds, auto, *knobs], api_name="train", **common)
+        start.click(train_model, [corpus, seconds, auto, *knobs, init, keep_best], api_name="train", **common)
         more.click(continue_model, [corpus, seconds], api_name="continue", **common)
         halt.click(stop, None, status, api_name="stop", concurrency_id="light")
         uploaded.upload(
             uploads.upload_model, uploaded, [upload_note, choice], api_name="upload_model", concurrency_id="light"
         )
         gr.on(
-            [seconds.change, auto.change, *[k.change for k in knobs]],
-            lambda s, a, *k: command(s, a, dict(zip(KNOBS, k))),
-            [seconds, auto, *knobs],
+            [seconds.change, auto.change, init.change, keep_best.change, *[k.change for k in knobs]],
+            lambda s, a, i, b, *k: command(s, a, dict(zip(KNOBS, k)), i, b),
+            [seconds, auto, init, keep_best, *knobs],
             cli,
             api_visibility="private",
             concurrency_id="light",

@@ -9,6 +9,7 @@ import gradio as gr
 
 from charlstm import checkpoint
 from charlstm.data import CorpusError, decode_text
+from charlstm.run import Run
 
 from . import limits, sessions
 
@@ -42,8 +43,8 @@ def upload_model(path: str | None, request: gr.Request) -> tuple[str, str]:
     file = checked_file(path)
     session = sessions.get(request)
     try:
-        loaded = checkpoint.load(file)
-        c = loaded.model_config
+        run = Run.resume(file)
+        c = run.model.config
         if c.hidden_size > limits.MODEL_MAX_HIDDEN or c.num_layers > limits.MODEL_MAX_LAYERS:
             raise checkpoint.CheckpointError(
                 f"this app serves models up to {limits.MODEL_MAX_LAYERS} layers of {limits.MODEL_MAX_HIDDEN} units"
@@ -53,11 +54,10 @@ def upload_model(path: str | None, request: gr.Request) -> tuple[str, str]:
     with session.lock:  # checked here, where a Train click cannot slip in between
         if session.running:
             raise gr.Error("Stop the training before loading another model.")
-        session.trainee, session.vocab, session.state = loaded.model, loaded.vocab, loaded.state
-        session.train_config, session.use_own = loaded.train_config, True
+        session.run, session.use_own = run, True
         session.publish()
     return (
-        f"Loaded: {c.num_layers}×{c.hidden_size} LSTM, vocabulary of {loaded.vocab.size - 1} characters, "
-        f"trained {loaded.state.step:,} steps. Generate, Learn and Inside now use it; Continue trains it further.",
+        f"Loaded: {c.num_layers}×{c.hidden_size} LSTM, vocabulary of {run.vocab.size - 1} characters, "
+        f"trained {run.state.step:,} steps. Generate, Learn and Inside now use it; Continue trains it further.",
         sessions.OWN_LABEL,
     )

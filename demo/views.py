@@ -190,3 +190,16 @@ def surprise_html(result: Surprise) -> str:
         for c, p, b in zip(result.chars, result.probs, bits)
     ]
     return shaded_text("".join(result.chars), colours, titles)
+
+
+def copied_html(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``text`` with the copied ``spans`` marked (a highlight and an underline, so it shows without colour)."""
+    parts, at = [], 0
+    for start, end in spans:
+        parts.append(html.escape(text[at:start]))
+        parts.append(
+            f'<mark class="copied" title="copied from the training text">{html.escape(text[start:end])}</mark>'
+        )
+        at = end
+    parts.append(html.escape(text[at:]))
+    return f'<div class="copied-text">{"".join(parts)}</div>'

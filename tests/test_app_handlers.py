@@ -84,10 +84,11 @@ def test_upload_refuses_binary_and_non_utf8(tmp_path):
 
 def test_generate_streams_and_ends_with_bars_and_surprise(visitor):
     updates = list(generate_tab.generate_text("ROMEO:", 400, 0.8, 0, 1.0, 7, visitor))
-    text, bars, _note, shaded, summary = updates[-1]
+    text, bars, _note, shaded, summary, copied = updates[-1]
     assert len(text) == 400 and len(updates) >= 1
     assert next(iter(bars["character"])).startswith("1.") and bars["probability"].iloc[0] <= 1
     assert "<span" in shaded and "bits per character" in summary
+    assert "copied" in copied  # checked against tiny Shakespeare, the default model's training text
     again = list(generate_tab.generate_text("ROMEO:", 400, 0.8, 0, 1.0, 7, visitor))[-1][0]
     assert again == text
 
@@ -110,7 +111,7 @@ def test_generate_refuses_bad_settings(visitor, args):
 
 
 def test_a_seed_of_unknown_characters_still_generates_and_says_so(visitor):
-    text, _, note, _, _ = list(generate_tab.generate_text("😀🚀", 50, 0.8, 0, 1.0, 0, visitor))[-1]
+    text, _, note, *_ = list(generate_tab.generate_text("😀🚀", 50, 0.8, 0, 1.0, 0, visitor))[-1]
     assert (len(text) == 50 and "never seen" in note) or "knows none" in note
 
 
@@ -118,7 +119,7 @@ def test_training_streams_then_generation_uses_the_new_model(visitor):
     updates = run_training(visitor, seconds=2)
     plot, status, samples, download, *_buttons, choice = updates[-1]
     assert len(updates) >= 4
-    assert set(plot["series"]) == {"train", "validation"} and len(plot) >= 3
+    assert set(plot["series"]) == {"train", "validation", train_tab.BEST_SERIES} and len(plot) >= 3
     assert "best validation" in status and samples.count("validation") >= 2
     assert download.endswith(".safetensors") and choice == sessions.OWN_LABEL
     session = sessions.get(visitor)
@@ -134,11 +135,11 @@ def test_stop_keeps_the_weights_and_continue_resumes(visitor):
     rest = list(runner)
     assert "Stopped" in rest[-1][1]
     session = sessions.get(visitor)
-    steps = session.state.step
+    steps = session.run.state.step
     assert steps > 0 and session.model is not None
     assert train_tab.stop(visitor).startswith("Nothing")
     list(train_tab.continue_model(FINANCE.read_text(), 1, visitor))
-    assert session.state.step > steps
+    assert session.run.state.step > steps
 
 
 def test_a_second_train_in_the_same_session_is_refused(visitor):
@@ -172,7 +173,7 @@ def test_closing_the_tab_mid_training_stops_it_and_frees_the_session(visitor):
     sessions.drop(visitor)  # what the page's unload event does
     rest = list(runner)
     assert rest  # it stops (how fast is measured by python -m bench.app_bench, not asserted here)
-    assert session.closed and session.trainee is None and not folder.exists()
+    assert session.closed and session.run is None and not folder.exists()
     assert not session.running
 
 

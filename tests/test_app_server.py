@@ -16,7 +16,7 @@ def train(client: Client, seconds: float = 3, text: str = CORPUS):
 
 
 def test_generate_works_at_once_with_the_default_model(client):
-    text, _bars, note, shaded, _summary = client.predict("ROMEO:", 120, 0.8, 0, 1.0, 3, api_name="/generate")
+    text, _bars, note, shaded, _summary, _copied = client.predict("ROMEO:", 120, 0.8, 0, 1.0, 3, api_name="/generate")
     assert len(text) == 120 and "default model" in note and "<span" in shaded
     again = client.predict("ROMEO:", 120, 0.8, 0, 1.0, 3, api_name="/generate")[0]
     assert again == text
@@ -34,7 +34,7 @@ def test_training_streams_updates_then_generation_uses_the_trained_model(client)
     _plot, status, samples, download = final[:4]
     assert "best validation" in status and samples.count("validation") >= 2
     assert download and str(download).endswith(".safetensors")
-    text, _, note, _, _ = client.predict("A ", 60, 0.8, 0, 1.0, 0, api_name="/generate")
+    text, _, note, *_ = client.predict("A ", 60, 0.8, 0, 1.0, 0, api_name="/generate")
     assert "your model" in note and len(text) == 60
 
 

@@ -126,3 +126,23 @@ def _plotted(page) -> list[int]:
 def _step(status: str) -> int:
     match = re.search(r"Step ([\d,]+)", status)
     return int(match.group(1).replace(",", "")) if match else -1
+
+
+def test_after_generate_the_loss_plot_still_draws_both_lines_and_their_legend(page):
+    """Generate's bar chart loads the charting library first; the loss plot must still get every series."""
+    open_tab(page, "Generate")
+    page.get_by_label("Length (characters)").first.fill("50")
+    page.locator("#generate-button").click()
+    page.locator("#next-chars .mark-rect path").first.wait_for(timeout=30_000)
+    open_tab(page, "Train")
+    page.locator("#train-button").click()
+    status = page.locator("#train-status")
+    status.get_by_text("best validation").wait_for(timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('#loss-plot .mark-line path').length >= 3", timeout=20_000)
+    legend = page.evaluate(
+        "() => Array.from(document.querySelectorAll('#loss-plot .role-legend-label text')).map(t => t.textContent)"
+    )
+    assert {"train", "validation"} <= set(legend), f"legend shows {legend}"
+    page.locator("#stop-button").click()
+    status.get_by_text("Stopped").wait_for(timeout=20_000)
+    assert page.errors == []

@@ -107,3 +107,32 @@ def test_bad_arguments_exit_non_zero_with_one_line(argv, model_file, tmp_path, c
     err = capsys.readouterr().err.strip()
     assert code != 0
     assert len(err.splitlines()) == 1 and "error" in err and "Traceback" not in err
+
+
+def test_init_scratch_base_and_file_and_their_errors(tmp_path, model_file, capsys):
+    out = tmp_path / "scratch.safetensors"
+    args = ["train", "--corpus", str(FINANCE), "--steps", "5", "--json"]
+    assert main([*args, "--init", "scratch", "--preset", "tiny", "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["init"] == "scratch"
+    assert main([*args, "--init", str(model_file), "--out", str(tmp_path / "tuned.safetensors")]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.splitlines()[-1])["init"] == "m.safetensors"
+    assert main([*args, "--preset", "tiny", "--out", str(tmp_path / "sized.safetensors")]) == 0
+    assert "since a model size was given" in capsys.readouterr().err
+    assert main([*args, "--init", "base", "--preset", "tiny", "--out", str(tmp_path / "x")]) == 2
+    assert "--init scratch" in capsys.readouterr().err
+    assert main([*args, "--resume", str(out), "--init", "scratch", "--out", str(tmp_path / "y")]) == 2
+    assert "cannot be combined" in capsys.readouterr().err
+    assert main([*args, "--init", str(tmp_path / "missing.safetensors"), "--out", str(tmp_path / "z")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_vocab_latin_gives_a_new_model_the_base_alphabet(tmp_path, capsys):
+    out = tmp_path / "latin.safetensors"
+    args = ["train", "--corpus", str(FINANCE), "--steps", "3", "--preset", "tiny", "--vocab", "latin"]
+    assert main([*args, "--init", "scratch", "--out", str(out)]) == 0
+    from charlstm.checkpoint import load
+    from charlstm.vocab import Vocab
+
+    assert load(out).vocab == Vocab.latin()
+    assert main([*args, "--out", str(out)]) == 2 and "--init scratch" in capsys.readouterr().err

@@ -93,3 +93,28 @@ def test_generation_follows_weights_that_training_changed_in_place(small_model, 
     steps = list(generate(small_model, corpus.vocab, "The ", 3, generator=gen(0)))
     logits, _ = prime(small_model, corpus.vocab, "The " + "".join(s.char for s in steps))
     assert torch.allclose(steps[-1].next_probs, torch.softmax(logits, -1), atol=1e-5)
+
+
+@pytest.mark.parametrize("vocab_size", [3, 60, 1025])
+def test_a_temperature_near_zero_agrees_with_greedy_for_any_vocabulary_size(vocab_size):
+    """Temperature divides the logits: powering the probabilities by 1/T underflowed at low temperatures (every
+    weight zero) and wrote the last character of the vocabulary instead of the likeliest."""
+    from charlstm.sampling import _pick
+
+    g = torch.Generator().manual_seed(vocab_size)
+    for _ in range(20):
+        logits = torch.randperm(vocab_size, generator=g).double().numpy()  # gaps of 1 between neighbours
+        best = int(logits[1:].argmax()) + 1  # the unknown id 0 is never picked
+        for temperature in (0.05, 0.01, 1e-4):
+            assert _pick(logits, temperature, 0, 1.0, g) == best, f"T={temperature}"
+    from charlstm.config import ModelConfig
+    from charlstm.model import CharLSTM
+    from charlstm.vocab import Vocab
+
+    vocab = Vocab(tuple(chr(0x100 + i) for i in range(vocab_size - 1)))
+    torch.manual_seed(vocab_size)
+    model = CharLSTM(ModelConfig(embedding_size=8, hidden_size=16), vocab.size).eval()
+    with torch.no_grad():
+        model.head.weight.mul_(40)  # confident, as a trained model is
+    greedy = sample(model, vocab, "", 80, temperature=0)
+    assert sample(model, vocab, "", 80, temperature=1e-6, generator=torch.Generator().manual_seed(1)) == greedy

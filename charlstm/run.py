@@ -1,0 +1,225 @@
+"""A training run: one object that knows its model, vocabulary, settings, optimiser state and history.
+
+The command line, the app's Train and Continue buttons and model uploads all go through :class:`Run`, so a run
+is put together in one place. A run starts from random weights ("scratch"), from the shipped base model that
+already reads English ("base"), or from any checkpoint file (its weights, with a fresh optimiser); or it
+continues a checkpoint with its optimiser state (:meth:`Run.resume`). :func:`plan` chooses where to start and
+the settings from the text's length, its characters and the time budget ("auto", the default everywhere).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import checkpoint
+from .config import PRESETS, ConfigError, ModelConfig, TrainConfig, auto_config, validate_for_model
+from .data import VAL_FRACTION, Corpus, CorpusError, describe, make_corpus, normalize_text, val_size
+from .model import CharLSTM
+from .training import Progress, TrainState, new_state, train
+from .transfer import BASE_COVERAGE, base_model, copy_model, coverage, grow_vocab
+from .vocab import Vocab
+
+BASE_MAX_CHARS = 5_000_000  # beyond this, a text has enough to learn from on its own (and auto trains from scratch)
+MODEL_FIELDS = {f.name for f in fields(ModelConfig)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a new run will do, and why: where its weights start, its settings, and notes for the learner."""
+
+    init: str  # "scratch", "base" or a checkpoint path
+    model_config: ModelConfig
+    train_config: TrainConfig
+    notes: tuple[str, ...] = ()
+
+
+def plan(
+    text: str,
+    init: str = "auto",
+    seconds: float | None = 60.0,
+    steps: int | None = None,
+    preset: str = "auto",
+    strict_shape: bool = True,
+    **overrides: Any,
+) -> Plan:
+    """Choose the start and the settings for training on ``text``; ``overrides`` (None ignored) win over both.
+
+    "auto" starts from the base model when the base knows at least :data:`BASE_COVERAGE` of the text's
+    characters and the text is under :data:`BASE_MAX_CHARS`; otherwise from scratch, with a note saying why.
+    A pretrained start keeps its shape: a different hidden size, layer count or embedding is refused, or with
+    ``strict_shape`` False (the app, where the knobs are always sent) left out with a note.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    notes = list(describe(text).warnings)  # too short, one character repeated...: said before any training
+    chars = len(text)
+    automatic = init == "auto"
+    sized = preset != "auto" or any(k in given for k in MODEL_FIELDS - {"dropout"})
+    if init == "auto" and sized and strict_shape:  # a size was asked for: only a new model can have it
+        init = "scratch"
+        notes.append("Starting from random weights, since a model size was given.")
+    elif init == "auto":
+        init, why = _choose_init(text)
+        notes.append(why)
+    elif init != "scratch" and preset != "auto":
+        raise ConfigError(f"a preset sets the size of a new model; {_name(init)} keeps its own: use --init scratch")
+    if preset not in ("auto", *PRESETS):
+        raise ConfigError(f"unknown preset {preset!r}; choose one of auto, {', '.join(PRESETS)}")
+    if init == "scratch":
+        model_config, config = PRESETS[preset] if preset != "auto" else auto_config(chars, seconds)
+    else:
+        start = _start_checkpoint(init)
+        model_config, config = auto_config(chars, seconds, base=start.model_config)
+        shape = {k: v for k, v in given.items() if k in MODEL_FIELDS - {"dropout"}}
+        differs = {k: v for k, v in shape.items() if getattr(start.model_config, k) != v}
+        c = start.model_config
+        kept = f"keeps its shape ({c.num_layers}×{c.hidden_size}, embedding {c.embedding_size})"
+        if differs and strict_shape:
+            raise ConfigError(
+                f"a run that starts from {_name(init)} {kept}; {', '.join(differs)} can only change from scratch"
+            )
+        if differs:
+            notes.append(
+                f"Starting from {_name(init)}, the model {kept}: {', '.join(differs)} apply to random weights."
+            )
+        given = {k: v for k, v in given.items() if k not in differs}
+    if automatic:  # the automatic choice also ends a run that only memorises ("--init scratch" does not)
+        config = replace(config, stop_when_memorising=True)
+    model_config = replace(model_config, **{k: v for k, v in given.items() if k in MODEL_FIELDS})
+    config = replace(config, seconds=seconds, steps=steps, **{k: v for k, v in given.items() if k not in MODEL_FIELDS})
+    return Plan(init, model_config, config, tuple(notes))
+
+
+def _choose_init(text: str) -> tuple[str, str]:
+    if not os.path.exists(checkpoint_path("base")):
+        return "scratch", "Starting from random weights: the base model is not installed."
+    known = coverage(base_model().vocab, text)
+    if known < BASE_COVERAGE:
+        return "scratch", (
+            f"Starting from random weights: the base model knows only {known:.0%} of this text's characters "
+            "(it was trained on English and the common accented Latin letters)."
+        )
+    if len(text) > BASE_MAX_CHARS:
+        return "scratch", f"Starting from random weights: {len(text):,} characters are enough to learn from alone."
+    return "base", "Starting from the base model, which already reads English: it only has to learn your text's style."
+
+
+def checkpoint_path(init: str) -> str:
+    """The file a start names: the shipped base model for "base", else the path itself."""
+    from .transfer import BASE_MODEL_PATH
+
+    return str(BASE_MODEL_PATH) if init == "base" else init
+
+
+def _start_checkpoint(init: str) -> checkpoint.Checkpoint:
+    return base_model() if init == "base" else checkpoint.load(init)
+
+
+def _name(init: str) -> str:
+    return "the base model" if init == "base" else Path(init).name
+
+
+@dataclass
+class Run:
+    """A model with everything that training it needs and produces.
+
+    ``init`` says where its weights started ("scratch", "base" or a file name); ``notes`` are things the
+    learner should know (the vocabulary grew, why this start). ``train_text`` is what it learned from last
+    (ids, for marking generated text that copies it).
+    """
+
+    model: CharLSTM
+    vocab: Vocab
+    state: TrainState
+    train_config: TrainConfig | None = None
+    init: str = "scratch"
+    notes: list[str] = field(default_factory=list)
+    train_ids: torch.Tensor | None = None
+
+    @classmethod
+    def start(
+        cls,
+        text: str,
+        the_plan: Plan,
+        *,
+        val_text: str | None = None,
+        vocab: Vocab | None = None,
+        device: torch.device | str = "cpu",
+    ) -> tuple[Run, Corpus]:
+        """A new run for ``text`` as ``the_plan`` says, with the corpus it trains on. From scratch, ``vocab``
+        replaces the text's own characters (the base model was made with :meth:`Vocab.latin`)."""
+        text = normalize_text(text)
+        if the_plan.init == "scratch":
+            corpus = make_corpus(text, val_text=val_text, val_fraction=VAL_FRACTION, vocab=vocab)
+            validate_for_model(the_plan.model_config, the_plan.train_config, corpus.vocab.size)
+            model = CharLSTM(the_plan.model_config, corpus.vocab.size).to(device)
+            run = cls(model, corpus.vocab, new_state(model), the_plan.train_config, "scratch", list(the_plan.notes))
+            return run, corpus
+        start = _start_checkpoint(the_plan.init)
+        model = copy_model(start.model).to(device)
+        if model.config.dropout != the_plan.model_config.dropout:
+            model = _with_config(model, the_plan.model_config)
+        run = cls(model, start.vocab, new_state(model), the_plan.train_config, _label(the_plan.init))
+        run.notes += the_plan.notes
+        corpus = run.corpus(text, val_text)
+        return run, corpus
+
+    @classmethod
+    def resume(cls, source: str | Path | bytes, device: torch.device | str = "cpu") -> Run:
+        """Continue a checkpoint: its weights, vocabulary, settings, counters and (if saved) optimiser state."""
+        loaded = checkpoint.load(source, device)
+        return cls(loaded.model, loaded.vocab, loaded.state, loaded.train_config, loaded.init)
+
+    def corpus(self, text: str, val_text: str | None = None) -> Corpus:
+        """Encode ``text`` for this run; characters the model lacks are added to its vocabulary first."""
+        text = normalize_text(text)
+        if len(text.strip()) == 0:
+            raise CorpusError("the corpus is empty: paste or upload some text")
+        n_val = val_size(len(text)) if val_text is None else 0
+        grown, vocab, added = grow_vocab(self.model, self.vocab, text[: len(text) - n_val])
+        if added:  # a new model object: the optimiser starts afresh (its moments had the old shapes)
+            self.model, self.vocab = grown, vocab
+            self.state = replace(self.state, optimizer=new_state(self.model).optimizer)
+            shown = "".join(added[:20]) + ("…" if len(added) > 20 else "")
+            self.notes.append(
+                f"Added {len(added)} new character{'s' if len(added) > 1 else ''} to the model's vocabulary: "
+                f"{shown} (they start out as the unknown character)."
+            )
+        return make_corpus(text, val_text=val_text, vocab=self.vocab)
+
+    def train(self, corpus: Corpus, config: TrainConfig | None = None) -> Iterator[Progress]:
+        """Train on ``corpus`` (made by :meth:`corpus`) with ``config`` (default: the run's own settings)."""
+        config = config or self.train_config
+        if config is None:
+            raise ConfigError("give training settings: this run has none of its own")
+        validate_for_model(self.model.config, config, self.vocab.size)
+        self.train_config, self.train_ids = config, corpus.train
+        fresh_head = self.init == "scratch"  # a pretrained head already knows the characters' frequencies
+        return train(self.model, corpus, config, self.state, start_head=fresh_head)
+
+    def to_bytes(self, include_optimizer: bool = True) -> bytes:
+        return checkpoint.to_bytes(
+            self.model, self.vocab, self.train_config, self.state, include_optimizer, init=self.init
+        )
+
+    def save(self, path: str | Path, include_optimizer: bool = True) -> Path:
+        return checkpoint.save(
+            path, self.model, self.vocab, self.train_config, self.state, include_optimizer, init=self.init
+        )
+
+
+def _label(init: str) -> str:
+    return init if init in ("scratch", "base") else Path(init).name
+
+
+@torch.no_grad()
+def _with_config(model: CharLSTM, config: ModelConfig) -> CharLSTM:
+    """The same weights in a model built with ``config`` (only dropout may differ)."""
+    rebuilt = CharLSTM(config, model.vocab_size).to(model.device)
+    rebuilt.load_state_dict(model.state_dict())
+    return rebuilt

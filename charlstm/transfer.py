@@ -1,0 +1,84 @@
+"""Starting from a model that already reads: the shipped base model, and growing a model's vocabulary to a text.
+
+Transfer learning in one sentence: a model pretrained on megabytes of English has already learned spelling,
+words and punctuation, so a few seconds on a small text only teach it that text's style; a model from random
+weights must learn all of it from the small text and memorises it instead.
+
+A text often holds characters the model has never seen (ä, ß, Cyrillic, emoji). :func:`grow_vocab` gives the
+model a row for each of them in its embedding and its head. The new rows start as copies of the unknown
+character's rows, with the unknown's share of probability split among the new characters by how often each
+appears, so the grown model predicts exactly what the old one did (it read these characters as "unknown"
+before) and the first loss does not jump. Old rows keep their values.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import torch
+
+from .checkpoint import Checkpoint, load
+from .model import CharLSTM
+from .vocab import MAX_VOCAB, UNKNOWN_ID, Vocab
+
+BASE_MODEL_PATH = Path(__file__).resolve().parent.parent / "assets" / "base-model.safetensors"
+BASE_COVERAGE = 0.95  # the automatic choice starts from the base when it knows this share of a text's characters
+
+
+@cache
+def base_model() -> Checkpoint:
+    """The shipped base model, loaded once and shared read-only (copy it before training)."""
+    return load(BASE_MODEL_PATH)
+
+
+def coverage(vocab: Vocab, text: str) -> float:
+    """The share of ``text``'s characters (counting repeats) that ``vocab`` holds."""
+    if not text:
+        return 1.0
+    known = set(vocab.chars)
+    counts = Counter(text)
+    return sum(n for ch, n in counts.items() if ch in known) / len(text)
+
+
+@torch.no_grad()
+def grow_vocab(model: CharLSTM, vocab: Vocab, text: str) -> tuple[CharLSTM, Vocab, list[str]]:
+    """A copy of ``model`` whose vocabulary also holds the characters of ``text`` it lacked.
+
+    Returns the grown model, its vocabulary and the added characters (most frequent first). When the
+    vocabulary would pass :data:`~charlstm.vocab.MAX_VOCAB`, only the most frequent new characters are added;
+    the rest stay "unknown". With nothing to add, the model itself is returned, not a copy.
+    """
+    counts = Counter(ch for ch in text if ch not in set(vocab.chars))
+    room = MAX_VOCAB - len(vocab.chars)
+    added = [ch for ch, _ in counts.most_common(max(0, room))]
+    if not added:
+        return model, vocab, []
+    grown_vocab = Vocab(tuple(sorted((*vocab.chars, *added))))
+    old_ids = torch.tensor([grown_vocab.chars.index(ch) + 1 for ch in vocab.chars], dtype=torch.long)  # (V-1,)
+    new_ids = torch.tensor([grown_vocab.chars.index(ch) + 1 for ch in added], dtype=torch.long)  # (K,)
+    grown = CharLSTM(model.config, grown_vocab.size).to(model.device)
+    grown.load_state_dict(
+        {k: v for k, v in model.state_dict().items() if not k.startswith(("embed.", "head."))}, strict=False
+    )
+    for name in ("embed.weight", "head.weight", "head.bias"):
+        old, new = model.get_parameter(name), grown.get_parameter(name)
+        new[UNKNOWN_ID] = old[UNKNOWN_ID]
+        new[old_ids] = old[1:]  # every known character keeps its row, at its new id
+        new[new_ids] = old[UNKNOWN_ID]  # new characters start as the unknown one
+    # Split the unknown character's probability: logit_new = logit_unknown + log(share). The unknown id keeps a
+    # small share too (one count), so characters still missing afterwards remain possible.
+    total = sum(counts[ch] for ch in added) + 1
+    shares = torch.tensor([math.log(counts[ch] / total) for ch in added])
+    grown.head.bias[new_ids] += shares.to(grown.device)
+    grown.head.bias[UNKNOWN_ID] += math.log(1 / total)
+    grown.train(model.training)
+    return grown, grown_vocab, added
+
+
+def copy_model(model: CharLSTM) -> CharLSTM:
+    """An independent copy, so training never changes a shared model (the base, the app's default)."""
+    return copy.deepcopy(model)
