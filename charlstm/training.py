@@ -143,6 +143,7 @@ class _Loop:
         self.best_elapsed: float | None = None
         self.train_at_best: float | None = None  # the training loss when validation was best
         self.memorising_streak = 0  # evaluations in a row that found the model memorising
+        self.last_mean: float | None = None  # the latest mean training loss reported
         self.rollbacks = self.steps = 0
         self.train_time = self.since_eval = self.loss_sum = 0.0
         self.loss_count = 0
@@ -188,6 +189,7 @@ class _Loop:
 
     def report(self, kind: str, **extra) -> Progress:
         mean = self.recent_loss()
+        self.last_mean = mean if mean is not None else self.last_mean
         self.loss_sum, self.loss_count = 0.0, 0
         self.last_report = time.perf_counter()
         cps = self.steps * self.chars_per_step / self.train_time if self.train_time > 0 else 0.0
@@ -206,6 +208,7 @@ class _Loop:
             self.loss_sum = evaluate(self.model, self.corpus.train, streams=8, max_chars=FIRST_TRAIN_CHARS).loss
             self.loss_count = 1
         recent = self.recent_loss()
+        recent = self.last_mean if recent is None else recent  # no step since the last record: the last known
         # a sample from an empty seed, always with the same random numbers, so samples compare across time
         text = sample(
             self.model, self.corpus.vocab, "", SAMPLE_CHARS, temperature=0.8, generator=torch.Generator().manual_seed(0)

@@ -54,7 +54,7 @@ START_INFO = (
 )
 # Measured by ``python -m bench.own_texts`` (README, "Your own text"): the tutorial's text, 60 s each.
 TRANSFER_FIGURE = (
-    "on the tutorial's 5k-character text, 60 s reach {base} bits/char from it and {scratch} from random weights"
+    "on the tutorial's 5k-character text it reaches 1.4 bits/char where random weights reach 3.1 (bzip2: 2.3)"
 )
 SHAPE = ("hidden_size", "num_layers", "embedding_size")
 BEST_SERIES = "best validation (kept weights)"

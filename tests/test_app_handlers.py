@@ -129,7 +129,7 @@ def test_training_streams_then_generation_uses_the_new_model(visitor):
 
 
 def test_stop_keeps_the_weights_and_continue_resumes(visitor):
-    runner = train_tab.train_model(FINANCE.read_text(), 120, True, 64, 1, 16, 32, 8, 1e-2, 0.0, visitor)
+    runner = train_tab.train_model(FINANCE.read_text(), 120, True, 64, 1, 16, 32, 8, 1e-2, 0.0, request=visitor)
     list(itertools.islice(runner, 3))
     assert train_tab.stop(visitor) == "Stopping…"
     rest = list(runner)
@@ -143,7 +143,7 @@ def test_stop_keeps_the_weights_and_continue_resumes(visitor):
 
 
 def test_a_second_train_in_the_same_session_is_refused(visitor):
-    runner = train_tab.train_model(FINANCE.read_text(), 60, True, 64, 1, 16, 32, 8, 1e-2, 0.0, visitor)
+    runner = train_tab.train_model(FINANCE.read_text(), 60, True, 64, 1, 16, 32, 8, 1e-2, 0.0, request=visitor)
     next(runner)
     with pytest.raises(gr.Error, match="already training"):
         run_training(visitor)
@@ -159,14 +159,14 @@ def test_training_refuses_unusable_corpora(visitor, text):
 
 
 def test_divergence_is_reported_and_the_model_survives(visitor):
-    updates = list(train_tab.train_model(FINANCE.read_text(), 2, False, 32, 1, 16, 32, 8, 100.0, 0.0, visitor))
+    updates = list(train_tab.train_model(FINANCE.read_text(), 2, False, 32, 1, 16, 32, 8, 100.0, 0.0, request=visitor))
     assert "rolled back" in updates[-1][1] and "of at most" in updates[-1][1]
     text = list(generate_tab.generate_text("The ", 20, 0.8, 0, 1.0, 0, visitor))[-1][0]
     assert len(text) == 20
 
 
 def test_closing_the_tab_mid_training_stops_it_and_frees_the_session(visitor):
-    runner = train_tab.train_model(FINANCE.read_text(), 120, True, 64, 1, 16, 32, 8, 1e-2, 0.0, visitor)
+    runner = train_tab.train_model(FINANCE.read_text(), 120, True, 64, 1, 16, 32, 8, 1e-2, 0.0, request=visitor)
     list(itertools.islice(runner, 3))
     session = sessions.get(visitor)
     folder = session.download_path().parent

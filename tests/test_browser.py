@@ -90,7 +90,7 @@ def test_train_streams_points_then_stop_keeps_the_model(page):
     page.wait_for_timeout(2000)
     assert _step(status.inner_text()) > first, "the status should advance while training"
     later = _plotted(page)
-    assert len(later) == 2, "a train and a validation line"
+    assert len(later) == 3, "a train line, a validation line and the best-validation marker"
     assert max(later) > max(lines, default=0), f"the plot should gain points: {lines} → {later}"
     page.locator("#stop-button").click()
     status.get_by_text("Stopped").wait_for(timeout=10_000)

@@ -68,7 +68,8 @@ def test_stopping_early_leaves_a_usable_model_and_continuing_resumes(corpus, sma
     assert math.isfinite(evaluate(small_model, corpus.val).loss)
     before = evaluate(small_model, corpus.val).loss
     records = list(train(small_model, corpus, quick_config(steps=60), state))
-    assert records[0].kind != "eval" or records[0].step > steps_before  # no fresh start
+    # no fresh start: the run opens by measuring where it stands, at the step it stopped at
+    assert records[0].kind == "eval" and records[0].step == steps_before and records[0].elapsed > 0
     assert state.step == steps_before + 60
     assert evaluate(small_model, corpus.val).loss < before
 

@@ -176,8 +176,9 @@ def test_copied_passages_are_found_and_nothing_else():
     text = FINANCE.read_text()
     vocab = Vocab.from_text(text)
     index = CopyIndex(vocab.encode(text))
-    written = "Zzq xy " + text[1000:1080] + " qq zz " + text[3000 : 3000 + MIN_COPY - 1] + " end"
+    cut = "§§§§"  # not in the text: nothing around a passage can extend it
+    written = cut + text[1000:1080] + cut + text[3000 : 3000 + MIN_COPY - 1] + cut
     found = index.find(vocab.encode(written))
-    assert found.spans == [(7, 87)]
+    assert found.spans == [(4, 84)], "the 80-character passage, and not the one a character too short"
     assert found.share == pytest.approx(80 / len(written))
     assert index.find(vocab.encode("no passage of this sentence is in the text, surely")).spans == []
