@@ -26,7 +26,6 @@ from .sampling import sample
 REPORT_INTERVAL = 0.2  # seconds between records; a caller can always stop within a step of this
 EVAL_CHARS = 8192  # validation characters per in-training evaluation: 16 windows of 512, about 0.08 s for 1×256
 SAMPLE_CHARS = 120
-FIRST_TRAIN_CHARS = 2048  # training characters scored before the first step (the training curve's first point)
 EVAL_COST_FACTOR = 10  # evaluate at most every this many times an evaluation's duration
 MAX_ROLLBACKS = 8
 ROLLBACK_LR_FACTOR = 0.25
@@ -204,9 +203,8 @@ class _Loop:
         self.since_eval, started = 0.0, time.perf_counter()
         # validation: the same spread-out windows every time, state carried along each
         result = evaluate(self.model, self.corpus.val, streams=16, max_chars=self.eval_chars)
-        if with_train and self.loss_count == 0:  # a first point for the training curve: a quick estimate
-            self.loss_sum = evaluate(self.model, self.corpus.train, streams=8, max_chars=FIRST_TRAIN_CHARS).loss
-            self.loss_count = 1
+        if with_train and self.loss_count == 0:  # the training curve's first point: one batch, no update
+            self.loss_sum, self.loss_count = _batch_loss(self.model, self.corpus.train, self.config), 1
         recent = self.recent_loss()
         recent = self.last_mean if recent is None else recent  # no step since the last record: the last known
         # a sample from an empty seed, always with the same random numbers, so samples compare across time
@@ -314,6 +312,17 @@ def _step(
         group["lr"] = lr
     optimizer.step()
     return value
+
+
+@torch.no_grad()
+def _batch_loss(model: CharLSTM, ids: torch.Tensor, config: TrainConfig) -> float:
+    """The loss of one training batch as a step would see it (dropout on), without updating anything: what
+    the training curve measures, before the first step."""
+    x, y = random_batch(
+        ids, config.batch_size, config.seq_len, torch.Generator().manual_seed(config.seed), model.device
+    )
+    logits, _ = model(x)  # (B, T, V)
+    return F.cross_entropy(logits.flatten(0, 1), y.flatten()).item()
 
 
 def _exploded(loss: float, recent: float | None, vocab_size: int) -> bool:

@@ -52,7 +52,8 @@ def grow_vocab(model: CharLSTM, vocab: Vocab, text: str) -> tuple[CharLSTM, Voca
     vocabulary would pass :data:`~charlstm.vocab.MAX_VOCAB`, only the most frequent new characters are added;
     the rest stay "unknown". With nothing to add, the model itself is returned, not a copy.
     """
-    counts = Counter(ch for ch in text if ch not in set(vocab.chars))
+    known = set(vocab.chars)
+    counts = Counter({ch: n for ch, n in Counter(text).items() if ch not in known})
     room = MAX_VOCAB - len(vocab.chars)
     added = [ch for ch, _ in counts.most_common(max(0, room))]
     if not added:

@@ -132,7 +132,7 @@ def _copied_view(text: str, request: gr.Request) -> tuple[str, str]:
         if found.spans
         else f"<p>No passage of {MIN_COPY} or more characters is copied from the training text.</p>"
     )
-    return copied_html(text, found.spans), words
+    return (copied_html(text, found.spans) if found.spans else ""), words
 
 
 def score_text(text: str, request: gr.Request) -> tuple[str, str]:

@@ -23,7 +23,8 @@ def _env(name: str, default: float, kind: type = int) -> float:
 
 
 CORPUS_MAX_CHARS = int(_env("CORPUS_MAX_CHARS", 2_000_000))  # pasted or uploaded text
-UPLOAD_MAX_BYTES = int(_env("UPLOAD_MAX_BYTES", 8 * 1024 * 1024))  # any uploaded file: text or model
+# any uploaded file: text, or a model with its optimiser state (a fine-tuned base model downloads at 15 MB)
+UPLOAD_MAX_BYTES = int(_env("UPLOAD_MAX_BYTES", 32 * 1024 * 1024))
 TRAIN_MAX_SECONDS = int(_env("TRAIN_MAX_SECONDS", 300))  # one Train or Continue run
 GENERATE_MAX_LENGTH = int(_env("GENERATE_MAX_LENGTH", 5000))  # characters per Generate
 SEED_MAX_CHARS = int(_env("SEED_MAX_CHARS", 2000))  # seed text, Learn text and Inside text

@@ -274,6 +274,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
                 info=START_INFO.format(figure=TRANSFER_FIGURE),
                 elem_id="start-from",
                 scale=3,
+                min_width=300,  # on a phone the row wraps instead of squeezing the checkbox's help
             )
             keep_best = gr.Checkbox(
                 DEFAULTS["keep_best"],
@@ -282,6 +283,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
                 "memorises it; off: train the whole budget and keep the last weights.",
                 elem_id="keep-best",
                 scale=2,
+                min_width=260,
             )
         with gr.Row():
             seconds = gr.Slider(
@@ -296,6 +298,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
             auto = gr.Checkbox(
                 True,
                 label="Automatic size",
+                min_width=260,
                 info="Pick the model and batch from the corpus "
                 "length and the budget (tuned by the project's benchmark).",
                 scale=2,
