@@ -266,43 +266,42 @@ def _knob(name: str, low: float, high: float, step: float, info: str) -> gr.comp
 
 def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
     with gr.Tab("Train", id="train"):
+        # Each control in its own column: a row of bare form controls never wraps, and on a phone the checkbox
+        # beside it was squeezed to a sliver; columns with a minimum width wrap under each other instead.
         with gr.Row():
-            init = gr.Radio(
-                list(START_CHOICES.items()),  # (label, value): the API takes "auto" or "scratch"
-                value="auto",
-                label="Start from",
-                info=START_INFO.format(figure=TRANSFER_FIGURE),
-                elem_id="start-from",
-                scale=3,
-                min_width=300,  # on a phone the row wraps instead of squeezing the checkbox's help
-            )
-            keep_best = gr.Checkbox(
-                DEFAULTS["keep_best"],
-                label="Keep the best weights",
-                info="End with the weights that scored best on the held-out text, and stop once the model only "
-                "memorises it; off: train the whole budget and keep the last weights.",
-                elem_id="keep-best",
-                scale=2,
-                min_width=260,
-            )
+            with gr.Column(scale=3, min_width=300):
+                init = gr.Radio(
+                    list(START_CHOICES.items()),  # (label, value): the API takes "auto" or "scratch"
+                    value="auto",
+                    label="Start from",
+                    info=START_INFO.format(figure=TRANSFER_FIGURE),
+                    elem_id="start-from",
+                )
+            with gr.Column(scale=2, min_width=260):
+                keep_best = gr.Checkbox(
+                    DEFAULTS["keep_best"],
+                    label="Keep the best weights",
+                    info="End with the weights that scored best on the held-out text, and stop once the model "
+                    "only memorises it; off: train the whole budget and keep the last weights.",
+                    elem_id="keep-best",
+                )
         with gr.Row():
-            seconds = gr.Slider(
-                1,
-                limits.TRAIN_MAX_SECONDS,
-                value=DEFAULTS["seconds"],
-                step=1,
-                label="Time budget (seconds)",
-                info=f"Training time of one run, up to {limits.TRAIN_MAX_SECONDS} s.",
-                scale=3,
-            )
-            auto = gr.Checkbox(
-                True,
-                label="Automatic size",
-                min_width=260,
-                info="Pick the model and batch from the corpus "
-                "length and the budget (tuned by the project's benchmark).",
-                scale=2,
-            )
+            with gr.Column(scale=3, min_width=300):
+                seconds = gr.Slider(
+                    1,
+                    limits.TRAIN_MAX_SECONDS,
+                    value=DEFAULTS["seconds"],
+                    step=1,
+                    label="Time budget (seconds)",
+                    info=f"Training time of one run, up to {limits.TRAIN_MAX_SECONDS} s.",
+                )
+            with gr.Column(scale=2, min_width=260):
+                auto = gr.Checkbox(
+                    True,
+                    label="Automatic size",
+                    info="Pick the model and batch from the corpus "
+                    "length and the budget (tuned by the project's benchmark).",
+                )
         with gr.Accordion("Model and training knobs (used when Automatic size is off)", open=False), gr.Row():
             knobs = [_knob(name, *spec) for name, spec in KNOBS.items()]
         with gr.Row():
