@@ -9,7 +9,6 @@ the settings from the text's length, its characters and the time budget ("auto",
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -22,7 +21,7 @@ from .config import PRESETS, ConfigError, ModelConfig, TrainConfig, auto_config,
 from .data import VAL_FRACTION, Corpus, CorpusError, describe, make_corpus, normalize_text, val_size
 from .model import CharLSTM
 from .training import Progress, TrainState, new_state, train
-from .transfer import BASE_COVERAGE, base_model, copy_model, coverage, grow_vocab
+from .transfer import BASE_COVERAGE, BASE_MODEL_PATH, base_model, copy_model, coverage, grow_vocab
 from .vocab import Vocab
 
 BASE_MAX_CHARS = 5_000_000  # beyond this, a text has enough to learn from on its own (and auto trains from scratch)
@@ -96,7 +95,7 @@ def plan(
 
 
 def _choose_init(text: str) -> tuple[str, str]:
-    if not os.path.exists(checkpoint_path("base")):
+    if not BASE_MODEL_PATH.exists():
         return "scratch", "Starting from random weights: the base model is not installed."
     known = coverage(base_model().vocab, text)
     if known < BASE_COVERAGE:
@@ -107,13 +106,6 @@ def _choose_init(text: str) -> tuple[str, str]:
     if len(text) > BASE_MAX_CHARS:
         return "scratch", f"Starting from random weights: {len(text):,} characters are enough to learn from alone."
     return "base", "Starting from the base model, which already reads English: it only has to learn your text's style."
-
-
-def checkpoint_path(init: str) -> str:
-    """The file a start names: the shipped base model for "base", else the path itself."""
-    from .transfer import BASE_MODEL_PATH
-
-    return str(BASE_MODEL_PATH) if init == "base" else init
 
 
 def _start_checkpoint(init: str) -> checkpoint.Checkpoint:
