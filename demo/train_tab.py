@@ -351,7 +351,8 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
         }
         start.click(train_model, [corpus, seconds, auto, *knobs, init, keep_best], api_name="train", **common)
         more.click(continue_model, [corpus, seconds], api_name="continue", **common)
-        halt.click(stop, None, status, api_name="stop", concurrency_id="light")
+        # Stop only sets a flag: its own group with no limit, so it never waits behind heavy requests
+        halt.click(stop, None, status, api_name="stop", concurrency_id="stop", concurrency_limit=None)
         uploaded.upload(
             uploads.upload_model, uploaded, [upload_note, choice], api_name="upload_model", concurrency_id="light"
         )
