@@ -3,23 +3,20 @@ each evaluation, the equivalent command line, and model download and upload."""
 
 from __future__ import annotations
 
-import math
 import shlex
 import time
 from contextlib import closing
 from dataclasses import fields, replace
 
 import gradio as gr
-import pandas as pd
 
 from charlstm.config import MAX_LEARNING_RATE, ConfigError, ModelConfig, TrainConfig
 from charlstm.data import CorpusError
-from charlstm.evaluation import LN2
 from charlstm.run import Plan, Run, plan
-from charlstm.training import Progress
 
 from . import checks, limits, sessions, uploads
 from .sessions import Session
+from .train_view import BEST_SERIES, plot_rows, record, status_text
 
 KNOBS = {  # field -> (minimum, maximum, step, one-line help); defaults come from the config dataclasses
     "hidden_size": (16, limits.MODEL_MAX_HIDDEN, 16, "Units per LSTM layer: more remember more, but train slower."),
@@ -41,7 +38,6 @@ ACCEPTED = {name: (low, high) for name, (low, high, _, _) in KNOBS.items()} | {
     "learning_rate": (1e-7, MAX_LEARNING_RATE)
 }
 DEFAULTS = {f.name: f.default for cls in (ModelConfig, TrainConfig) for f in fields(cls)}
-MODEL_FIELDS = {f.name for f in fields(ModelConfig)}
 
 
 START_CHOICES = {  # label -> init: "auto" starts from the base when the base knows the text's characters
@@ -57,7 +53,6 @@ TRANSFER_FIGURE = (
     "on the tutorial's 5k-character text it reaches 1.4 bits/char where random weights reach 3.1 (bzip2: 2.3)"
 )
 SHAPE = ("hidden_size", "num_layers", "embedding_size")
-BEST_SERIES = "best validation (kept weights)"
 
 
 def _plan(text: str, seconds: float, init: str, auto: bool, keep_best: bool, knobs: dict) -> Plan:
@@ -89,59 +84,6 @@ def command(seconds: float, auto: bool, knobs: dict, init: str = "auto", keep_be
     return shlex.join([*parts, "--out", "model.safetensors", "--plot", "loss.png"])
 
 
-def _status(p: Progress, budget: float, session: Session, notes: dict[str, str]) -> str:
-    best = f" · best validation **{session.best_bpc:.3f} bits/char**" if session.best_bpc is not None else ""
-    line = (
-        f"Step {p.step:,} · {p.elapsed:.1f} s trained (this run: {budget:g} s budget) · "
-        f"{p.chars_per_s / 1000:.1f}k characters/s{best}"
-    )
-    return "\n\n".join([line, *notes.values()])
-
-
-def _record(session: Session, p: Progress, notes: dict[str, str], keep_best: bool) -> None:
-    """Add a progress record to the session's plot and samples, and its message to the run's notes.
-
-    Notes are kept by kind, so a divergence earlier in the run stays on screen when the run ends.
-    """
-    if p.train_loss is not None:
-        session.rows.append({"seconds": round(p.elapsed, 2), "bpc": p.train_loss / LN2, "series": "train"})
-    if p.val_bpc is not None and math.isfinite(p.val_bpc):
-        session.rows.append({"seconds": round(p.elapsed, 2), "bpc": p.val_bpc, "series": "validation"})
-        session.best_bpc = min(session.best_bpc or math.inf, p.val_bpc)
-        session.samples += f"[{p.elapsed:.0f} s · validation {p.val_bpc:.2f} bits/char]\n{p.sample}\n\n"
-        session.publish()
-    if p.best_elapsed is not None:
-        session.best_at = p.best_elapsed
-    if p.memorising and p.kind == "eval":
-        then = "Keep-best will end with the weights from then." if keep_best else "Keep-last will end with the latest."
-        notes["memorising"] = (
-            f"**Memorising.** Validation has risen since its best ({p.best_bpc:.2f} bits/char at "
-            f"{p.best_elapsed:.0f} s) while the training loss keeps falling: the model has started learning "
-            f"this text by heart instead of how it is written. {then}"
-        )
-    if p.message:
-        if p.kind == "done":  # the final message tells the whole story of the run
-            notes.pop("memorising", None)
-        notes[p.kind] = f"⚠️ {p.message}" if p.kind == "rollback" else p.message[0].upper() + p.message[1:] + "."
-
-
-def _plot(session: Session) -> pd.DataFrame | None:
-    """The loss rows, with the best-validation moment drawn as a vertical line across the curves."""
-    if not session.rows:
-        return None
-    rows = session.rows
-    if session.best_at is not None:
-        values = [r["bpc"] for r in rows if math.isfinite(r["bpc"])]
-        low, high = min(values), max(values)
-        x = round(session.best_at, 2)
-        rows = [
-            *rows,
-            {"seconds": x, "bpc": low, "series": BEST_SERIES},
-            {"seconds": x, "bpc": high, "series": BEST_SERIES},
-        ]
-    return pd.DataFrame(rows)
-
-
 def _run(session: Session, text: str, seconds: float, the_plan: Plan | None):
     """Shared body of Train and Continue: stream plot, status and samples; always leave the session usable."""
     buttons = (gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=True))
@@ -166,10 +108,10 @@ def _run(session: Session, text: str, seconds: float, the_plan: Plan | None):
         with closing(run.train(corpus, config)) as progress:
             for p in progress:
                 last = p
-                _record(session, p, notes, config.keep_best)
+                record(session, p, notes, config.keep_best)
                 yield (
-                    _plot(session),
-                    _status(p, seconds, session, notes),
+                    plot_rows(session),
+                    status_text(p, seconds, session, notes),
                     session.samples,
                     gr.skip(),
                     *buttons,
@@ -191,9 +133,9 @@ def _run(session: Session, text: str, seconds: float, the_plan: Plan | None):
                 run.save(session.download_path())
             session.last_seen = time.monotonic()  # the run counts as activity: not idle the moment it ends
             session.running = False
-    status = _status(last, seconds, session, notes) if last else ""
+    status = status_text(last, seconds, session, notes) if last else ""
     yield (
-        _plot(session),
+        plot_rows(session),
         status,
         session.samples,
         str(session.download_path()),
