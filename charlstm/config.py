@@ -143,9 +143,6 @@ PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
 PRESET_NAMES = ("auto", *PRESETS)
 
 
-INITS = ("auto", "scratch", "base")  # where a new run's weights start; a checkpoint path works too
-
-
 def auto_config(
     corpus_chars: int, seconds: float | None, base: ModelConfig | None = None
 ) -> tuple[ModelConfig, TrainConfig]:
@@ -154,18 +151,12 @@ def auto_config(
     From scratch (``base`` None), tuned with the benchmark on 2 CPU cores (see README): within a few minutes,
     many small updates of one layer of 256 beat wider, deeper or larger-batch settings; only long runs on a
     large corpus afford 512 units. Fine-tuning a pretrained model (``base``, its shape is kept) wants a gentler
-    peak rate and, on small texts, dropout; the values come from ``python -m bench.own_texts --sweep`` over
-    texts of 2k to 1M characters (README, "Settings that fit the text").
+    peak rate and, on small texts, dropout; the values come from ``python -m bench.own_texts --sweep`` on texts
+    of 5k, 20k and 100k characters (README, "Settings that fit the text").
     """
     seconds = seconds or 60.0
     if base is not None:
-        dropout, rate = FINETUNE_DROPOUT[0][1], FINETUNE_RATE[0][1]
-        for limit, value in FINETUNE_DROPOUT:
-            if corpus_chars >= limit:
-                dropout = value
-        for limit, value in FINETUNE_RATE:
-            if corpus_chars >= limit:
-                rate = value
+        dropout, rate = _by_length(FINETUNE_DROPOUT, corpus_chars), _by_length(FINETUNE_RATE, corpus_chars)
         return replace(base, dropout=dropout), TrainConfig(
             batch_size=16, seq_len=64, learning_rate=rate, seconds=seconds
         )
@@ -179,6 +170,11 @@ def auto_config(
 # Fine-tuning settings by training-text length (characters, from this many on): measured, see auto_config.
 FINETUNE_DROPOUT = ((0, 0.3), (300_000, 0.1))
 FINETUNE_RATE = ((0, 1e-3), (50_000, 2e-3))
+
+
+def _by_length(table: tuple[tuple[int, float], ...], chars: int) -> float:
+    """The value of the last row of ``table`` whose length ``chars`` has reached."""
+    return [value for limit, value in table if chars >= limit][-1]
 
 
 def to_dict(config: ModelConfig | TrainConfig) -> dict[str, Any]:

@@ -9,6 +9,7 @@ the settings from the text's length, its characters and the time budget ("auto",
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -18,10 +19,10 @@ import torch
 
 from . import checkpoint
 from .config import PRESETS, ConfigError, ModelConfig, TrainConfig, auto_config, validate_for_model
-from .data import VAL_FRACTION, Corpus, CorpusError, describe, make_corpus, normalize_text, val_size
+from .data import Corpus, CorpusError, describe, make_corpus, normalize_text, val_size
 from .model import CharLSTM
 from .training import Progress, TrainState, new_state, train
-from .transfer import BASE_COVERAGE, BASE_MODEL_PATH, base_model, copy_model, coverage, grow_vocab
+from .transfer import BASE_COVERAGE, BASE_MODEL_PATH, base_model, coverage, grow_vocab
 from .vocab import Vocab
 
 BASE_MAX_CHARS = 5_000_000  # beyond this, a text has enough to learn from on its own (and auto trains from scratch)
@@ -59,10 +60,10 @@ def plan(
     chars = len(text)
     automatic = init == "auto"
     sized = preset != "auto" or any(k in given for k in MODEL_FIELDS - {"dropout"})
-    if init == "auto" and sized and strict_shape:  # a size was asked for: only a new model can have it
+    if automatic and sized and strict_shape:  # a size was asked for: only a new model can have it
         init = "scratch"
         notes.append("Starting from random weights, since a model size was given.")
-    elif init == "auto":
+    elif automatic:
         init, why = _choose_init(text)
         notes.append(why)
     elif init != "scratch" and preset != "auto":
@@ -121,8 +122,8 @@ class Run:
     """A model with everything that training it needs and produces.
 
     ``init`` says where its weights started ("scratch", "base" or a file name); ``notes`` are things the
-    learner should know (the vocabulary grew, why this start). ``train_text`` is what it learned from last
-    (ids, for marking generated text that copies it).
+    learner should know (the vocabulary grew, why this start). ``train_ids`` is the text it learned from last
+    (for marking generated text that copies it).
     """
 
     model: CharLSTM
@@ -147,13 +148,13 @@ class Run:
         replaces the text's own characters (the base model was made with :meth:`Vocab.latin`)."""
         text = normalize_text(text)
         if the_plan.init == "scratch":
-            corpus = make_corpus(text, val_text=val_text, val_fraction=VAL_FRACTION, vocab=vocab)
+            corpus = make_corpus(text, val_text=val_text, vocab=vocab)
             validate_for_model(the_plan.model_config, the_plan.train_config, corpus.vocab.size)
             model = CharLSTM(the_plan.model_config, corpus.vocab.size).to(device)
             run = cls(model, corpus.vocab, new_state(model), the_plan.train_config, "scratch", list(the_plan.notes))
             return run, corpus
         start = _start_checkpoint(the_plan.init)
-        model = copy_model(start.model).to(device)
+        model = copy.deepcopy(start.model).to(device)  # never train the shared base in place
         if model.config.dropout != the_plan.model_config.dropout:
             model = _with_config(model, the_plan.model_config)
         run = cls(model, start.vocab, new_state(model), the_plan.train_config, _label(the_plan.init))

@@ -13,7 +13,6 @@ before) and the first loss does not jump. Old rows keep their values.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections import Counter
 from functools import cache
@@ -59,8 +58,9 @@ def grow_vocab(model: CharLSTM, vocab: Vocab, text: str) -> tuple[CharLSTM, Voca
     if not added:
         return model, vocab, []
     grown_vocab = Vocab(tuple(sorted((*vocab.chars, *added))))
-    old_ids = torch.tensor([grown_vocab.chars.index(ch) + 1 for ch in vocab.chars], dtype=torch.long)  # (V-1,)
-    new_ids = torch.tensor([grown_vocab.chars.index(ch) + 1 for ch in added], dtype=torch.long)  # (K,)
+    new_id = {ch: i + 1 for i, ch in enumerate(grown_vocab.chars)}  # id 0 stays the unknown character
+    old_ids = torch.tensor([new_id[ch] for ch in vocab.chars], dtype=torch.long)  # (V-1,)
+    new_ids = torch.tensor([new_id[ch] for ch in added], dtype=torch.long)  # (K,)
     grown = CharLSTM(model.config, grown_vocab.size).to(model.device)
     grown.load_state_dict(
         {k: v for k, v in model.state_dict().items() if not k.startswith(("embed.", "head."))}, strict=False
@@ -78,8 +78,3 @@ def grow_vocab(model: CharLSTM, vocab: Vocab, text: str) -> tuple[CharLSTM, Voca
     grown.head.bias[UNKNOWN_ID] += math.log(1 / total)
     grown.train(model.training)
     return grown, grown_vocab, added
-
-
-def copy_model(model: CharLSTM) -> CharLSTM:
-    """An independent copy, so training never changes a shared model (the base, the app's default)."""
-    return copy.deepcopy(model)
