@@ -72,7 +72,7 @@ def train_once(text: str, init: str, seconds: float, seed: int = 0, **overrides)
     the_plan = plan(text, init, seconds, None, seed=seed, **overrides)
     run, corpus = Run.start(text, the_plan)
     records = list(run.train(corpus))
-    result = evaluate(run.model, corpus.val)
+    result = evaluate(run.model, corpus.val, unknown_cost=corpus.unknown_cost)
     written = sample(run.model, run.vocab, "", SAMPLE_CHARS, generator=torch.Generator().manual_seed(seed))
     start = next(r for r in records if r.val_bpc is not None)
     return {

@@ -9,6 +9,7 @@ any tensor data is touched; nothing is ever unpickled.
 from __future__ import annotations
 
 import json
+import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,10 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
+from .cell import trace
 from .config import ConfigError, ModelConfig, TrainConfig, from_dict, to_dict, validate_for_model
 from .model import CharLSTM
-from .training import TrainState, new_state
+from .training import HISTORY_LIMIT, TrainState, new_state
 from .vocab import Vocab, VocabError
 
 FORMAT = "charlstm"
@@ -93,6 +95,8 @@ def load(source: str | Path | bytes, device: torch.device | str = "cpu") -> Chec
     header, metadata = _header(data)
     try:
         vocab = Vocab.from_json(metadata["vocab"])
+        if not vocab.chars:
+            raise VocabError("the vocabulary is empty: a model must know at least one character")
         model_config = from_dict(ModelConfig, _json(metadata, "model_config"))
         raw_train = _json(metadata, "train_config")
         train_config = from_dict(TrainConfig, raw_train) if raw_train is not None else None
@@ -110,12 +114,32 @@ def load(source: str | Path | bytes, device: torch.device | str = "cpu") -> Chec
         raise CheckpointError("the weights hold NaN or infinite values")
     model.load_state_dict(weights)
     model.to(device).eval()
+    _probe(model, vocab)
     state = new_state(model)
     _restore_training(state, model, tensors, _json(metadata, "training"))
     init = metadata.get("init", "scratch")  # files from before it was recorded started from scratch
     if not isinstance(init, str) or len(init) > 200:
         raise CheckpointError("the checkpoint's 'init' metadata is malformed")
     return Checkpoint(model, vocab, model_config, train_config, state, init)
+
+
+PROBE_TEXT = "The quick brown fox jumps over the lazy dog.\n"
+
+
+def _probe(model: CharLSTM, vocab: Vocab) -> None:
+    """Finite weights can still overflow (±3e38 times anything is infinite): run a short text through the model,
+    fused and through the readable cell that Learn and Inside show, and refuse it unless every prediction, gate
+    and state is finite."""
+    ids = torch.cat([vocab.encode(PROBE_TEXT).long(), torch.arange(vocab.size)])[None].to(model.device)
+    with torch.no_grad():
+        logits, (h, c) = model(ids)  # every id at least once
+        readable = trace(model, ids[:, : len(PROBE_TEXT)])
+    fused = (torch.log_softmax(logits, -1), h, c)
+    shown = (torch.log_softmax(readable.logits, -1), readable.cell, readable.forget)
+    if not all(v.isfinite().all() for v in (*fused, *shown)):
+        raise CheckpointError(
+            "the model's predictions overflow to NaN or infinity on a test text: its weights are unusable"
+        )
 
 
 def _read(source: str | Path | bytes) -> bytes:
@@ -203,20 +227,54 @@ def _check_shapes(header: dict[str, Any], model: CharLSTM) -> None:
             raise CheckpointError(f"optimiser tensor {name!r} has the wrong shape {header[name]['shape']}")
 
 
+# What a saved run's counters may hold: generous bounds that no real run reaches, so a hand-edited or hostile
+# file cannot make Continue fail later (a step of 10^30 overflows the random generator's seed) or show "nan s".
+MAX_STEP = 10**12
+MAX_ELAPSED = 10.0**9  # seconds
+MAX_CHARS_SEEN = 10**18
+
+
+def _whole(value: Any, name: str, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+        raise CheckpointError(f"the checkpoint's training counter {name!r} must be a whole number from 0 to {high:g}")
+    return value
+
+
+def _real(value: Any, name: str, low: float, high: float, low_open: bool = False) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not (low < value if low_open else low <= value) or value > high:
+        bound = f"above {low:g}" if low_open else f"from {low:g}"
+        raise CheckpointError(f"the checkpoint's training counter {name!r} must be a number {bound} to {high:g}")
+    return float(value)
+
+
 def _restore_training(state: TrainState, model: CharLSTM, tensors: dict, counters: Any) -> None:
-    try:
-        state.step = int(counters["step"])
-        state.elapsed = float(counters["elapsed"])
-        state.chars_seen = int(counters["chars_seen"])
-        state.lr_scale = float(counters["lr_scale"])
-        state.history = [dict(h) for h in counters["history"]]
-    except (TypeError, KeyError, ValueError):
-        raise CheckpointError("the checkpoint's training counters are malformed") from None
+    """Counters and Adam moments, every number checked: a poisoned value is refused here, not met mid-training."""
+    if not isinstance(counters, dict) or not isinstance(counters.get("history"), list):
+        raise CheckpointError("the checkpoint's training counters are malformed")
+    state.step = _whole(counters.get("step"), "step", MAX_STEP)
+    state.elapsed = _real(counters.get("elapsed"), "elapsed", 0.0, MAX_ELAPSED)
+    state.chars_seen = _whole(counters.get("chars_seen"), "chars_seen", MAX_CHARS_SEEN)
+    state.lr_scale = _real(counters.get("lr_scale"), "lr_scale", 0.0, 1.0, low_open=True)  # the guard only lowers it
+    history = counters["history"][-HISTORY_LIMIT:]
+    for h in history:
+        if not isinstance(h, dict) or set(h) != {"step", "elapsed", "val_loss"}:
+            raise CheckpointError("the checkpoint's loss history is malformed")
+        _whole(h["step"], "history step", MAX_STEP)
+        _real(h["elapsed"], "history elapsed", 0.0, MAX_ELAPSED)
+        _real(h["val_loss"], "history val_loss", 0.0, 1e4)
+    state.history = [dict(h) for h in history]
     slots = {}
     for index, (name, param) in enumerate(model.named_parameters()):
         keys = [f"optimizer.{name}.{slot}" for slot in _OPTIMIZER_SLOTS]
         if all(k in tensors for k in keys):
             exp_avg, exp_avg_sq, step = (tensors[k].to(param.device) for k in keys)
+            # Adam divides by sqrt(exp_avg_sq): it must be finite and non-negative, and step a whole count
+            if not (exp_avg.isfinite().all() and exp_avg_sq.isfinite().all() and (exp_avg_sq >= 0).all()):
+                raise CheckpointError(f"the optimiser moments of {name!r} hold NaN, infinite or negative values")
+            count = step.item()
+            if not (0 <= count <= MAX_STEP and count == int(count)):
+                raise CheckpointError(f"the optimiser step count of {name!r} must be a whole number up to {MAX_STEP:g}")
             slots[index] = {"exp_avg": exp_avg.view_as(param), "exp_avg_sq": exp_avg_sq.view_as(param), "step": step}
     if slots:
         saved = state.optimizer.state_dict()

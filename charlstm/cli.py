@@ -17,7 +17,7 @@ import torch
 
 from .checkpoint import CheckpointError, load
 from .config import PRESET_NAMES, ConfigError, ModelConfig, SampleConfig, TrainConfig
-from .data import CorpusError, read_text
+from .data import CorpusError, read_text, unknown_cost
 from .device import DEVICES, resolve_device
 from .evaluation import evaluate
 from .run import Run, plan
@@ -161,7 +161,7 @@ def _train(args: argparse.Namespace, device: torch.device) -> int:
     if not records:
         raise ValueError("training produced no progress")
     run.save(args.out, include_optimizer=not args.no_optimizer)
-    result = evaluate(run.model, corpus.val)
+    result = evaluate(run.model, corpus.val, unknown_cost=corpus.unknown_cost)
     if args.plot:
         from .plot import save_loss_plot
 
@@ -228,7 +228,9 @@ def _eval(args: argparse.Namespace, device: torch.device) -> int:
     text = read_text(args.text)
     if len(text) < 2:
         raise CorpusError("the text needs at least two characters to evaluate")
-    result = evaluate(checkpoint.model, checkpoint.vocab.encode(text))
+    result = evaluate(
+        checkpoint.model, checkpoint.vocab.encode(text), unknown_cost=unknown_cost(text, checkpoint.vocab)
+    )
     unknown = len(checkpoint.vocab.unknown_in(text))
     if args.json:
         print(json.dumps({"bpc": result.bpc, "loss": result.loss, "chars": result.chars, "unknown_chars": unknown}))

@@ -7,13 +7,15 @@ offset of the first bad byte; a file with NUL bytes is refused as binary.
 
 from __future__ import annotations
 
+import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from .vocab import Vocab
+from .vocab import CONTROL_CHARS, MAX_VOCAB, Vocab
 
 MIN_CHARS = 10  # fewer characters leave nothing to learn from and nothing to validate on
 VAL_FRACTION = 0.1
@@ -25,9 +27,16 @@ class CorpusError(ValueError):
 
 
 def normalize_text(text: str) -> str:
-    """Unify line endings, drop a leading byte-order mark and replace lone surrogates with U+FFFD."""
+    """Unify line endings, drop a leading byte-order mark, replace lone surrogates with U+FFFD and drop control
+    characters (:data:`charlstm.vocab.CONTROL_CHARS`: no vocabulary may hold them)."""
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
+    return CONTROL_CHARS.sub("", replace_surrogates(text))
+
+
+def replace_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (half of a UTF-16 pair, which no UTF-8 text can hold; a browser can send
+    one) replaced by U+FFFD, keeping every other character where it was."""
+    return re.sub("[\ud800-\udfff]", "\ufffd", text) if _has_surrogates(text) else text
 
 
 def _has_surrogates(text: str) -> bool:
@@ -72,6 +81,7 @@ class Corpus:
     vocab: Vocab
     train: torch.Tensor  # (N,) compact integer ids
     val: torch.Tensor  # (M,)
+    unknown_cost: float = 0.0  # nats an "unknown" prediction is charged on top (see :func:`unknown_cost`)
 
 
 def val_size(chars: int, val_fraction: float = VAL_FRACTION) -> int:
@@ -101,7 +111,15 @@ def make_corpus(
         if len(val_text) < MIN_VAL_CHARS:
             raise CorpusError(f"the validation text needs at least {MIN_VAL_CHARS} characters")
     vocab = vocab or Vocab.from_text(train_text)
-    return Corpus(vocab, vocab.encode(train_text), vocab.encode(val_text))
+    return Corpus(vocab, vocab.encode(train_text), vocab.encode(val_text), unknown_cost(train_text + val_text, vocab))
+
+
+def unknown_cost(text: str, vocab: Vocab) -> float:
+    """Nats to charge each correct "unknown" prediction, so bits per character stay honest: all characters a
+    vocabulary lacks share one id, and predicting that id says nothing about which of them comes. Naming one of
+    the K characters of ``text`` it lacks costs log K more (a uniform guess among them); 0 when K is 0 or 1."""
+    lacking = len(vocab.unknown_in(text))
+    return math.log(lacking) if lacking > 1 else 0.0
 
 
 def random_batch(
@@ -163,6 +181,13 @@ def describe(text: str, val_fraction: float = VAL_FRACTION) -> CorpusStats:
         warnings.append(f"Only {len(text)} characters: at least {MIN_CHARS} are needed to train.")
     elif len(text) < SHORT_CORPUS:
         warnings.append(f"Only {len(text):,} characters: too short to learn much; the model will mostly memorise it.")
+    if len(counts) > MAX_VOCAB:
+        dropped = sum(n for _, n in counts[MAX_VOCAB:])
+        warnings.append(
+            f"{len(counts):,} distinct characters: a model keeps the {MAX_VOCAB:,} most frequent. The other "
+            f"{len(counts) - MAX_VOCAB:,} ({dropped / len(text):.1%} of the text) all become one “unknown” "
+            "character; bits per character charge each as a guess among them."
+        )
     if len(counts) == 1 and len(text) >= MIN_CHARS:
         warnings.append(
             f"The whole text is the character {counts[0][0]!r} repeated: the model can learn nothing but to repeat it."

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from .data import eval_streams
 from .model import CharLSTM
+from .vocab import UNKNOWN_ID
 
 LN2 = math.log(2)
 
@@ -27,11 +28,18 @@ class Evaluation:
 
 @torch.no_grad()
 def evaluate(
-    model: CharLSTM, ids: torch.Tensor, streams: int = 8, chunk: int = 512, max_chars: int | None = None
+    model: CharLSTM,
+    ids: torch.Tensor,
+    streams: int = 8,
+    chunk: int = 512,
+    max_chars: int | None = None,
+    unknown_cost: float = 0.0,
 ) -> Evaluation:
     """Mean loss over every next-character prediction in ``ids``, state carried across chunks.
 
     With ``max_chars``, only that many predictions, in windows spread over ``ids`` (a quick estimate).
+    ``unknown_cost`` nats are added for each target that is the unknown id (``Corpus.unknown_cost``): otherwise a
+    text of many rare characters would score well by predicting "unknown", which names none of them.
     """
     if len(ids) < 2:
         raise ValueError("evaluation needs at least two characters")
@@ -46,11 +54,13 @@ def evaluate(
             xs, ys = x[:, start : start + chunk].to(model.device), y[:, start : start + chunk].to(model.device)
             logits, state = model(xs, state)
             total += F.cross_entropy(logits.flatten(0, 1), ys.flatten(), reduction="sum").item()
+            total += unknown_cost * (ys == UNKNOWN_ID).sum().item()
         tail = ids[S * L :].long().to(model.device)  # the few characters after the last full row
         if whole and len(tail) > 1:
             last = tuple(s[:, -1:].contiguous() for s in state)
             logits, _ = model(tail[None, :-1], last)
             total += F.cross_entropy(logits[0], tail[1:], reduction="sum").item()
+            total += unknown_cost * (tail[1:] == UNKNOWN_ID).sum().item()
     finally:
         model.train(was_training)
     n = len(ids) - 1 if whole else S * L

@@ -25,6 +25,11 @@ from .training import Progress, TrainState, new_state, train
 from .transfer import BASE_COVERAGE, BASE_MODEL_PATH, base_model, coverage, grow_vocab
 from .vocab import Vocab
 
+# Copies of the parameters a run holds, in float32: while training the weights, their gradients, Adam's two
+# moments, the best weights kept (keep-best) and the finished copy that generation reads; once trained, the
+# weights, the moments and that copy.
+TRAINING_COPIES = 6
+TRAINED_COPIES = 4
 BASE_MAX_CHARS = 5_000_000  # beyond this, a text has enough to learn from on its own (and auto trains from scratch)
 MODEL_FIELDS = {f.name for f in fields(ModelConfig)}
 
@@ -194,6 +199,11 @@ class Run:
         self.train_config, self.train_ids = config, corpus.train
         fresh_head = self.init == "scratch"  # a pretrained head already knows the characters' frequencies
         return train(self.model, corpus, config, self.state, start_head=fresh_head)
+
+    def memory_bytes(self, training: bool) -> int:
+        """The memory this run holds (estimated from its parameter count), while training or once trained."""
+        params = sum(p.numel() for p in self.model.parameters())
+        return params * 4 * (TRAINING_COPIES if training else TRAINED_COPIES)
 
     def to_bytes(self, include_optimizer: bool = True) -> bytes:
         return checkpoint.to_bytes(

@@ -202,7 +202,9 @@ class _Loop:
         to average over yet)."""
         self.since_eval, started = 0.0, time.perf_counter()
         # validation: the same spread-out windows every time, state carried along each
-        result = evaluate(self.model, self.corpus.val, streams=16, max_chars=self.eval_chars)
+        result = evaluate(
+            self.model, self.corpus.val, streams=16, max_chars=self.eval_chars, unknown_cost=self.corpus.unknown_cost
+        )
         if with_train and self.loss_count == 0:  # the training curve's first point: one batch, no update
             self.loss_sum, self.loss_count = _batch_loss(self.model, self.corpus.train, self.config), 1
         recent = self.recent_loss()

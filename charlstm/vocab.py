@@ -9,6 +9,7 @@ costs about 100 MB, not gigabytes.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,6 +33,18 @@ LATIN_CHARS = (
 )
 
 
+# Characters no text is learned with: control characters other than tab and newline (NUL, ESC, …), the
+# bidirectional overrides that make a page display text in another order than it is (U+202E), and lone
+# surrogates (not characters at all). The corpus path drops them (``data.normalize_text``) and a vocabulary
+# holding one is refused, so a generated text can never contain them.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def is_control(char: str) -> bool:
+    """Whether ``char`` is one that no vocabulary may hold (see above)."""
+    return CONTROL_CHARS.match(char) is not None
+
+
 class VocabError(ValueError):
     """A vocabulary description that cannot be used."""
 
@@ -50,6 +63,9 @@ class Vocab:
     def __post_init__(self) -> None:
         if any(not isinstance(c, str) or len(c) != 1 for c in self.chars):
             raise VocabError("vocabulary entries must be single characters")
+        bad = next((c for c in self.chars if is_control(c)), None)
+        if bad is not None:
+            raise VocabError(f"vocabulary holds the control character U+{ord(bad):04X}; no vocabulary may")
         if len(set(self.chars)) != len(self.chars):
             raise VocabError("vocabulary has repeated characters")
         if len(self.chars) > MAX_VOCAB:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import gradio as gr
 import torch
 
-from . import corpus_tab, generate_tab, inside_tab, learn_tab, limits, sessions, train_tab
+from . import corpus_tab, generate_tab, inside_tab, learn_tab, limits, presence, sessions, train_tab, widgets
 
 CSS = Path(__file__).with_name("style.css")
 THEME = gr.themes.Default(
@@ -28,13 +29,13 @@ def choose_model(choice: str, request: gr.Request) -> str:
     return choice
 
 
-with gr.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(600, 1800)) as demo:
+with widgets.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(600, 1800)) as demo:
     gr.Markdown(
         "# charlstm · a character-level LSTM lab\nLearn how an LSTM reads text, train one on any text "
         "in your browser, and watch it write.",
         elem_id="title",
     )
-    choice = gr.Radio(
+    choice = widgets.Radio(
         [sessions.DEFAULT_LABEL, sessions.OWN_LABEL],
         value=sessions.DEFAULT_LABEL,
         label="Model used by Learn, Generate and Inside",
@@ -49,11 +50,13 @@ with gr.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(600, 
     choice.input(choose_model, choice, choice, api_name="choose_model", concurrency_id="light")
     choice.change(api_visibility="private", **learn)
     demo.load(api_visibility="private", **learn)
-    demo.unload(sessions.drop)
+    # no demo.unload: Gradio fires it on any dropped heartbeat; sessions ends a session after a grace period
 
 
 def launch(**kwargs) -> None:
     """Serve ``demo`` with the workshop settings (caps and queue sizes in :mod:`demo.limits`)."""
+    logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("demo").setLevel(logging.INFO)
     torch.set_num_threads(limits.torch_threads())
     sessions.limit_malloc_arenas()
     sessions.start_sweeper()
@@ -66,5 +69,6 @@ def launch(**kwargs) -> None:
         max_file_size=limits.UPLOAD_MAX_BYTES,
         state_session_capacity=limits.SESSIONS_MAX,
         enable_monitoring=False,
+        app_kwargs=presence.watch(demo),
         **kwargs,
     )

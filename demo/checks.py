@@ -3,33 +3,62 @@ so numbers (NaN, strings, out of range) and texts (oversized) are checked again 
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 import gradio as gr
 
+from charlstm.data import replace_surrogates
+
+
+class Refusal(gr.Error):
+    """A ``gr.Error`` whose text is its message alone: Gradio writes ``str(error)`` into some replies (a refusal
+    before the queue), and ``gr.Error`` would add quotes."""
+
+    def __str__(self) -> str:
+        return self.message
+
 
 def number(value: Any, name: str, low: float, high: float, integer: bool = False) -> float | int:
-    """``value`` as a finite number in [low, high], or a ``gr.Error`` naming the allowed range."""
+    """``value`` as a finite number in [low, high], or a ``gr.Error`` naming the setting and the allowed range.
+    Numbers sent as text ("10") are read; anything else is refused."""
     what = "a whole number" if integer else "a number"
+    allowed = f"from {low:g} to {high:g}" if math.isfinite(high) else f"of {low:g} or more"
+    refusal = Refusal(f"{name} must be {what} {allowed}, not {shown(value)}.")
+    if isinstance(value, bool):
+        raise refusal
     try:
         result = float(value)
     except (TypeError, ValueError):
-        raise gr.Error(f"{name} must be {what} from {low:g} to {high:g}, not {value!r}.") from None
+        raise refusal from None
     if not math.isfinite(result) or not low <= result <= high or (integer and result != int(result)):
-        raise gr.Error(f"{name} must be {what} from {low:g} to {high:g}, not {value!r}.")
+        raise refusal
     return int(result) if integer else result
 
 
+def shown(value: Any) -> str:
+    """A sent value as the visitor would write it (JSON), shortened: never a Python repr."""
+    try:
+        shown = json.dumps(value, ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError):
+        shown = "a value of another kind"
+    return shown if len(shown) <= 40 else shown[:37] + "…"
+
+
 def text(value: Any, name: str, cap: int) -> str:
-    """``value`` as a string of at most ``cap`` characters."""
+    """``value`` as a string of at most ``cap`` characters, lone surrogates replaced (with a warning): no reply
+    could carry them, as they cannot be written as UTF-8."""
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise gr.Error(f"{name} must be text.")
+        raise Refusal(f"{name} must be text.")
     if len(value) > cap:
-        raise gr.Error(f"{name} has {len(value):,} characters; the cap is {cap:,}.")
-    return value
+        raise Refusal(f"{name} has {len(value):,} characters; the cap is {cap:,}.")
+    cleaned = replace_surrogates(value)
+    if cleaned is not value:
+        gr.Warning(f"{name} held half of a two-part character (a lone surrogate); it was replaced by \ufffd.")
+    return cleaned
 
 
 def too_long(value: Any, name: str, cap: int) -> dict:

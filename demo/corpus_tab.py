@@ -7,6 +7,7 @@ import html
 import gradio as gr
 
 from charlstm.data import describe, normalize_text
+from charlstm.vocab import MAX_VOCAB
 
 from . import checks, limits, uploads
 from .sessions import ASSETS
@@ -34,9 +35,14 @@ def corpus_stats(text: str) -> tuple[str, str]:
 
 def _summary(text: str, notes: tuple[str, ...] = ()) -> str:
     stats = describe(text)
+    distinct = len(stats.counts)
+    kept = (
+        "the vocabulary, plus one id for characters never seen"
+        if distinct <= MAX_VOCAB
+        else f"a model keeps only the {MAX_VOCAB:,} most frequent"
+    )
     lines = [
-        f"**{stats.chars:,} characters**, {stats.lines:,} lines, **{len(stats.counts)} distinct characters** "
-        f"(the vocabulary, plus one id for characters never seen).",
+        f"**{stats.chars:,} characters**, {stats.lines:,} lines, **{distinct:,} distinct characters** ({kept}).",
         f"Training on the first {stats.train_chars:,} characters; validating on the last {stats.val_chars:,} (10%).",
     ]
     lines += [f"⚠️ {w}" for w in (*notes, *stats.warnings)]

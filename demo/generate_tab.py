@@ -14,7 +14,7 @@ from charlstm.explain import surprise
 from charlstm.memorisation import MIN_COPY
 from charlstm.sampling import SamplingError, generate, top_chars
 
-from . import checks, limits, sessions
+from . import checks, limits, presence, sessions, widgets
 from .views import copied_html, show_char, surprise_html
 
 DEFAULTS = SampleConfig()
@@ -79,6 +79,7 @@ def generate_text(
         checks.number(given[name], label, low, high, integer=name in INTEGERS)
         for name, (label, low, high) in ACCEPTED.items()
     )
+    presence.require_reader(sessions.key_of(request), "this generation")
     model, vocab, label = sessions.get(request).active()
     unknown = vocab.unknown_in(seed_text)
     note = ""
@@ -155,10 +156,10 @@ def build() -> None:
                     info="The model reads this first, then continues it.",
                 )
                 settings = [
-                    gr.Slider(low, high, value=getattr(DEFAULTS, name), step=step, label=label, info=info)
+                    widgets.Slider(low, high, value=getattr(DEFAULTS, name), step=step, label=label, info=info)
                     for name, (label, low, high, step, info) in SLIDERS.items()
                 ]
-                seed = gr.Number(
+                seed = widgets.Number(
                     DEFAULTS.seed,
                     label="Random seed",
                     precision=0,

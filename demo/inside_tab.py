@@ -7,7 +7,7 @@ import gradio as gr
 
 from charlstm.explain import activations, find_units
 
-from . import checks, limits, sessions
+from . import checks, limits, sessions, widgets
 from .views import unit_html
 
 EXAMPLE = (
@@ -83,9 +83,9 @@ def build() -> None:
             find = gr.Button("Find units", variant="primary")
             suggestions = gr.Dropdown([], label="Suggested units", scale=3, allow_custom_value=False)
         with gr.Row():
-            kind = gr.Radio(["hidden", "cell"], value="cell", label="State", info="h (output) or c (memory).")
-            layer = gr.Number(1, label="Layer", precision=0, minimum=1, maximum=limits.MODEL_MAX_LAYERS)
-            unit = gr.Number(0, label="Unit", precision=0, minimum=0, maximum=limits.MODEL_MAX_HIDDEN - 1)
+            kind = widgets.Radio(["hidden", "cell"], value="cell", label="State", info="h (output) or c (memory).")
+            layer = widgets.Number(1, label="Layer", precision=0, minimum=1, maximum=limits.MODEL_MAX_LAYERS)
+            unit = widgets.Number(0, label="Unit", precision=0, minimum=0, maximum=limits.MODEL_MAX_HIDDEN - 1)
             show = gr.Button("Show unit")
         heat = gr.HTML(elem_id="unit-heatmap")
         summary = gr.Markdown()

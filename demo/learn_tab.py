@@ -8,7 +8,7 @@ import gradio as gr
 
 from charlstm.explain import cell_view
 
-from . import checks, limits, sessions
+from . import checks, limits, sessions, widgets
 from .views import cell_svg, describe_cell, show_char
 
 EXPLANATION = (Path(__file__).parent / "text" / "learn.md").read_text(encoding="utf-8")
@@ -54,7 +54,7 @@ def build() -> None:
         gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
         with gr.Row():
             text = gr.Textbox(EXAMPLE, label="Text to step through", max_length=limits.SEED_MAX_CHARS, scale=4)
-            layer = gr.Number(
+            layer = widgets.Number(
                 1,
                 label="Layer",
                 precision=0,
@@ -64,7 +64,8 @@ def build() -> None:
             )
         with gr.Row():
             back = gr.Button("◀ Previous character", size="sm")
-            step = gr.Slider(0, len(EXAMPLE) - 1, value=0, step=1, label="Step (character position)")
+            step = widgets.Slider(0, len(EXAMPLE) - 1, value=0, step=1, label="Step (character position)")
+            step.check_maximum = False  # the handler checks the step against the text it is sent
             forward = gr.Button("Next character ▶", size="sm")
         with gr.Row():
             diagram = gr.HTML(label="The cell at this step")

@@ -31,7 +31,16 @@ SEED_MAX_CHARS = int(_env("SEED_MAX_CHARS", 2000))  # seed text, Learn text and 
 MODEL_MAX_HIDDEN = int(_env("MODEL_MAX_HIDDEN", 512))
 MODEL_MAX_LAYERS = int(_env("MODEL_MAX_LAYERS", 3))
 SESSIONS_MAX = int(_env("SESSIONS_MAX", 200))  # sessions kept; the least recently used idle one goes first
-SESSION_IDLE_SECONDS = _env("SESSION_IDLE_SECONDS", 1800.0, float)  # an untouched session is freed after this
+SESSION_IDLE_SECONDS = _env("SESSION_IDLE_SECONDS", 1800.0, float)  # an API script's untouched session is freed
+# A page that went away (its heartbeat closed: the tab closed, or the Wi-Fi dropped) keeps its work this long;
+# a page that comes back within it finds everything as it was. Also how long a session nobody ever read lives.
+SESSION_GRACE_SECONDS = _env("SESSION_GRACE_SECONDS", 300.0, float)
+LISTEN_WAIT_SECONDS = _env("LISTEN_WAIT_SECONDS", 10.0, float)  # a training or generation nobody reads ends after this
+CLIENT_TRAININGS = int(_env("CLIENT_TRAININGS", 3))  # trainings one network address may have queued or running
+# Memory for models: each session's (weights, Adam moments, the copy Generate reads, the download) and all of them
+# together. A training that would pass either is refused with a message, before it starts.
+SESSION_MEMORY_MB = _env("SESSION_MEMORY_MB", 128.0, float)
+MEMORY_BUDGET_MB = _env("MEMORY_BUDGET_MB", 4096.0, float)
 CONCURRENT_TRAININGS = int(_env("CONCURRENT_TRAININGS", 2))
 CONCURRENT_GENERATIONS = int(_env("CONCURRENT_GENERATIONS", 2))  # more only thrash 2 cores: they queue instead
 QUEUE_MAX = int(_env("QUEUE_MAX", 60))  # events waiting; beyond this a visitor is told to try again

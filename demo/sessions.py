@@ -1,9 +1,11 @@
 """Per-visitor sessions, kept on the server and keyed by Gradio's session hash.
 
 Each browser tab (or ``gradio_client.Client``) gets its own model, training state and history; nothing one
-visitor does reaches another. A session is freed when its tab closes, after :data:`SESSION_IDLE_SECONDS`
-without a request, or, when :data:`SESSIONS_MAX` are held, as the least recently used idle one. The shipped
-default model is loaded once and shared read-only by every session.
+visitor does reaches another. A session is freed :data:`limits.SESSION_GRACE_SECONDS` after its page went away
+(a page back from a Wi-Fi drop within that finds its work), an API script's after
+:data:`limits.SESSION_IDLE_SECONDS` without a request, one nobody ever read after the grace period, and, when
+:data:`limits.SESSIONS_MAX` are held, the least recently used idle one. What their models may hold is budgeted
+(:func:`check_memory`). The shipped default model is loaded once and shared read-only by every session.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import copy
 import ctypes
 import functools
+import logging
 import shutil
 import tempfile
 import threading
@@ -29,13 +32,14 @@ from charlstm.model import CharLSTM
 from charlstm.run import Run
 from charlstm.vocab import Vocab
 
-from . import limits
+from . import limits, presence
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_MODEL_PATH = ASSETS / "default-model.safetensors"
 DEFAULT = checkpoint.load(DEFAULT_MODEL_PATH)
 if transfer.BASE_MODEL_PATH.exists():
     transfer.base_model()  # loaded now, so the first Train from it does not wait for the file
+log = logging.getLogger(__name__)  # the server's log: one line per freed session
 DEFAULT_LABEL = "the default model (tiny Shakespeare)"
 OWN_LABEL = "your model"
 
@@ -81,6 +85,10 @@ class Session:
         if self.run is not None and self.run.train_ids is not None and self.run.vocab is self.vocab:
             return CopyIndex(self.run.train_ids)
         return None
+
+    def memory_bytes(self) -> int:
+        """What this session's models hold (the finished copy counts in :meth:`Run.memory_bytes`)."""
+        return self.run.memory_bytes(training=self.running) if self.run is not None else 0
 
     def download_path(self) -> Path:
         if self.folder is None:
@@ -134,9 +142,14 @@ def yield_to_interactive(stop: threading.Event) -> None:
             _interactive.wait(0.05)
 
 
+def key_of(request: gr.Request | None) -> str:
+    """The session a request belongs to (Gradio's session hash)."""
+    return getattr(request, "session_hash", None) or "anonymous"
+
+
 def get(request: gr.Request | None) -> Session:
     """The caller's session, created on first use; touching it keeps it alive."""
-    key = getattr(request, "session_hash", None) or "anonymous"
+    key = key_of(request)
     now = time.monotonic()
     with _lock:
         session = _sessions.pop(key, None) or Session()
@@ -147,12 +160,38 @@ def get(request: gr.Request | None) -> Session:
 
 
 def drop(request: gr.Request | None) -> None:
-    """Free the caller's session (the tab was closed)."""
+    """Free the caller's session now."""
     with _lock:
-        session = _sessions.pop(getattr(request, "session_hash", None) or "anonymous", None)
+        session = _sessions.pop(key_of(request), None)
     if session is not None:
         session.free()
         _return_memory()
+
+
+def check_memory(session: Session, needed: int) -> None:
+    """Refuse (``gr.Error``) a model that would hold ``needed`` bytes when it passes the session's cap or, with
+    every other session's models, the total budget (the session's current model is replaced, so not counted)."""
+    mb = 1024 * 1024
+    if needed > limits.SESSION_MEMORY_MB * mb:
+        raise gr.Error(
+            f"This model would need about {needed / mb:.0f} MB while training; a visitor may use up to "
+            f"{limits.SESSION_MEMORY_MB:.0f} MB. Lower hidden_size, num_layers or embedding_size."
+        )
+    with _lock:
+        others = [s for s in _sessions.values() if s is not session]
+    in_use = sum(s.memory_bytes() for s in others)
+    if in_use + needed > limits.MEMORY_BUDGET_MB * mb:
+        raise gr.Error(
+            f"The server's memory for models is full: {len(others)} other visitors' models hold "
+            f"{in_use / mb:,.0f} MB of its {limits.MEMORY_BUDGET_MB:,.0f} MB, and this one needs {needed / mb:.0f} MB. "
+            "Try a smaller model (Automatic size), or again in a few minutes."
+        )
+
+
+def memory_in_use() -> int:
+    """Bytes held by every session's models (for the load benchmark and tests)."""
+    with _lock:
+        return sum(s.memory_bytes() for s in _sessions.values())
 
 
 def sweep() -> int:
@@ -164,7 +203,7 @@ def sweep() -> int:
 
 def start_sweeper() -> threading.Thread:
     """Free idle sessions in the background too, so memory returns even when no one makes a request."""
-    interval = max(0.5, min(30.0, limits.SESSION_IDLE_SECONDS / 4))
+    interval = max(0.5, min(30.0, limits.SESSION_IDLE_SECONDS / 4, limits.SESSION_GRACE_SECONDS / 4))
 
     def loop() -> None:
         while True:
@@ -177,14 +216,28 @@ def start_sweeper() -> threading.Thread:
 
 
 def _expire(now: float) -> None:
-    idle = [k for k, s in _sessions.items() if now - s.last_seen > limits.SESSION_IDLE_SECONDS and not s.running]
+    idle = [k for k, s in _sessions.items() if _gone(k, s, now)]
     over = len(_sessions) - len(idle) - limits.SESSIONS_MAX
     if over > 0:  # least recently used first, never one that is training
         idle += [k for k, s in _sessions.items() if k not in idle and not s.running][:over]
     for key in idle:
         _sessions.pop(key).free()
+        presence.forget(key)
+        log.info("session %s… freed", key[:8])
     if idle:
         _return_memory()
+
+
+def _gone(key: str, session: Session, now: float) -> bool:
+    """Whether nobody will come back for this session (see the module's docstring for the rules)."""
+    away = presence.gone_for(key, now)
+    if away is not None:  # a page: freed once its heartbeat has been gone for the grace period
+        return away > limits.SESSION_GRACE_SECONDS and now - session.last_seen > limits.SESSION_GRACE_SECONDS
+    if session.running:
+        return False
+    if presence.watching() and not presence.ever_listened(key):  # joins nobody read: nothing to come back for
+        return now - session.last_seen > limits.SESSION_GRACE_SECONDS
+    return now - session.last_seen > limits.SESSION_IDLE_SECONDS
 
 
 def _libc():

@@ -7,6 +7,7 @@ import shlex
 import time
 from contextlib import closing
 from dataclasses import fields, replace
+from typing import Any
 
 import gradio as gr
 
@@ -14,7 +15,7 @@ from charlstm.config import MAX_LEARNING_RATE, ConfigError, ModelConfig, TrainCo
 from charlstm.data import CorpusError
 from charlstm.run import Plan, Run, plan
 
-from . import checks, limits, sessions, uploads
+from . import checks, limits, presence, sessions, uploads, widgets
 from .sessions import Session
 from .train_view import BEST_SERIES, plot_rows, record, status_text
 
@@ -84,7 +85,37 @@ def command(seconds: float, auto: bool, knobs: dict, init: str = "auto", keep_be
     return shlex.join([*parts, "--out", "model.safetensors", "--plot", "loss.png"])
 
 
-def _run(session: Session, text: str, seconds: float, the_plan: Plan | None):
+def _admit(request: gr.Request, text: Any, others: int) -> tuple:
+    """Validator of Train and Continue, run before an event is queued: the corpus cap, and the per-client budget
+    of trainings waiting or running (a client that joins the queue again and again cannot fill it). Gradio wants
+    one result per input, and passes the request only to a validator that names every input."""
+    client = presence.client_of(request)
+    ok = [gr.validate(True, "")] * others
+    if presence.queued_work(client, TRAININGS) >= limits.CLIENT_TRAININGS:
+        message = (
+            f"You already have {limits.CLIENT_TRAININGS} trainings waiting or running (the most one address may "
+            "have): wait for one to finish, or press Stop."
+        )
+        return (gr.validate(False, message), *ok)
+    return (checks.too_long(text, "The corpus", limits.CORPUS_MAX_CHARS), *ok)
+
+
+def admit_train(
+    text, seconds, auto, hidden, layers, embedding, seq_len, batch, rate, dropout, init, best, request: gr.Request
+):
+    """Train's validator: every input named (Gradio passes the request only then), one result each."""
+    return _admit(request, text, 11)
+
+
+def admit_continue(text: Any, seconds: Any, request: gr.Request):
+    """Continue's validator."""
+    return _admit(request, text, 1)
+
+
+TRAININGS = ("train", "continue")
+
+
+def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan | None):
     """Shared body of Train and Continue: stream plot, status and samples; always leave the session usable."""
     buttons = (gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=True))
     with session.lock:
@@ -94,14 +125,17 @@ def _run(session: Session, text: str, seconds: float, the_plan: Plan | None):
         session.stop.clear()
     started, notes, last, run = time.perf_counter(), {}, None, None
     try:
+        presence.require_reader(key, "this training's progress")
         if the_plan is not None:
             run, corpus = Run.start(text, the_plan)
+            sessions.check_memory(session, run.memory_bytes(training=True))
             session.run, session.rows, session.samples, session.best_bpc = run, [], "", None
             config = the_plan.train_config
         else:
             run = session.run
             run.notes.clear()
-            corpus = run.corpus(text)
+            corpus = run.corpus(text)  # may grow the vocabulary, and so the model
+            sessions.check_memory(session, run.memory_bytes(training=True))
             config = replace(run.train_config or TrainConfig(), seconds=seconds, steps=None)
         session.best_at = None
         notes |= {f"note{i}": note for i, note in enumerate(run.notes)}
@@ -177,7 +211,7 @@ def train_model(
         the_plan = _plan(text, seconds, init, bool(auto), keep_best, knobs)
     except ConfigError as e:
         raise gr.Error(str(e)) from None
-    yield from _run(sessions.get(request), text, seconds, the_plan)
+    yield from _run(sessions.get(request), sessions.key_of(request), text, seconds, the_plan)
 
 
 def continue_model(text: str, seconds: float, request: gr.Request):
@@ -187,11 +221,12 @@ def continue_model(text: str, seconds: float, request: gr.Request):
     session = sessions.get(request)
     if session.run is None:
         raise gr.Error("There is no model of yours to continue yet: press Train, or upload a model.")
-    yield from _run(session, text, seconds, None)
+    yield from _run(session, sessions.key_of(request), text, seconds, None)
 
 
-def stop(request: gr.Request) -> str:
-    """Ask this session's training to stop after the current step."""
+async def stop(request: gr.Request) -> str:
+    """Ask this session's training to stop after the current step. A coroutine: it runs on the server's event
+    loop at once, never waiting for a worker thread that heavy requests may all be holding."""
     session = sessions.get(request)
     if not session.running:
         return "Nothing is training in this session."
@@ -202,8 +237,8 @@ def stop(request: gr.Request) -> str:
 def _knob(name: str, low: float, high: float, step: float, info: str) -> gr.components.Component:
     if name == "learning_rate":  # a box, not a slider: any rate the library allows can be tried, even absurd ones
         low, high = ACCEPTED[name]
-        return gr.Number(DEFAULTS[name], label=name, info=info, minimum=low, maximum=high, min_width=200)
-    return gr.Slider(low, high, value=DEFAULTS[name], step=step, label=name, info=info, min_width=200)
+        return widgets.Number(DEFAULTS[name], label=name, info=info, minimum=low, maximum=high, min_width=200)
+    return widgets.Slider(low, high, value=DEFAULTS[name], step=step, label=name, info=info, min_width=200)
 
 
 def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
@@ -212,7 +247,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
         # beside it was squeezed to a sliver; columns with a minimum width wrap under each other instead.
         with gr.Row():
             with gr.Column(scale=3, min_width=300):
-                init = gr.Radio(
+                init = widgets.Radio(
                     list(START_CHOICES.items()),  # (label, value): the API takes "auto" or "scratch"
                     value="auto",
                     label="Start from",
@@ -220,7 +255,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
                     elem_id="start-from",
                 )
             with gr.Column(scale=2, min_width=260):
-                keep_best = gr.Checkbox(
+                keep_best = widgets.Checkbox(
                     DEFAULTS["keep_best"],
                     label="Keep the best weights",
                     info="End with the weights that scored best on the held-out text, and stop once the model "
@@ -229,7 +264,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
                 )
         with gr.Row():
             with gr.Column(scale=3, min_width=300):
-                seconds = gr.Slider(
+                seconds = widgets.Slider(
                     1,
                     limits.TRAIN_MAX_SECONDS,
                     value=DEFAULTS["seconds"],
@@ -238,7 +273,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
                     info=f"Training time of one run, up to {limits.TRAIN_MAX_SECONDS} s.",
                 )
             with gr.Column(scale=2, min_width=260):
-                auto = gr.Checkbox(
+                auto = widgets.Checkbox(
                     True,
                     label="Automatic size",
                     info="Pick the model and batch from the corpus "
@@ -289,10 +324,15 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
             "outputs": outputs,
             "concurrency_id": "train",
             "concurrency_limit": limits.CONCURRENT_TRAININGS,
-            "validator": checks.text_validator("The corpus", limits.CORPUS_MAX_CHARS),
         }
-        start.click(train_model, [corpus, seconds, auto, *knobs, init, keep_best], api_name="train", **common)
-        more.click(continue_model, [corpus, seconds], api_name="continue", **common)
+        start.click(
+            train_model,
+            [corpus, seconds, auto, *knobs, init, keep_best],
+            api_name="train",
+            validator=admit_train,
+            **common,
+        )
+        more.click(continue_model, [corpus, seconds], api_name="continue", validator=admit_continue, **common)
         # Stop only sets a flag: its own group with no limit, so it never waits behind heavy requests
         halt.click(stop, None, status, api_name="stop", concurrency_id="stop", concurrency_limit=None)
         uploaded.upload(

@@ -1,5 +1,6 @@
 """The app's handlers called directly, without a server: each tab's work, bad input, sessions kept apart."""
 
+import asyncio
 import itertools
 import math
 import uuid
@@ -131,13 +132,13 @@ def test_training_streams_then_generation_uses_the_new_model(visitor):
 def test_stop_keeps_the_weights_and_continue_resumes(visitor):
     runner = train_tab.train_model(FINANCE.read_text(), 120, True, 64, 1, 16, 32, 8, 1e-2, 0.0, request=visitor)
     list(itertools.islice(runner, 3))
-    assert train_tab.stop(visitor) == "Stopping…"
+    assert asyncio.run(train_tab.stop(visitor)) == "Stopping…"
     rest = list(runner)
     assert "Stopped" in rest[-1][1]
     session = sessions.get(visitor)
     steps = session.run.state.step
     assert steps > 0 and session.model is not None
-    assert train_tab.stop(visitor).startswith("Nothing")
+    assert asyncio.run(train_tab.stop(visitor)).startswith("Nothing")
     list(train_tab.continue_model(FINANCE.read_text(), 1, visitor))
     assert session.run.state.step > steps
 

@@ -3,7 +3,6 @@ leaves the machine blocked (and recorded: the page must not even try)."""
 
 import re
 import shutil
-import time
 from urllib.parse import urlparse
 
 import pytest
@@ -58,7 +57,10 @@ def page(browser, app_server):
 
 
 def open_tab(page, name: str) -> None:
+    """Click a tab and wait until it is selected and its panel (rendered on first opening) shows its controls."""
     page.get_by_role("tab", name=name).click()
+    page.get_by_role("tab", name=name, selected=True).wait_for()
+    page.get_by_role("tabpanel").locator("button, textarea, input").first.wait_for()
 
 
 def test_page_loads_offline_without_errors_and_every_tab_opens(page):
@@ -66,10 +68,13 @@ def test_page_loads_offline_without_errors_and_every_tab_opens(page):
     assert page.locator("svg[aria-label^='LSTM cell diagram']").count() == 1
     for name in ("Corpus", "Train", "Generate", "Inside the model", "Learn"):
         open_tab(page, name)
-        page.wait_for_timeout(300)
     open_tab(page, "Corpus")
     page.locator("#corpus-summary").get_by_text("distinct characters").wait_for()
-    page.wait_for_timeout(1000)
+    # every tab has been drawn: wait until the fonts and images it asked for have loaded (or failed)
+    page.wait_for_function(
+        "() => document.fonts.status === 'loaded' && Array.from(document.images).every(image => image.complete)",
+        timeout=20_000,
+    )
     assert page.external == [], f"the page tried to reach the internet: {page.external}"
     assert page.errors == [], f"console errors: {page.errors}"
 
@@ -87,7 +92,17 @@ def test_train_streams_points_then_stop_keeps_the_model(page):
     status = page.locator("#train-status")
     status.get_by_text("best validation").wait_for(timeout=30_000)
     first, lines = _step(status.inner_text()), _plotted(page)
-    page.wait_for_timeout(2000)
+    # wait for the next updates: a later step in the status, and a plot line grown longer than any before
+    page.wait_for_function(
+        r"""([first, longest]) => {
+            const match = (document.querySelector('#train-status')?.innerText || '').match(/Step ([\d,]+)/);
+            const step = match ? Number(match[1].replaceAll(',', '')) : -1;
+            const paths = Array.from(document.querySelectorAll('#loss-plot .mark-line path'));
+            return step > first && paths.some(p => (p.getAttribute('d') || '').length > longest);
+        }""",
+        arg=[first, max(lines, default=0)],
+        timeout=60_000,
+    )
     assert _step(status.inner_text()) > first, "the status should advance while training"
     later = _plotted(page)
     assert len(later) == 3, "a train line, a validation line and the best-validation marker"
@@ -102,14 +117,15 @@ def test_generate_streams_text(page):
     open_tab(page, "Generate")
     page.get_by_label("Length (characters)").first.fill("3000")
     page.locator("#generate-button").click()
-    box = page.locator("#generated textarea")
-    lengths = set()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        lengths.add(len(box.input_value()))
-        if 3000 in lengths:
-            break
-        page.wait_for_timeout(30)
+    # the text box's length at every frame the page draws, until the whole text has arrived
+    lengths = page.wait_for_function(
+        """() => {
+            const n = document.querySelector('#generated textarea').value.length;
+            (window.seenLengths ||= new Set()).add(n);
+            return n === 3000 && Array.from(window.seenLengths);
+        }""",
+        timeout=60_000,
+    ).json_value()
     partial = {n for n in lengths if 0 < n < 3000}
     assert 3000 in lengths and len(partial) >= 2, f"text should arrive in pieces, saw lengths {sorted(lengths)}"
     page.locator("#surprise span").first.wait_for()

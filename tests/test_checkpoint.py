@@ -106,3 +106,84 @@ def test_nan_weights_are_refused(trained):
 def test_a_missing_file_gives_a_message(tmp_path):
     with pytest.raises(CheckpointError, match="cannot read"):
         load(tmp_path / "nope.safetensors")
+
+
+@pytest.mark.parametrize("value", [3e38, -3e38, 1e20])
+def test_finite_but_overflowing_weights_are_refused_by_a_probe(trained, value):
+    model, corpus, _ = trained
+    signs = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():  # mixed signs: sums of huge values overflow to +inf and -inf, then NaN
+            p.copy_(value * (torch.randint(0, 2, p.shape, generator=signs) * 2 - 1))
+    assert all(torch.isfinite(p).all() for p in model.parameters())  # the plain finiteness check passes
+    with pytest.raises(CheckpointError, match="overflow"):
+        load(to_bytes(model, corpus.vocab))
+
+
+def _with_counters(data: bytes, **changes) -> bytes:
+    counters = json.loads(_header_of(data)["__metadata__"]["training"])
+    counters.update(changes)
+    return _with_metadata(data, training=json.dumps(counters, allow_nan=True))
+
+
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({"step": 10**30}, "'step'"),
+        ({"step": 2.5}, "'step'"),
+        ({"step": -1}, "'step'"),
+        ({"step": True}, "'step'"),
+        ({"elapsed": float("nan")}, "'elapsed'"),
+        ({"elapsed": float("inf")}, "'elapsed'"),
+        ({"elapsed": -3.0}, "'elapsed'"),
+        ({"lr_scale": float("nan")}, "'lr_scale'"),
+        ({"lr_scale": -1.0}, "'lr_scale'"),
+        ({"lr_scale": 0.0}, "'lr_scale'"),
+        ({"lr_scale": 1e300}, "'lr_scale'"),
+        ({"chars_seen": "many"}, "'chars_seen'"),
+        ({"history": [{"step": 1, "elapsed": float("nan"), "val_loss": 2.0}]}, "history"),
+        ({"history": [{"step": 1}]}, "history"),
+        ({"history": "long"}, "malformed"),
+    ],
+)
+def test_poisoned_training_counters_are_refused_naming_the_counter(trained, changes, match):
+    model, corpus, state = trained
+    with pytest.raises(CheckpointError, match=match):
+        load(_with_counters(to_bytes(model, corpus.vocab, TrainConfig(), state), **changes))
+
+
+@pytest.mark.parametrize(
+    "slot, value, match",
+    [
+        ("exp_avg", float("nan"), "moments"),
+        ("exp_avg_sq", float("inf"), "moments"),
+        ("exp_avg_sq", -1.0, "moments"),
+        ("step", 1e30, "step count"),
+        ("step", 2.5, "step count"),
+        ("step", float("nan"), "step count"),
+    ],
+)
+def test_poisoned_optimiser_moments_are_refused(trained, slot, value, match):
+    model, corpus, state = trained
+    for slots in state.optimizer.state.values():
+        slots[slot] = torch.full_like(torch.as_tensor(slots[slot], dtype=torch.float32), value)
+        break  # one parameter is enough
+    with pytest.raises(CheckpointError, match=match):
+        load(to_bytes(model, corpus.vocab, TrainConfig(), state))
+
+
+@pytest.mark.parametrize("chars", [[], ["\x00"], ["\x1b", "a"], ["a", "\u202e"], ["\x85"]])
+def test_an_empty_vocabulary_or_control_characters_are_refused(trained, chars):
+    model, corpus, _ = trained
+    data = to_bytes(model, corpus.vocab)
+    with pytest.raises(CheckpointError, match="vocabulary"):
+        load(_with_metadata(data, vocab=json.dumps({"chars": chars})))
+
+
+def test_a_lone_surrogate_in_the_vocabulary_is_refused(trained):
+    model, corpus, _ = trained
+    header = _header_of(to_bytes(model, corpus.vocab))
+    # JSON escapes let a file spell a lone surrogate, which no UTF-8 text can hold
+    header["__metadata__"]["vocab"] = '{"chars": ["\\ud800"]}'
+    with pytest.raises(CheckpointError, match="U\\+D800"):
+        load(_with_header(to_bytes(model, corpus.vocab), header))

@@ -68,10 +68,10 @@ def test_a_10_mb_corpus_is_refused_before_the_queue_naming_the_cap(trained_clien
     refused(trained_client.predict, huge, api_name="/corpus_stats", match="cap")
 
 
-# Out-of-range numbers are refused before the queue by Gradio's own range check ("Value -5 is less than
-# minimum value 1."); values it lets through reach the handler's checks, whose messages name the setting.
-RANGE = "(less|greater) than (minimum|maximum) value"
-NOT_A_NUMBER = "expected a `float`"
+# Every refusal of a number names the setting and its range, whether the widget's own check refuses it (before
+# the queue, for /train) or the handler's: "Length (characters) must be a whole number from 1 to 5000, not -5."
+RANGE = r"must be a (whole )?number (from -?[\d.e+-]+ to [\d.e+-]+|of -?[\d.e+-]+ or more), not "
+NOT_A_NUMBER = RANGE
 
 
 @pytest.mark.parametrize(

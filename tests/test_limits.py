@@ -6,6 +6,7 @@ import time
 import httpx
 import pytest
 from gradio_client import Client
+from gradio_client.utils import Status
 
 from bench.server import AppServer
 from tests.conftest import FINANCE
@@ -16,10 +17,16 @@ pytestmark = pytest.mark.server
 def test_a_full_queue_tells_the_visitor_to_try_again():
     server = AppServer(CHARLSTM_QUEUE_MAX="2", CHARLSTM_CONCURRENT_TRAININGS="1")
     try:
+        clients = [Client(server.url, verbose=False) for _ in range(5)]
+        # One at a time, each once the server has placed the one before (joins at the same moment can all pass
+        # the size check): one trains, two wait, the rest find the queue full.
+        placed = [RUNNING, WAITING, WAITING, REFUSED, REFUSED]
         jobs = []
-        for _ in range(5):  # one trains, two wait, the rest find the queue full
-            jobs.append(Client(server.url, verbose=False).submit(FINANCE.read_text(), 3, api_name="/train"))
-            time.sleep(0.5)
+        for n, (client, states) in enumerate(zip(clients, placed, strict=True), 1):
+            job = client.submit(FINANCE.read_text(), 3, api_name="/train")
+            wait_until(lambda job=job, states=states: job_state(job) in states or job.done(), f"job {n} placed")
+            assert job_state(job) in states, f"job {n}: {job_state(job)}, expected one of {states}"
+            jobs.append(job)
         outcomes = []
         for job in jobs:
             try:
@@ -32,6 +39,27 @@ def test_a_full_queue_tells_the_visitor_to_try_again():
         assert Client(server.url, verbose=False).predict("ROMEO:", 10, api_name="/generate")[0]  # still serving
     finally:
         server.stop()
+
+
+RUNNING = {Status.PROCESSING, Status.PROGRESS, Status.ITERATING}
+WAITING = {Status.IN_QUEUE}
+REFUSED = {"refused"}
+
+
+def job_state(job) -> Status | str:
+    """The job's status, or "refused" once the server turned it away (the job then ends with an error)."""
+    if job.done() and job.exception(timeout=0) is not None:
+        return "refused"
+    return job.status().code
+
+
+def wait_until(condition, what: str, timeout: float = 120) -> None:
+    """Poll ``condition`` until it holds: waiting for an event; the deadline only fails a test that hangs."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what} after {timeout:g} s")
+        time.sleep(0.02)  # the poll interval, not a wait for something to happen
 
 
 @pytest.mark.parametrize("path", ["/etc/passwd", "README.md", "assets/default-model.safetensors", "../../etc/hosts"])

@@ -2,9 +2,11 @@
 
 import itertools
 import math
+from types import SimpleNamespace
 
 import torch
 
+from charlstm import training
 from charlstm.config import ModelConfig
 from charlstm.data import make_corpus
 from charlstm.evaluation import evaluate
@@ -42,20 +44,44 @@ def test_records_carry_the_promised_fields(corpus, small_model):
     assert all(r.learning_rate >= 0 for r in records)
 
 
-def test_the_time_budget_is_honoured_and_records_come_often(corpus, small_model):
-    config = quick_config(seconds=1.5, steps=None)
-    gaps, last_time, records = [], None, []
-    import time
+STEP_SECONDS = 1 / 64  # a simulated step's duration: a power of two, so sums of it are exact
 
-    for record in train(small_model, corpus, config):
-        now = time.perf_counter()
-        if last_time is not None:
-            gaps.append(now - last_time)
-        last_time = now
-        records.append(record)
-    assert 1.5 <= records[-1].elapsed < 1.5 + 0.5
-    # Each record follows the previous one after at most a report interval plus one step or evaluation.
-    assert len(records) >= 1.5 / (REPORT_INTERVAL + 0.1)
+
+def test_the_time_budget_is_honoured_and_records_come_often(corpus, small_model, monkeypatch):
+    """On a simulated clock that moves only while an optimiser step runs (each takes STEP_SECONDS; evaluations
+    and reports take none), what the budget and the report interval mean is exact, whatever the machine's load."""
+    clock = [0.0]
+
+    def timed_step(*args, **kwargs):
+        clock[0] += STEP_SECONDS
+        return real_step(*args, **kwargs)
+
+    real_step = training._step
+    monkeypatch.setattr(training, "_step", timed_step)
+    monkeypatch.setattr(training, "time", SimpleNamespace(perf_counter=lambda: clock[0], monotonic=lambda: clock[0]))
+    budget = 1.5
+    records = list(train(small_model, corpus, quick_config(seconds=budget, steps=None)))
+    last = records[-1]
+    # it stops at the first check after the budget: the step that reaches 1.5 s is the last one
+    assert last.kind == "done" and last.step == budget / STEP_SECONDS and last.elapsed == budget
+    assert all(r.elapsed == r.step * STEP_SECONDS for r in records), "elapsed is the time spent in steps"
+    assert all(r.elapsed < budget for r in records if r.step < last.step)
+    # a record at least every report interval of training: never more steps apart than fit in one
+    most_apart = math.ceil(REPORT_INTERVAL / STEP_SECONDS)
+    gaps = [b.step - a.step for a, b in itertools.pairwise(records)]
+    assert max(gaps) <= most_apart, gaps
+    assert len(records) >= last.step / most_apart
+
+
+def test_a_real_time_budget_ends_at_the_first_check_after_it(corpus, small_model):
+    """The same on the real clock, with no upper bound (a loaded machine may take any time per step): the last
+    record reaches the budget, and nothing is trained after the step that reached it."""
+    budget = 1.0
+    records = list(train(small_model, corpus, quick_config(seconds=budget, steps=None)))
+    last = records[-1]
+    assert last.kind == "done" and last.elapsed >= budget and last.step > 0
+    assert all(r.elapsed < budget for r in records if r.step < last.step)
+    assert [r.elapsed for r in records] == sorted(r.elapsed for r in records)
 
 
 def test_stopping_early_leaves_a_usable_model_and_continuing_resumes(corpus, small_model):

@@ -1,5 +1,7 @@
 """Vocabulary round-trips and corpus handling: reading, cleaning, splitting, batching."""
 
+import math
+
 import pytest
 import torch
 
@@ -110,3 +112,41 @@ def test_a_large_corpus_is_stored_in_one_byte_per_character():
     corpus = make_corpus(text)
     assert corpus.train.dtype == torch.uint8
     assert corpus.train.element_size() * corpus.train.numel() == len(corpus.train)
+
+
+def test_control_characters_are_dropped_from_a_corpus_and_refused_in_a_vocabulary():
+    from charlstm.data import normalize_text
+    from charlstm.vocab import VocabError
+
+    text = "a\x00b\x1bc\u202ed\x7f\x85e\tf\ng\u200dh\ud800"
+    assert normalize_text(text) == "abcde\tf\ng\u200dh\ufffd"  # tab, newline and the emoji joiner are text
+    vocab = Vocab.from_text(normalize_text(text))
+    assert not any(c in vocab.chars for c in "\x00\x1b\u202e\x7f\x85")
+    for bad in ("\x00", "\x1b", "\u202e", "\x9f", "\ud800"):
+        with pytest.raises(VocabError, match="control character"):
+            Vocab(("a", bad) if bad > "a" else (bad, "a"))
+
+
+def test_a_huge_alphabet_is_warned_about_and_unknowns_are_charged_honestly():
+    from charlstm.config import ModelConfig
+    from charlstm.data import describe, unknown_cost
+    from charlstm.evaluation import evaluate
+    from charlstm.model import CharLSTM
+
+    rng = torch.Generator().manual_seed(0)
+    cjk = torch.randint(0x4E00, 0x4E00 + 20_000, (60_000,), generator=rng).tolist()
+    text = "".join(map(chr, cjk))
+    warning = " ".join(describe(text).warnings)
+    assert "most frequent" in warning and "unknown" in warning
+    corpus = make_corpus(text)
+    lacking = len(corpus.vocab.unknown_in(text))
+    assert lacking > 15_000 and corpus.unknown_cost == pytest.approx(math.log(lacking))
+    assert unknown_cost("abc", Vocab.from_text("abc")) == 0.0
+    torch.manual_seed(0)
+    model = CharLSTM(ModelConfig(embedding_size=8, hidden_size=16), corpus.vocab.size)
+    plain = evaluate(model, corpus.val)
+    honest = evaluate(model, corpus.val, unknown_cost=corpus.unknown_cost)
+    share = (corpus.val[1:] == UNKNOWN_ID).float().mean().item()
+    assert share > 0.8  # most of the text is outside the kept characters
+    assert honest.loss == pytest.approx(plain.loss + share * corpus.unknown_cost, rel=1e-4)
+    assert honest.bpc > math.log2(lacking) * 0.8  # not the "0.8 bits/char" that predicting "unknown" earns

@@ -1,0 +1,156 @@
+"""Who is still there: the heartbeat and event streams each session holds open, and the work each visitor has
+waiting in the queue.
+
+A page keeps a heartbeat stream open while it is shown and reads its results from an event stream; an API
+script opens an event stream for each call. A small ASGI middleware (:class:`Watch`) counts both per session, so
+the app can tell a page that lost its Wi-Fi for a moment (its heartbeat comes back: keep its work) from one that
+is gone (free its work after :data:`limits.SESSION_GRACE_SECONDS`), and a join whose results nobody reads from
+a real visitor (stop it at once). Gradio's own unload event fires on any dropped heartbeat, so it is not used.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import gradio as gr
+
+from . import limits
+
+HEARTBEAT, EVENTS = "heartbeat", "events"
+
+
+@dataclass
+class _Streams:
+    open: Counter = field(default_factory=Counter)  # kind -> streams open now
+    ever: set = field(default_factory=set)  # kinds ever opened
+    last_open: float = field(default_factory=time.monotonic)  # when a stream was last open
+
+
+_streams: dict[str, _Streams] = {}
+_changed = threading.Condition()
+_blocks: gr.Blocks | None = None  # set by :func:`watch`: the app whose queue is read
+
+
+def watch(blocks: gr.Blocks) -> dict[str, Any]:
+    """Start watching ``blocks``; returns the ``app_kwargs`` that install the middleware at launch."""
+    global _blocks
+    _blocks = blocks
+    from starlette.middleware import Middleware
+
+    return {"middleware": [Middleware(Watch)]}
+
+
+def watching() -> bool:
+    """Whether a launched app is being watched (handlers called directly, as in unit tests, are not)."""
+    return _blocks is not None
+
+
+class Watch:
+    """ASGI middleware: counts the open ``/heartbeat/<session>`` and ``/queue/data?session_hash=`` streams."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        kind, key = _stream_of(scope)
+        if kind is None:
+            return await self.app(scope, receive, send)
+        _opened(kind, key)
+        try:
+            await self.app(scope, receive, send)
+        finally:  # the stream ended: finished, or the visitor's connection dropped
+            _closed(kind, key)
+
+
+def _stream_of(scope: dict) -> tuple[str | None, str]:
+    if scope.get("type") != "http" or scope.get("method") != "GET":
+        return None, ""
+    path = scope.get("path", "")
+    if "/heartbeat/" in path:
+        return HEARTBEAT, path.rstrip("/").rsplit("/", 1)[-1]
+    if path.endswith("/queue/data"):
+        key = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash", [""])[0]
+        return (EVENTS, key) if key else (None, "")
+    return None, ""
+
+
+def _opened(kind: str, key: str) -> None:
+    with _changed:
+        streams = _streams.setdefault(key, _Streams())
+        streams.open[kind] += 1
+        streams.ever.add(kind)
+        streams.last_open = time.monotonic()
+        _changed.notify_all()
+
+
+def _closed(kind: str, key: str) -> None:
+    with _changed:
+        streams = _streams.get(key)
+        if streams is not None:
+            streams.open[kind] -= 1
+            streams.last_open = time.monotonic()
+
+
+def forget(key: str) -> None:
+    """Drop what is known of a session that was freed."""
+    with _changed:
+        if key in _streams and not +_streams[key].open:
+            del _streams[key]
+
+
+def gone_for(key: str, now: float) -> float | None:
+    """Seconds since the session's page (its heartbeat) was last seen; 0 while it is open; None for a session
+    that never opened one (an API script, or a join nobody reads)."""
+    with _changed:
+        streams = _streams.get(key)
+        if streams is None or HEARTBEAT not in streams.ever:
+            return None
+        return 0.0 if +streams.open else now - streams.last_open
+
+
+def ever_listened(key: str) -> bool:
+    """Whether anyone ever opened a stream for this session (a page, or a script reading its results)."""
+    with _changed:
+        return key in _streams
+
+
+def await_listener(key: str, timeout: float = limits.LISTEN_WAIT_SECONDS) -> bool:
+    """Wait until someone reads this session's results (an event stream is open); False after ``timeout``.
+    A page or script opens its stream right after joining the queue; a join nobody reads never does."""
+    if not watching():
+        return True
+    deadline = time.monotonic() + timeout
+    with _changed:
+        while not ((s := _streams.get(key)) and s.open[EVENTS] > 0):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            _changed.wait(left)
+    return True
+
+
+def require_reader(key: str, what: str) -> None:
+    """Refuse to start work whose results nobody reads (see :func:`await_listener`)."""
+    if not await_listener(key):
+        raise gr.Error(f"Nobody is reading {what} (the page or script went away), so it did not start.")
+
+
+def client_of(request: gr.Request | None) -> str:
+    """The visitor's network address, as the server sees it (behind a proxy, see the README: the proxy must
+    pass it on, or every visitor shares one budget)."""
+    client = getattr(getattr(request, "request", None), "client", None) or getattr(request, "client", None)
+    return getattr(client, "host", None) or "unknown"
+
+
+def queued_work(client: str, api_names: tuple[str, ...]) -> int:
+    """Events of ``api_names`` this client has waiting or running, read from Gradio's queue (an event leaves it
+    when it finishes or its reader disconnects, so the count cannot drift)."""
+    if _blocks is None:
+        return 0
+    events = list(_blocks._queue.event_ids_to_events.values())  # Gradio keeps no public view of it
+    return sum(1 for e in events if e.fn.api_name in api_names and client_of(e.request) == client)
