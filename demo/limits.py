@@ -35,8 +35,12 @@ SESSION_IDLE_SECONDS = _env("SESSION_IDLE_SECONDS", 1800.0, float)  # an API scr
 # A page that went away (its heartbeat closed: the tab closed, or the Wi-Fi dropped) keeps its work this long;
 # a page that comes back within it finds everything as it was. Also how long a session nobody ever read lives.
 SESSION_GRACE_SECONDS = _env("SESSION_GRACE_SECONDS", 300.0, float)
-LISTEN_WAIT_SECONDS = _env("LISTEN_WAIT_SECONDS", 10.0, float)  # a training or generation nobody reads ends after this
-CLIENT_TRAININGS = int(_env("CLIENT_TRAININGS", 3))  # trainings one network address may have queued or running
+# A training or generation nobody reads is refused this long after it joined the queue (at once, if it waited)
+LISTEN_WAIT_SECONDS = _env("LISTEN_WAIT_SECONDS", 10.0, float)
+# Trainings one network address may have queued or running: all of them (a room behind one NAT shares an
+# address, so this is generous), and those nobody reads (a page or script reads its own at once).
+CLIENT_TRAININGS = int(_env("CLIENT_TRAININGS", 8))
+CLIENT_UNREAD_TRAININGS = int(_env("CLIENT_UNREAD_TRAININGS", 4))
 # Memory for models: each session's (weights, Adam moments, the copy Generate reads, the download) and all of them
 # together. A training that would pass either is refused with a message, before it starts.
 SESSION_MEMORY_MB = _env("SESSION_MEMORY_MB", 128.0, float)

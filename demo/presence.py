@@ -120,11 +120,12 @@ def ever_listened(key: str) -> bool:
 
 
 def await_listener(key: str, timeout: float = limits.LISTEN_WAIT_SECONDS) -> bool:
-    """Wait until someone reads this session's results (an event stream is open); False after ``timeout``.
-    A page or script opens its stream right after joining the queue; a join nobody reads never does."""
+    """Wait until someone reads this session's results (an event stream is open); False once ``timeout`` has
+    passed since the session's oldest waiting event joined the queue. A page or script opens its stream right
+    after joining; a join nobody reads never does, and one that waited its turn in the queue is refused at once."""
     if not watching():
         return True
-    deadline = time.monotonic() + timeout
+    deadline = _joined_at(key) + timeout
     with _changed:
         while not ((s := _streams.get(key)) and s.open[EVENTS] > 0):
             left = deadline - time.monotonic()
@@ -132,6 +133,13 @@ def await_listener(key: str, timeout: float = limits.LISTEN_WAIT_SECONDS) -> boo
                 return False
             _changed.wait(left)
     return True
+
+
+def _joined_at(key: str) -> float:
+    """When the session's oldest event in Gradio's queue joined it (now, if it has none there)."""
+    queue = _blocks._queue  # Gradio keeps no public view of it
+    events = [queue.event_ids_to_events.get(i) for i in list(queue.pending_event_ids_session.get(key, ()))]
+    return min((e.enqueue_time for e in events if e is not None), default=time.monotonic())
 
 
 def require_reader(key: str, what: str) -> None:
@@ -147,10 +155,14 @@ def client_of(request: gr.Request | None) -> str:
     return getattr(client, "host", None) or "unknown"
 
 
-def queued_work(client: str, api_names: tuple[str, ...]) -> int:
-    """Events of ``api_names`` this client has waiting or running, read from Gradio's queue (an event leaves it
-    when it finishes or its reader disconnects, so the count cannot drift)."""
+def queued_work(client: str, api_names: tuple[str, ...]) -> tuple[int, int]:
+    """Events of ``api_names`` this client has waiting or running, and how many of them nobody reads (no event
+    stream open for their session), from Gradio's queue: an event leaves it when it finishes or its reader
+    disconnects, so the counts cannot drift."""
     if _blocks is None:
-        return 0
+        return 0, 0
     events = list(_blocks._queue.event_ids_to_events.values())  # Gradio keeps no public view of it
-    return sum(1 for e in events if e.fn.api_name in api_names and client_of(e.request) == client)
+    mine = [e for e in events if e.fn.api_name in api_names and client_of(e.request) == client]
+    with _changed:
+        unread = sum(1 for e in mine if not ((s := _streams.get(e.session_hash)) and s.open[EVENTS] > 0))
+    return len(mine), unread

@@ -87,14 +87,16 @@ def command(seconds: float, auto: bool, knobs: dict, init: str = "auto", keep_be
 
 def _admit(request: gr.Request, text: Any, others: int) -> tuple:
     """Validator of Train and Continue, run before an event is queued: the corpus cap, and the per-client budget
-    of trainings waiting or running (a client that joins the queue again and again cannot fill it). Gradio wants
-    one result per input, and passes the request only to a validator that names every input."""
-    client = presence.client_of(request)
+    of trainings waiting or running, and of those nobody reads (a client that joins the queue again and again
+    cannot fill it). Gradio wants one result per input, and passes the request only to a validator that names
+    every input."""
+    queued, unread = presence.queued_work(presence.client_of(request), TRAININGS)
     ok = [gr.validate(True, "")] * others
-    if presence.queued_work(client, TRAININGS) >= limits.CLIENT_TRAININGS:
+    if queued >= limits.CLIENT_TRAININGS or unread >= limits.CLIENT_UNREAD_TRAININGS:
         message = (
-            f"You already have {limits.CLIENT_TRAININGS} trainings waiting or running (the most one address may "
-            "have): wait for one to finish, or press Stop."
+            f"Your address already has {queued} trainings waiting or running, {unread} of them read by nobody "
+            f"(the most are {limits.CLIENT_TRAININGS} and {limits.CLIENT_UNREAD_TRAININGS}): "
+            "wait for one to finish, or press Stop."
         )
         return (gr.validate(False, message), *ok)
     return (checks.too_long(text, "The corpus", limits.CORPUS_MAX_CHARS), *ok)

@@ -20,6 +20,16 @@ def short_lived_server():
     server.stop()
 
 
+def wait_for_freed(server: AppServer, sessions: int, deadline: float = 120.0) -> None:
+    """Wait until the server's log says it has freed ``sessions`` sessions in all."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if server.log_tail(100_000).count("… freed") >= sessions:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the server did not free {sessions} sessions:\n{server.log_tail()}")
+
+
 def visit(url: str) -> str:
     client = Client(url, verbose=False)
     status = client.submit(FINANCE.read_text(), 1, api_name="/train").result()[1]
@@ -31,13 +41,13 @@ def test_fifty_sessions_that_train_and_leave_give_their_memory_back(short_lived_
     server = short_lived_server
     with ThreadPoolExecutor(4) as pool:  # warm up: thread pools and caches that stay for the server's life
         list(pool.map(visit, [server.url] * 8))
-    time.sleep(IDLE_SECONDS + 3)
+    wait_for_freed(server, 8)
     start = server.rss_mb()
     with ThreadPoolExecutor(4) as pool:
         statuses = list(pool.map(visit, [server.url] * 50))
     assert all("best validation" in s for s in statuses)
     peak = server.rss_mb()
-    time.sleep(IDLE_SECONDS + 4)  # expiry plus one sweep
+    wait_for_freed(server, 58)  # every session expired (the server logs each one it frees)
     end = server.rss_mb()
     print(f"RSS: start {start:.0f} MB, after 50 sessions {peak:.0f} MB, after expiry {end:.0f} MB")
     assert end - start < 100, f"memory did not come back: {start:.0f} → {peak:.0f} → {end:.0f} MB"
