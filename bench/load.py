@@ -1,20 +1,27 @@
 """A workshop room in one script: N simulated visitors against a launched app, a mix of corpus pastes,
 trainings and generations, each visitor with its own gradio_client session.
 
-    python -m bench.load [--visitors 30] [--train-seconds 10]
+    python -m bench.load [--visitors 30] [--train-seconds 10] [--hostile 5]
 
-Prints completed / failed / rejected ("busy") counts, generation latency while trainings run (p50, p95), and
-the server's memory before, at its peak and after every session has expired. Asserts nothing.
+Prints completed / failed / rejected ("busy") counts, generation latency while trainings run (p50, p95), how
+long Stop took to answer the visitors who pressed it, and the server's memory before, at its peak and after
+every session has expired. Asserts nothing.
+
+``--hostile N`` adds the room's hostile minority: N more clients, each from its own address, that until the
+visitors are done join /train and never read the result, flood /find_units with 2,000-character texts, and open
+page heartbeats only to drop them a second later.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import threading
 import time
 from collections import Counter
 
+import httpx
 from gradio_client import Client
 
 from bench.server import AppServer
@@ -32,6 +39,7 @@ class Tally:
         self.errors: Counter[str] = Counter()
         self.generation_during_training: list[float] = []
         self.generation_other: list[float] = []
+        self.stop: list[float] = []
         self.training_now = 0
 
     def call(self, kind: str, fn, *args, **kwargs):
@@ -56,19 +64,55 @@ class Tally:
 
 
 def visitor(url: str, index: int, tally: Tally, text: str, train_seconds: float) -> None:
-    client = Client(url, verbose=False)
+    # each from its own address (trusted from loopback), as in a room: the app budgets trainings per address
+    client = Client(url, verbose=False, headers={"x-forwarded-for": f"10.1.{index // 250}.{index % 250 + 1}"})
     tally.call("corpus", client.predict, text[:20_000], api_name="/corpus_stats")
-    if index % 3 == 0:  # a third of the room trains
+    if index % 3 == 0:  # a third of the room trains; every other trainer presses Stop half way
         with tally.lock:
             tally.training_now += 1
         try:
-            tally.call("train", lambda: client.submit(text, train_seconds, api_name="/train").result())
+            job = client.submit(text, train_seconds, api_name="/train")
+            if index % 6 == 0:
+                _press_stop(client, job, train_seconds, tally)
+            tally.call("train", job.result)
         finally:
             with tally.lock:
                 tally.training_now -= 1
     for round_ in range(3):
         tally.call("generate", client.predict, "ROMEO:", 200, 0.8, 0, 1.0, index * 10 + round_, api_name="/generate")
         time.sleep(0.5)  # a glance at the text, then the next click
+
+
+def _press_stop(client: Client, job, train_seconds: float, tally: Tally) -> None:
+    deadline = time.monotonic() + 120
+    while len(job.outputs()) < 2 and not job.done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(train_seconds / 2)
+    start = time.perf_counter()
+    if tally.call("stop", client.predict, api_name="/stop") is not None:
+        tally.stop.append(time.perf_counter() - start)
+
+
+def hostile(url: str, index: int, text: str, until: threading.Event) -> None:
+    """One of the room's hostile minority (see the module's docstring), from its own address."""
+    headers = {"content-type": "application/json", "x-forwarded-for": f"10.66.0.{index}"}
+    config = httpx.get(url + "config").json()
+    fn = {d.get("api_name"): d["id"] for d in config["dependencies"]}
+    heavy = (text * 2)[:2000]
+    while not until.is_set():
+        session = f"hostile{index}{time.monotonic_ns()}"
+        for data, api_name in (([text, 300], "train"), ([heavy], "find_units")):
+            body = json.dumps({"data": data, "fn_index": fn[api_name], "session_hash": session})
+            httpx.post(url + "gradio_api/queue/join", content=body, headers=headers)  # train: never read
+        with httpx.stream("GET", url + "gradio_api/queue/data", params={"session_hash": session}, timeout=60) as r:
+            for line in r.iter_lines():  # the flood is read: it holds a worker until it is done
+                if line.startswith("data:") and json.loads(line[5:]).get("msg") == "close_stream":
+                    break
+        try:
+            with httpx.stream("GET", url + f"gradio_api/heartbeat/{session}", timeout=5) as r:
+                next(r.iter_lines())  # a page that appears, then drops its connection
+        except httpx.HTTPError:
+            pass
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -84,8 +128,11 @@ def main() -> None:
     parser.add_argument("--train-seconds", type=float, default=10)
     parser.add_argument("--idle-seconds", type=float, default=15, help="session expiry for this run")
     parser.add_argument("--arrival", type=float, default=15, help="seconds over which the visitors arrive")
+    parser.add_argument("--hostile", type=int, default=0, help="hostile clients beside the visitors (try 5)")
     args = parser.parse_args()
-    server = AppServer(CHARLSTM_SESSION_IDLE_SECONDS=str(args.idle_seconds))
+    server = AppServer(
+        CHARLSTM_SESSION_IDLE_SECONDS=str(args.idle_seconds), CHARLSTM_SESSION_GRACE_SECONDS=str(args.idle_seconds)
+    )
     text = preset_text(FIRST_PRESET)
     try:
         Client(server.url, verbose=False).predict("warm", 2, 1, api_name="/cell_values")
@@ -104,14 +151,24 @@ def main() -> None:
             threading.Thread(target=visitor, args=(server.url, i, tally, text, args.train_seconds))
             for i in range(args.visitors)
         ]
+        visitors_done = threading.Event()
+        minority = [
+            threading.Thread(target=hostile, args=(server.url, i, text, visitors_done), daemon=True)
+            for i in range(args.hostile)
+        ]
+        for t in minority:
+            t.start()
         for t in threads:
             t.start()
             time.sleep(args.arrival / args.visitors)  # a room fills up over a few seconds
         for t in threads:
             t.join()
         wall = time.perf_counter() - start
+        visitors_done.set()
+        for t in minority:
+            t.join(timeout=120)
         done.set()
-        time.sleep(args.idle_seconds + max(0.5, min(30.0, args.idle_seconds / 4)) + 2)
+        time.sleep(args.idle_seconds + max(0.5, min(30.0, args.idle_seconds / 4)) + 2)  # every session expires
         after = server.rss_mb()
         during = tally.generation_during_training
         print(f"{args.visitors} visitors in {wall:.0f} s: " + ", ".join(f"{k} {v}" for k, v in tally.outcomes.items()))
@@ -121,6 +178,11 @@ def main() -> None:
             f"generation (200 chars) while trainings ran: p50 {percentile(during, 0.5):.2f} s, "
             f"p95 {percentile(during, 0.95):.2f} s over {len(during)} requests; otherwise p50 "
             f"{statistics.median(tally.generation_other) if tally.generation_other else float('nan'):.2f} s"
+        )
+        print(
+            f"Stop answered in p50 {percentile(tally.stop, 0.5):.2f} s, "
+            f"max {max(tally.stop, default=float('nan')):.2f} s over {len(tally.stop)} presses"
+            + (f"; beside {args.hostile} hostile clients" if args.hostile else "")
         )
         print(
             f"server memory: {before:.0f} MB before, {peak[0]:.0f} MB at peak, {after:.0f} MB after every session "

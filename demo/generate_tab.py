@@ -141,6 +141,7 @@ def score_text(text: str, request: gr.Request) -> tuple[str, str]:
     text = checks.text(text, "The text", limits.SEED_MAX_CHARS * 5)
     if not text:
         raise gr.Error("Paste some text to score.")
+    sessions.yield_to_interactive()
     return _surprise_view(text, request)
 
 
@@ -206,4 +207,4 @@ def build() -> None:
             validator=checks.text_validator("The seed text", limits.SEED_MAX_CHARS),
         )
         halt.click(None, None, None, cancels=[event])
-        score.click(score_text, pasted, [shaded, summary], api_name="surprise", concurrency_id="light")
+        score.click(score_text, pasted, [shaded, summary], api_name="surprise", **sessions.ANALYSIS)

@@ -30,6 +30,7 @@ def suggest_units(text: str, request: gr.Request) -> tuple:
     if not text.strip():
         raise gr.Error("Paste some text to look inside.")
     model, vocab, _label = sessions.get(request).active()
+    sessions.yield_to_interactive()
     matches = find_units(activations(model, vocab, text))
     if not matches:
         raise gr.Error("This text shows none of the features searched for; try a longer or more varied one.")
@@ -54,6 +55,7 @@ def show_unit(text: str, kind: str, layer: float, unit: float, request: gr.Reque
     model, vocab, label = sessions.get(request).active()
     layer = checks.number(layer, "The layer", 1, model.config.num_layers, integer=True)
     unit = checks.number(unit, "The unit", 0, model.config.hidden_size - 1, integer=True)
+    sessions.yield_to_interactive()
     values = activations(model, vocab, text).unit(kind, layer - 1, unit)
     high = max(range(len(values)), key=values.__getitem__)
     low = min(range(len(values)), key=values.__getitem__)
@@ -96,11 +98,11 @@ def build() -> None:
             "fn": show_unit,
             "inputs": [text, kind, layer, unit],
             "outputs": [heat, summary],
-            "concurrency_id": "light",
+            **sessions.ANALYSIS,
         }
         show.click(api_name="activations", **update)
         find.click(
-            suggest_units, text, [suggestions, kind, layer, unit, table], api_name="find_units", concurrency_id="light"
+            suggest_units, text, [suggestions, kind, layer, unit, table], api_name="find_units", **sessions.ANALYSIS
         ).then(api_visibility="private", **update)
         suggestions.input(pick, suggestions, [kind, layer, unit], api_visibility="private").then(
             api_visibility="private", **update

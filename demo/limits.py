@@ -47,6 +47,9 @@ SESSION_MEMORY_MB = _env("SESSION_MEMORY_MB", 128.0, float)
 MEMORY_BUDGET_MB = _env("MEMORY_BUDGET_MB", 4096.0, float)
 CONCURRENT_TRAININGS = int(_env("CONCURRENT_TRAININGS", 2))
 CONCURRENT_GENERATIONS = int(_env("CONCURRENT_GENERATIONS", 2))  # more only thrash 2 cores: they queue instead
+# Text analyses (Find units, a unit's heatmap, Score any text) take a fraction of a second each but can be
+# flooded: one at a time, in their own queue, pausing while a generation runs.
+CONCURRENT_ANALYSES = int(_env("CONCURRENT_ANALYSES", 1))
 QUEUE_MAX = int(_env("QUEUE_MAX", 60))  # events waiting; beyond this a visitor is told to try again
 
 

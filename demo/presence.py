@@ -103,6 +103,15 @@ def forget(key: str) -> None:
             del _streams[key]
 
 
+def prune(keep: set[str], now: float) -> None:
+    """Forget streams closed more than the grace period ago of sessions not in ``keep`` (a page that opened a
+    heartbeat and never asked for anything has no session, and must not be remembered for ever)."""
+    with _changed:
+        for key in [k for k, s in _streams.items() if k not in keep and not +s.open]:
+            if now - _streams[key].last_open > limits.SESSION_GRACE_SECONDS:
+                del _streams[key]
+
+
 def gone_for(key: str, now: float) -> float | None:
     """Seconds since the session's page (its heartbeat) was last seen; 0 while it is open; None for a session
     that never opened one (an API script, or a join nobody reads)."""

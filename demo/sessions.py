@@ -134,12 +134,16 @@ def interactive():
             _interactive.notify_all()
 
 
-def yield_to_interactive(stop: threading.Event) -> None:
-    """Called by trainings between updates: wait (briefly, and never past a Stop) while interactive work runs."""
+def yield_to_interactive(stop: threading.Event | None = None) -> None:
+    """Called by trainings between updates and by text analyses before they start: wait (briefly, and never
+    past a Stop) while interactive work runs."""
     deadline = time.monotonic() + INTERACTIVE_WAIT
     with _interactive:
-        while _interactive_count and not stop.is_set() and time.monotonic() < deadline:
+        while _interactive_count and not (stop and stop.is_set()) and time.monotonic() < deadline:
             _interactive.wait(0.05)
+
+
+ANALYSIS = {"concurrency_id": "analysis", "concurrency_limit": limits.CONCURRENT_ANALYSES}  # event settings
 
 
 def key_of(request: gr.Request | None) -> str:
@@ -197,7 +201,9 @@ def memory_in_use() -> int:
 def sweep() -> int:
     """Free idle sessions now; returns how many remain."""
     with _lock:
-        _expire(time.monotonic())
+        now = time.monotonic()
+        _expire(now)
+        presence.prune(set(_sessions), now)
         return len(_sessions)
 
 
