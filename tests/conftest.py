@@ -57,6 +57,19 @@ def client(app_server):
     return Client(app_server.url, verbose=False)
 
 
+def wait_until(condition, what: str, timeout: float = 120, poll: float = 0.05):
+    """Poll ``condition`` until it holds and return its value: waiting for an event. The deadline only fails a
+    test that would hang; nothing here asserts how long anything took."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what} after {timeout:g} s")
+        time.sleep(poll)  # the poll interval, not a wait for something to happen
+    return result
+
+
 def call_raw(url: str, api_name: str, data: list) -> dict:
     """Call an endpoint the way any HTTP client could, with values gradio_client refuses to encode (NaN,
     infinity): join the queue, then read the event stream to the final message, which is returned."""

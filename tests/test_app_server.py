@@ -1,11 +1,9 @@
 """End to end over HTTP: the app launched on a loopback port, driven by gradio_client as a script would."""
 
-import time
-
 import pytest
 from gradio_client import Client
 
-from tests.conftest import FINANCE
+from tests.conftest import FINANCE, wait_until
 
 pytestmark = pytest.mark.server
 CORPUS = FINANCE.read_text()
@@ -74,15 +72,6 @@ def test_a_cancelled_training_stops_and_keeps_its_weights(client):
 
 def generate_note(client: Client) -> str:
     return client.predict("The ", 40, 0.8, 0, 1.0, 0, api_name="/generate")[2]
-
-
-def wait_until(condition, what: str, timeout: float = 120) -> None:
-    """Poll ``condition`` until it holds: waiting for an event; the deadline only fails a test that hangs."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what} after {timeout:g} s")
-        time.sleep(0.05)  # the poll interval, not a wait for something to happen
 
 
 def test_stop_before_train_is_harmless(client):

@@ -6,7 +6,6 @@ import json
 import pickle
 import re
 import struct
-import time
 import zipfile
 
 import httpx
@@ -16,7 +15,7 @@ from gradio_client import Client, handle_file
 
 from charlstm.checkpoint import to_bytes
 from demo import limits
-from tests.conftest import FINANCE, call_raw
+from tests.conftest import FINANCE, call_raw, wait_until
 
 pytestmark = pytest.mark.server
 CORPUS = FINANCE.read_text()
@@ -141,9 +140,7 @@ def test_a_learning_rate_of_100_diverges_and_the_page_says_so(client):
 
 def test_train_pressed_twice_is_refused_and_the_first_run_goes_on(client):
     first = client.submit(CORPUS, 30, api_name="/train")
-    deadline = time.monotonic() + 60
-    while not first.outputs() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(first.outputs, "the first training streams")
     refused(client.predict, CORPUS, 2, api_name="/train", match="already training")
     assert client.predict(api_name="/stop") == "Stopping…"
     assert "Stopped" in first.result()[1]

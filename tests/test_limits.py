@@ -1,15 +1,13 @@
 """Limits and the public surface: a full queue answers "busy", the API cannot skip the queue, and nothing is
 served that the app does not need."""
 
-import time
-
 import httpx
 import pytest
 from gradio_client import Client
 from gradio_client.utils import Status
 
 from bench.server import AppServer
-from tests.conftest import FINANCE
+from tests.conftest import FINANCE, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -51,15 +49,6 @@ def job_state(job) -> Status | str:
     if job.done() and job.exception(timeout=0) is not None:
         return "refused"
     return job.status().code
-
-
-def wait_until(condition, what: str, timeout: float = 120) -> None:
-    """Poll ``condition`` until it holds: waiting for an event; the deadline only fails a test that hangs."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what} after {timeout:g} s")
-        time.sleep(0.02)  # the poll interval, not a wait for something to happen
 
 
 @pytest.mark.parametrize("path", ["/etc/passwd", "README.md", "assets/default-model.safetensors", "../../etc/hosts"])

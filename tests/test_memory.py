@@ -1,13 +1,12 @@
 """Memory: sessions that train and leave are freed, and the server shrinks back near where it started."""
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from gradio_client import Client
 
 from bench.server import AppServer
-from tests.conftest import FINANCE
+from tests.conftest import FINANCE, wait_until
 
 pytestmark = pytest.mark.server
 IDLE_SECONDS = 3
@@ -20,14 +19,9 @@ def short_lived_server():
     server.stop()
 
 
-def wait_for_freed(server: AppServer, sessions: int, deadline: float = 120.0) -> None:
+def wait_for_freed(server: AppServer, sessions: int) -> None:
     """Wait until the server's log says it has freed ``sessions`` sessions in all."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if server.log_tail(100_000).count("… freed") >= sessions:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the server did not free {sessions} sessions:\n{server.log_tail()}")
+    wait_until(lambda: server.log_tail(100_000).count("… freed") >= sessions, f"{sessions} sessions freed")
 
 
 def visit(url: str) -> str:

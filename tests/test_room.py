@@ -8,7 +8,6 @@ import copy
 import json
 import re
 import threading
-import time
 import uuid
 
 import httpx
@@ -19,7 +18,7 @@ from gradio_client import Client, handle_file
 from bench.server import AppServer
 from charlstm.checkpoint import to_bytes
 from charlstm.training import new_state
-from tests.conftest import FINANCE, call_raw
+from tests.conftest import FINANCE, call_raw, wait_until
 from tests.test_hostile import _with_header, refused
 
 pytestmark = pytest.mark.server
@@ -27,17 +26,6 @@ CORPUS = FINANCE.read_text()
 GRACE = 6  # seconds a page may be gone (the app's default is 300)
 TRAIN_DEFAULTS = [True, 256, 1, 64, 64, 16, 0.01, 0.0, "auto", True]  # after (text, seconds)
 LEAKS = ("object at 0x", "Traceback", "Original error", "<class", "site-packages", "/work/", "/tmp/")
-
-
-def wait_until(condition, what: str, deadline: float = 120.0, poll: float = 0.05):
-    """Poll ``condition`` until it holds; fail (naming ``what``) if it never does."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        result = condition()
-        if result:
-            return result
-        time.sleep(poll)
-    raise AssertionError(f"never happened: {what}")
 
 
 @pytest.fixture(scope="module")
