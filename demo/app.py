@@ -10,7 +10,10 @@ import torch
 
 from . import corpus_tab, generate_tab, inside_tab, learn_tab, limits, presence, sessions, train_tab, widgets
 
-CSS = Path(__file__).with_name("style.css")
+HERE = Path(__file__).parent
+# Styles and scripts the page loads, all served by this app (nothing from outside): one file per concern.
+CSS_FILES = [HERE / "style.css"]
+HEAD_FILES: list[Path] = []  # <script> files added to the page's <head>
 THEME = gr.themes.Default(
     font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
     font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
@@ -63,7 +66,8 @@ def launch(**kwargs) -> None:
     demo.queue(max_size=limits.QUEUE_MAX, api_open=False, default_concurrency_limit=4)
     demo.launch(
         theme=THEME,
-        css_paths=[CSS],
+        css_paths=CSS_FILES,
+        head_paths=HEAD_FILES,
         show_error=False,
         footer_links=["api"],
         max_file_size=limits.UPLOAD_MAX_BYTES,
