@@ -1,5 +1,5 @@
-"""``python -m bench.screenshots --out DIR``: the Train and Generate tabs after a real training, in light and
-dark mode and at phone width, as PNG files to look at (Playwright driving Debian's Chromium)."""
+"""``python -m bench.screenshots --out DIR``: every tab in light and dark mode, at phone width and on a projector
+(1024×768 at 150%), after a real training, as PNG files to look at (Playwright driving Debian's Chromium)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,25 @@ from pathlib import Path
 
 from bench.server import AppServer
 
-VIEWS = {"light": (1400, 1000, ""), "dark": (1400, 1000, "?__theme=dark"), "phone": (390, 844, "")}
+# name -> (width, height, device scale, dark)
+VIEWS = {
+    "light": (1400, 900, 1, False),
+    "dark": (1400, 900, 1, True),
+    "phone": (390, 844, 2, False),
+    "phone-dark": (390, 844, 2, True),
+    "projector": (683, 512, 1.5, False),  # 1024×768 at 150%: the page lays out at 683 px
+}
+TABS = ("Learn", "Corpus", "Train", "Generate", "Inside")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+
+def _train(page, seconds: int) -> None:
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_label("Time budget (seconds)").first.fill(str(seconds))
+    page.get_by_label("Time budget (seconds)").first.press("Enter")
+    page.locator("#train-button").click()
+    status = page.locator("#train-status")
+    status.get_by_text("Done").or_(status.get_by_text("Stopped")).first.wait_for(timeout=(seconds + 60) * 1000)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,37 +34,39 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m bench.screenshots")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--seconds", type=int, default=20, help="training budget of the run shown")
+    parser.add_argument("--seconds", type=int, default=10, help="training budget of the run shown")
+    parser.add_argument("--views", default=",".join(VIEWS), help="which of " + ", ".join(VIEWS))
+    parser.add_argument("--query", default="", help="appended to the page's address, e.g. '?present=1'")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    server = AppServer()
+    server, shots = AppServer(), 0
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            for name, (width, height, query) in VIEWS.items():
-                page = browser.new_page(viewport={"width": width, "height": height})
-                page.goto(server.url + query, wait_until="load")
-                page.get_by_role("tab", name="Train").click()
-                page.get_by_label("Time budget (seconds)").first.fill(str(args.seconds))
-                page.locator("#train-button").click()
-                page.locator("#train-status").get_by_text("Done").or_(
-                    page.locator("#train-status").get_by_text("Stopped")
-                ).first.wait_for(timeout=(args.seconds + 60) * 1000)
-                page.wait_for_timeout(1000)
-                page.screenshot(path=out / f"train-{name}.png", full_page=True)
-                if name == "phone":  # Generate sits behind the tab bar's "more" menu at this width
-                    page.close()
-                    continue
-                page.get_by_role("tab", name="Generate").click()
-                page.locator("#generate-button").click()
-                page.locator("#copied p").first.wait_for(timeout=60_000)
-                page.screenshot(path=out / f"generate-{name}.png", full_page=True)
+            for name in args.views.split(","):
+                width, height, scale, dark = VIEWS[name]
+                page = browser.new_page(
+                    viewport={"width": width, "height": height},
+                    device_scale_factor=scale,
+                    color_scheme="dark" if dark else "light",
+                )
+                page.goto(server.url + args.query, wait_until="load")
+                page.locator("#learn-summary").get_by_text("Character 1 of").first.wait_for(timeout=30_000)
+                page.screenshot(path=out / f"learn-{name}.png")  # what shows above the fold
+                _train(page, args.seconds)
+                for tab in TABS:
+                    page.get_by_role("tab", name=tab).click()
+                    if tab == "Generate":
+                        page.locator("#generate-button").click()
+                        page.locator("#copied p").first.wait_for(timeout=60_000)
+                    page.screenshot(path=out / f"{tab.split()[0].lower()}-{name}-full.png", full_page=True)
+                    shots += 1
                 page.close()
             browser.close()
     finally:
         server.stop()
-    print(f"wrote {len(VIEWS) * 2} screenshots to {out}")
+    print(f"wrote {shots} screenshots to {out}")
     return 0
 
 

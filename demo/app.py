@@ -8,15 +8,33 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from . import corpus_tab, generate_tab, inside_tab, learn_tab, limits, presence, sessions, train_tab, widgets
+from . import corpus_tab, generate_tab, inside_tab, learn_tab, limits, presence, sessions, share, train_tab, widgets
 
 HERE = Path(__file__).parent
 # Styles and scripts the page loads, all served by this app (nothing from outside): one file per concern.
-CSS_FILES = [HERE / "style.css"]
-HEAD_FILES: list[Path] = []  # <script> files added to the page's <head>
+CSS_FILES = [HERE / "style.css", HERE / "present.css"]
+HEAD_FILES = [HERE / "keys.html", HERE / "present.html"]  # <script> elements added to the page's <head>
+# Gradio's default greys and oranges fall below 4.5:1 for help texts (1.9:1) and white on the primary button
+# (2.8:1): darker shades, the same hues, in light and dark.
 THEME = gr.themes.Default(
     font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
     font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+).set(
+    body_text_color_subdued="*neutral_600",
+    body_text_color_subdued_dark="*neutral_300",
+    block_label_text_color="*neutral_600",
+    block_label_text_color_dark="*neutral_200",
+    input_placeholder_color="*neutral_500",
+    input_placeholder_color_dark="*neutral_400",
+    color_accent="*primary_600",
+    button_primary_background_fill="*primary_700",
+    button_primary_background_fill_dark="*primary_700",
+    button_primary_background_fill_hover="*primary_800",
+    button_primary_background_fill_hover_dark="*primary_800",
+    button_cancel_background_fill="#b91c1c",
+    button_cancel_background_fill_dark="#b91c1c",
+    button_cancel_background_fill_hover="#991b1b",
+    button_cancel_background_fill_hover_dark="#991b1b",
 )
 
 
@@ -44,7 +62,7 @@ with widgets.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(
         label="Model used by Learn, Generate and Inside",
         elem_id="model-choice",
     )
-    with gr.Tabs():
+    with gr.Tabs() as tabs:
         learn = learn_tab.build()
         corpus = corpus_tab.build()
         train_tab.build(corpus, choice)
@@ -53,6 +71,8 @@ with widgets.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(
     choice.input(choose_model, choice, choice, api_name="choose_model", concurrency_id="light")
     choice.change(api_visibility="private", **learn)
     demo.load(api_visibility="private", **learn)
+    link, show = share.build(tabs)  # the Share accordion; a link's parameters, applied on load
+    demo.load(**link).then(**show)
     # no demo.unload: Gradio fires it on any dropped heartbeat; sessions ends a session after a grace period
 
 

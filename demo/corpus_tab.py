@@ -45,7 +45,7 @@ def _summary(text: str, notes: tuple[str, ...] = ()) -> str:
         f"**{stats.chars:,} characters**, {stats.lines:,} lines, **{distinct:,} distinct characters** ({kept}).",
         f"Training on the first {stats.train_chars:,} characters; validating on the last {stats.val_chars:,} (10%).",
     ]
-    lines += [f"⚠️ {w}" for w in (*notes, *stats.warnings)]
+    lines += [f"**Note:** {w}" for w in (*notes, *stats.warnings)]
     return "\n\n".join(lines)
 
 
@@ -96,12 +96,14 @@ def build() -> gr.Textbox:
         chars = gr.HTML(_characters(preset_text(FIRST_PRESET)), label="The characters")
 
         # The public endpoint is registered first, so it keeps the plain name "corpus_stats".
-        text.blur(
+        text.input(  # the statistics follow as the text is typed or pasted (the latest text only)
             corpus_stats,
             text,
             [summary, chars],
             api_name="corpus_stats",
             concurrency_id="light",
+            trigger_mode="always_last",
+            show_progress="hidden",
             validator=checks.text_validator("The corpus", limits.CORPUS_MAX_CHARS),
         )
         preset.input(preset_text, preset, text, api_visibility="private").then(

@@ -42,9 +42,7 @@ STREAM_INTERVAL = 0.1  # seconds between text updates: smooth to watch, light on
 def _bars(probs: torch.Tensor, vocab) -> tuple[pd.DataFrame, str]:
     """The ten likeliest next characters as bar-chart rows, and the same in words."""
     top = top_chars(probs, vocab, 10)
-    rows = pd.DataFrame(
-        {"character": [f"{i + 1}. {show_char(c)}" for i, (c, _) in enumerate(top)], "probability": [p for _, p in top]}
-    )
+    rows = pd.DataFrame({"character": [show_char(c) for c, _ in top], "probability": [p for _, p in top]})
     return rows, "Most likely next: " + ", ".join(f"“{show_char(c)}” {p:.0%}" for c, p in top[:5]) + "."
 
 
@@ -169,7 +167,7 @@ def build() -> None:
                 )
                 with gr.Row():
                     go = gr.Button("Generate", variant="primary", elem_id="generate-button")
-                    halt = gr.Button("Stop", variant="stop", elem_id="generate-stop")
+                    halt = gr.Button("Stop", interactive=False, elem_id="generate-stop")
             with gr.Column(scale=3):
                 output = gr.Textbox(
                     label="Generated text",
@@ -206,5 +204,10 @@ def build() -> None:
             concurrency_limit=limits.CONCURRENT_GENERATIONS,
             validator=checks.text_validator("The seed text", limits.SEED_MAX_CHARS),
         )
-        halt.click(None, None, None, cancels=[event])
+        # Stop is live only while there is something to stop
+        go.click(lambda: gr.update(interactive=True, variant="stop"), None, halt, queue=False, api_visibility="private")
+        event.then(lambda: gr.update(interactive=False, variant="secondary"), None, halt, api_visibility="private")
+        halt.click(None, None, None, cancels=[event]).then(
+            lambda: gr.update(interactive=False, variant="secondary"), None, halt, api_visibility="private"
+        )
         score.click(score_text, pasted, [shaded, summary], api_name="surprise", **sessions.ANALYSIS)

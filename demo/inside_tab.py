@@ -74,7 +74,7 @@ def pick(choice: str) -> tuple:
 
 
 def build() -> None:
-    with gr.Tab("Inside the model", id="inside"):
+    with gr.Tab("Inside", id="inside") as tab:
         gr.Markdown(
             "Each unit of the LSTM is a number that changes as the model reads. Some end up tracking "
             "things a person can name: whether we are inside quotes, how far along the line we are. "
@@ -103,6 +103,10 @@ def build() -> None:
         show.click(api_name="activations", **update)
         find.click(
             suggest_units, text, [suggestions, kind, layer, unit, table], api_name="find_units", **sessions.ANALYSIS
+        ).then(api_visibility="private", **update)
+        # Opening the tab finds units at once (a fraction of a second), so it never shows up empty.
+        tab.select(
+            suggest_units, text, [suggestions, kind, layer, unit, table], api_visibility="private", **sessions.ANALYSIS
         ).then(api_visibility="private", **update)
         suggestions.input(pick, suggestions, [kind, layer, unit], api_visibility="private").then(
             api_visibility="private", **update

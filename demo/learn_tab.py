@@ -1,4 +1,9 @@
-"""Learn tab: the LSTM cell diagram filled with the current model's real values, one character at a time."""
+"""Learn tab: the LSTM cell diagram filled with the current model's real values, one character at a time.
+
+Characters are counted from 1 everywhere (the slider, the summary, the API and its messages). The controls and the
+diagram come first, so that on a projector pressing "Next" changes what is on screen; the explanation follows.
+Keys (demo/keys.js): ←/→ step, Home/End jump, Space plays and pauses, from anywhere in the tab but a text box.
+"""
 
 from __future__ import annotations
 
@@ -16,44 +21,64 @@ LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": 
 EXAMPLE = "To be, or not to be, that is the question."
 
 
-def cell_values(text: str, step: float, layer: float, request: gr.Request):
-    """The diagram, top-5 guesses, summary and raw numbers for ``text`` at ``step`` (0-based)."""
+def cell_values(text: str, position: float, layer: float, request: gr.Request):
+    """The diagram, top-5 guesses, summary and raw numbers for ``text`` at character ``position`` (1 = the
+    first). A position past the end of a shorter text, or a layer the model lacks, is brought within range and
+    said so: the page never shows an error over the diagram for what the last edit made stale."""
     text = checks.text(text, "The text", limits.SEED_MAX_CHARS)
     if not text:
         raise gr.Error("Type some text to step through.")
-    step = checks.number(step, "The step", 0, len(text) - 1 if len(text) > 1 else 0, integer=True)
+    position = checks.number(position, "The character", 1, limits.SEED_MAX_CHARS, integer=True)
     model, vocab, label = sessions.get(request).active()
-    layer = checks.number(layer, "The layer", 1, model.config.num_layers, integer=True) - 1
-    view = cell_view(model, vocab, text, step, layer)
+    layers = model.config.num_layers
+    layer = checks.number(layer, "The layer", 1, limits.MODEL_MAX_LAYERS, integer=True)
+    notes = []
+    if position > len(text):
+        notes.append(f"The text has {len(text)} characters: showing the last.")
+        position = len(text)
+    if layer > layers:
+        notes.append(f"{label.capitalize()} has {layers} layer{'s' if layers > 1 else ''}: showing layer {layers}.")
+        layer = layers
+    view = cell_view(model, vocab, text, position - 1, layer - 1)
     guesses = {f"“{show_char(c)}”": p for c, p in view.guesses}
     numbers = {
         "model": label,
-        "step": view.step,
+        "character": position,
+        "of": len(text),
         "char": view.char,
         "layer": view.layer + 1,
         "means": view.means,
         "values": view.values,
         "guesses": view.guesses,
     }
+    summary = " ".join([f"Character {position} of {len(text)}.", describe_cell(view), f"(Model: {label}.)", *notes])
     return (
-        cell_svg(view),
+        cell_svg(view, len(text)),
         guesses,
-        describe_cell(view) + f" (Model: {label}.)",
+        summary,
         numbers,
-        gr.update(maximum=max(1, len(text) - 1), value=view.step),
+        gr.update(maximum=len(text), value=position),
+        gr.update(value=layer, maximum=layers),
     )
 
 
 # Stepping runs in the browser: no server round trip before the diagram request.
-PREVIOUS = "(step, text) => Math.max(0, (step || 0) - 1)"
-NEXT = "(step, text) => Math.min(Math.max(0, (text || '').length - 1), (step || 0) + 1)"
+PREVIOUS = "(step, text) => Math.max(1, (step || 1) - 1)"
+NEXT = "(step, text) => Math.min(Math.max(1, (text || '').length), (step || 1) + 1)"
 
 
-def build() -> None:
-    with gr.Tab("Learn", id="learn"):
-        gr.Markdown(EXPLANATION, latex_delimiters=LATEX)
+def build() -> dict:
+    with gr.Tab("Learn", id="learn", elem_id="learn-panel"):
         with gr.Row():
-            text = gr.Textbox(EXAMPLE, label="Text to step through", max_length=limits.SEED_MAX_CHARS, scale=4)
+            text = gr.Textbox(
+                EXAMPLE,
+                label="Text to step through",
+                info="The diagram follows as you type.",
+                max_length=limits.SEED_MAX_CHARS,
+                scale=4,
+                min_width=240,
+                elem_id="learn-text",
+            )
             layer = widgets.Number(
                 1,
                 label="Layer",
@@ -61,24 +86,44 @@ def build() -> None:
                 minimum=1,
                 maximum=limits.MODEL_MAX_LAYERS,
                 info="Which LSTM layer to show (1 = nearest the input).",
+                min_width=140,
+                elem_id="learn-layer",
             )
+        with gr.Row(elem_id="learn-stepper"):
+            step = widgets.Slider(
+                1,
+                len(EXAMPLE),
+                value=1,
+                step=1,
+                label="Character (1 = the first)",
+                info="Keys: ←/→ step, Home/End jump, Space plays.",
+                elem_id="learn-step",
+            )
+            step.check_maximum = False  # the handler checks the position against the text it is sent
         with gr.Row():
-            back = gr.Button("◀ Previous character", size="sm")
-            step = widgets.Slider(0, len(EXAMPLE) - 1, value=0, step=1, label="Step (character position)")
-            step.check_maximum = False  # the handler checks the step against the text it is sent
-            forward = gr.Button("Next character ▶", size="sm")
-        with gr.Row():
-            diagram = gr.HTML(label="The cell at this step")
-            guesses = gr.Label(num_top_classes=5, label="What the model expects next", scale=0, min_width=220)
+            back = gr.Button("◀ Previous", size="sm", min_width=100, elem_id="learn-previous")
+            forward = gr.Button("Next ▶", size="sm", min_width=100, elem_id="learn-next")
         summary = gr.Markdown(elem_id="learn-summary")
+        with gr.Row():
+            diagram = gr.HTML(label="The cell at this character", min_width=320, elem_id="learn-diagram")
+        guesses = gr.Label(num_top_classes=5, label="What the model expects next", elem_id="learn-guesses")
+        with gr.Accordion("How an LSTM cell reads one character (the equations)", open=True):
+            gr.Markdown(EXPLANATION, latex_delimiters=LATEX, elem_id="learn-explanation")
         with gr.Accordion("The numbers (JSON)", open=False):
-            numbers = gr.JSON(label="Gate values, means and guesses at this step")
+            numbers = gr.JSON(label="Gate values, means and guesses at this character")
 
-        outputs = [diagram, guesses, summary, numbers, step]
+        outputs = [diagram, guesses, summary, numbers, step, layer]
         inputs = [text, step, layer]
-        update = {"fn": cell_values, "inputs": inputs, "outputs": outputs, "concurrency_id": "light"}
-        step.release(api_name="cell_values", **update)
-        gr.on([text.submit, layer.change], api_visibility="private", **update)
+        update = {
+            "fn": cell_values,
+            "inputs": inputs,
+            "outputs": outputs,
+            "concurrency_id": "light",
+            "trigger_mode": "always_last",  # while dragging or typing, only the latest position is drawn
+            "show_progress": "hidden",  # no spinner over the diagram at every step
+        }
+        step.input(api_name="cell_values", **update)
+        gr.on([text.input, layer.input], api_visibility="private", **update)
         for button, js in ((back, PREVIOUS), (forward, NEXT)):
             button.click(None, [step, text], step, js=js).then(api_visibility="private", **update)
         return update

@@ -15,7 +15,7 @@ from charlstm.config import MAX_LEARNING_RATE, ConfigError, ModelConfig, TrainCo
 from charlstm.data import CorpusError
 from charlstm.run import Plan, Run, plan
 
-from . import checks, limits, presence, sessions, uploads, widgets
+from . import checks, limits, presence, report, sessions, uploads, widgets
 from .sessions import Session
 from .train_view import BEST_SERIES, plot_rows, record, status_text
 
@@ -155,10 +155,10 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
                 )
                 sessions.yield_to_interactive(session.stop)
                 if session.stop.is_set():
-                    notes["end"] = "⏹ Stopped: the weights learned so far are kept. Continue picks up from here."
+                    notes["end"] = "**Stopped**: the weights learned so far are kept. Continue picks up from here."
                     break
         if not session.stop.is_set() and last is not None:
-            notes["end"] = f"✅ Done in {time.perf_counter() - started:.0f} s."
+            notes["end"] = f"**Done** in {time.perf_counter() - started:.0f} s."
     except (CorpusError, ConfigError) as e:
         raise gr.Error(str(e)) from None
     finally:
@@ -311,6 +311,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
         cli = gr.Code(
             command(DEFAULTS["seconds"], True, {}),
             language="shell",
+            wrap_lines=True,  # on a phone the whole command shows, not its first 40 characters
             label="The same training from a terminal",
             interactive=False,
         )
@@ -320,6 +321,9 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
                 label="Upload a model to continue or generate", file_types=[".safetensors"], type="filepath"
             )
         upload_note = gr.Markdown()
+        with gr.Row():
+            report_button = gr.Button("Download a report", elem_id="report-button")
+            report_file = gr.File(label="A report of your run (one HTML file, opens offline)", interactive=False)
 
         outputs = [plot, status, samples, download, start, more, halt, choice]
         common = {
@@ -340,6 +344,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
         uploaded.upload(
             uploads.upload_model, uploaded, [upload_note, choice], api_name="upload_model", concurrency_id="light"
         )
+        report_button.click(report.report, corpus, report_file, api_name="report", concurrency_id="light")
         gr.on(
             [seconds.change, auto.change, init.change, keep_best.change, *[k.change for k in knobs]],
             lambda s, a, i, b, *k: command(s, a, dict(zip(KNOBS, k)), i, b),

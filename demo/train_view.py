@@ -49,7 +49,7 @@ def record(session: Session, p: Progress, notes: dict[str, str], keep_best: bool
     if p.message:
         if p.kind == "done":  # the final message tells the whole story of the run
             notes.pop("memorising", None)
-        notes[p.kind] = f"⚠️ {p.message}" if p.kind == "rollback" else p.message[0].upper() + p.message[1:] + "."
+        notes[p.kind] = f"**Note:** {p.message}" if p.kind == "rollback" else p.message[0].upper() + p.message[1:] + "."
 
 
 def plot_rows(session: Session) -> pd.DataFrame | None:

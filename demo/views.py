@@ -1,7 +1,7 @@
 """Drawing: the LSTM cell diagram as SVG, text shaded per character, and colour scales.
 
 Pure presentation over plain numbers from :mod:`charlstm.explain`. Colours come from colour-blind-safe
-scales (viridis for gates in [0, 1], purple–orange for signed values) and every picture has a text summary.
+scales (viridis for gates in [0, 1], purple or orange tints for signed values) and every picture has a text summary.
 """
 
 from __future__ import annotations
@@ -13,8 +13,12 @@ from collections.abc import Sequence
 from charlstm.explain import CellView, Surprise
 
 VIRIDIS = ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"]
-PURPLE_ORANGE = ["#542788", "#998ec3", "#f7f7f7", "#f1a340", "#b35806"]
-SURPRISE = ["#ffffff", "#fee6ce", "#fdae6b", "#e6550d", "#a63603"]
+# Signed values and surprise tint a character's background with a translucent colour over the page: zero is the
+# page itself in the light and the dark theme, the text keeps the theme's own colour, and at most 60% opacity
+# keeps its contrast at 4.5:1 or more on both (worked out for white and for Gradio's dark background).
+NEGATIVE, POSITIVE = (84, 39, 136), (179, 88, 6)  # purple #542788 and orange #b35806: a colour-blind-safe pair
+SURPRISED = (217, 95, 2)  # #d95f02
+MAX_TINT = 0.6
 
 
 def _blend(scale: Sequence[str], t: float) -> str:
@@ -28,19 +32,21 @@ def _blend(scale: Sequence[str], t: float) -> str:
     return "#" + "".join(f"{c:02x}" for c in mix)
 
 
+def _tint(rgb: tuple[int, int, int], strength: float) -> str:
+    strength = 0.0 if not math.isfinite(strength) else min(1.0, max(0.0, strength))
+    return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{MAX_TINT * strength:.2f})"
+
+
 def gate_colour(value: float) -> str:
     """Viridis over [0, 1]."""
     return _blend(VIRIDIS, value)
 
 
 def signed_colour(value: float, limit: float = 1.0) -> str:
-    """Purple (negative) through white to orange (positive), over [-limit, limit]."""
-    return _blend(PURPLE_ORANGE, 0.5 + 0.5 * value / (limit or 1.0))
-
-
-def _ink(background: str) -> str:
-    r, g, b = (int(background[k : k + 2], 16) for k in (1, 3, 5))
-    return "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
+    """Purple (negative) or orange (positive), stronger with the size of ``value`` over ``limit``: zero is the
+    page, and a negative and a positive value of one size are equally far from it."""
+    t = value / (limit or 1.0) if math.isfinite(value) else 0.0
+    return _tint(POSITIVE if t > 0 else NEGATIVE, abs(t))
 
 
 def show_char(ch: str) -> str:
@@ -60,46 +66,88 @@ def _grid(values: Sequence[float], x: float, y: float, colour, cols: int = 32, c
     return "".join(rects)
 
 
-def _box(x: float, y: float, w: float, h: float, title: str, subtitle: str, fill: str = "#eef2f7") -> str:
-    return (
-        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="8" fill="{fill}" stroke="#334" stroke-width="1.5"/>'
-        f'<text x="{x + w / 2}" y="{y + 18}" class="t">{html.escape(title)}</text>'
-        f'<text x="{x + w / 2}" y="{y + 34}" class="s">{html.escape(subtitle)}</text>'
-    )
-
-
 def _op(x: float, y: float, symbol: str) -> str:
-    return (
-        f'<circle cx="{x}" cy="{y}" r="13" fill="#fff" stroke="#334" stroke-width="1.5"/>'
-        f'<text x="{x}" y="{y + 5}" class="t">{symbol}</text>'
-    )
+    return f'<circle cx="{x}" cy="{y}" r="13" class="op"/><text x="{x}" y="{y + 5}" class="t">{symbol}</text>'
 
 
 def _line(points: Sequence[tuple[float, float]], arrow: bool = True) -> str:
     path = " ".join(f"{x},{y}" for x, y in points)
     marker = ' marker-end="url(#a)"' if arrow else ""
-    return f'<polyline points="{path}" fill="none" stroke="#334" stroke-width="2"{marker}/>'
+    return f'<polyline points="{path}" class="w"{marker}/>'
 
 
 def _sub(base: str, index: str) -> str:
-    return f'{base}<tspan baseline-shift="sub" font-size="10">{index}</tspan>'
+    return f'{base}<tspan baseline-shift="sub" font-size="0.75em">{index}</tspan>'
 
 
-def cell_svg(view: CellView) -> str:
+def _gate(name: str, fn: str, mean: float, values: Sequence[float], x: float, y: float, w: float, cell: float) -> str:
+    """A gate box: its name and function, the mean of its activations, and one square per unit."""
+    colour = signed_colour if name == "candidate" else gate_colour
+    return (
+        f'<rect x="{x}" y="{y}" width="{w}" height="{42 + 16 * cell + 6}" rx="8" class="box"/>'
+        f'<text x="{x + w / 2}" y="{y + 18}" class="t">{name} {fn}</text>'
+        f'<text x="{x + w / 2}" y="{y + 34}" class="s">mean {mean:+.2f}</text>'
+        + _grid(values, x + (w - 32 * cell) / 2, y + 42, colour, cell=cell)
+    )
+
+
+# The diagram takes its colours from the page's theme (Gradio's CSS variables, with light fallbacks for a page
+# without them, such as a downloaded report): text, lines and arrows keep 4.5:1 in light and dark. Two drawings:
+# the wide one, and below 640 px a compact one with the gates two by two, so labels stay readable on a phone.
+SVG_STYLE = (
+    "<style>.cell-diagram{--ink:var(--body-text-color,#111827);--ink2:var(--body-text-color-subdued,#4b5563);"
+    "--paper:var(--background-fill-primary,#fff);--box:var(--background-fill-secondary,#f3f4f6)}"
+    ".cell-diagram svg{display:block;width:100%;height:auto}"
+    ".cell-diagram .compact{display:none;max-width:460px}.cell-diagram .wide{max-width:860px}"
+    "@media (max-width:640px){.cell-diagram .wide{display:none}.cell-diagram .compact{display:block}}"
+    ".cell-diagram .t{font:600 14px system-ui,sans-serif;text-anchor:middle;fill:var(--ink)}"
+    ".cell-diagram .s{font:13px system-ui,sans-serif;text-anchor:middle;fill:var(--ink)}"
+    ".cell-diagram .l{font:14px system-ui,sans-serif;fill:var(--ink)}"
+    ".cell-diagram .n{font:13px system-ui,sans-serif;fill:var(--ink2)}"
+    ".cell-diagram .w{fill:none;stroke:var(--ink);stroke-width:2}"
+    ".cell-diagram .box{fill:var(--box);stroke:var(--ink);stroke-width:1.5}"
+    ".cell-diagram .op{fill:var(--paper);stroke:var(--ink);stroke-width:1.5}"
+    ".cell-diagram .tip{fill:var(--ink)}</style>"
+)
+ARROW = (
+    '<defs><marker id="a" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+    'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="tip"/></marker></defs>'
+)
+GATES = (("forget", "σ"), ("input", "σ"), ("candidate", "tanh"), ("output", "σ"))
+
+
+def cell_label(view: CellView, length: int | None = None) -> str:
+    """The diagram's accessible name: where it is and what it shows."""
+    m, of = view.means, f" of {length}" if length else ""
+    return (
+        f"LSTM cell at character {view.step + 1}{of}, “{show_char(view.char)}”, layer {view.layer + 1}: "
+        f"forget gate mean {m['forget']:.2f}, input {m['input']:.2f}, candidate {m['candidate']:+.2f}, "
+        f"output {m['output']:.2f}"
+    )
+
+
+def cell_svg(view: CellView, length: int | None = None) -> str:
     """The LSTM cell at one step: memory flows along the top, the inputs along the bottom, and each gate box
-    holds its real activations (one square per unit) and their mean."""
+    holds its real activations (one square per unit) and their mean. ``length`` is the text's, for the label."""
+    label = html.escape(cell_label(view, length))
+    return f'<div class="cell-diagram">{SVG_STYLE}{_wide_svg(view, label)}{_compact_svg(view, label)}</div>'
+
+
+def _legend(H: int, x: float, y: float) -> str:
+    return (
+        f'<text x="{x}" y="{y}" class="n">One square per unit ({H} units). Gates: dark purple = 0 (closed) '
+        f'to yellow = 1 (open).</text><text x="{x}" y="{y + 17}" class="n">Memory, candidate and output: '
+        "purple = negative, none = 0, orange = positive.</text>"
+    )
+
+
+def _wide_svg(view: CellView, label: str) -> str:
     v, m = view.values, view.means
-    H = len(v["forget"])
-    box_top, box_h, bus_y = 150, 86, 290
-    gates = [("forget", "σ", 150), ("input", "σ", 310), ("candidate", "tanh", 470), ("output", "σ", 630)]
+    box_top, bus_y = 150, 290
+    xs = dict(zip((g for g, _ in GATES), (150, 310, 470, 630)))
     parts = [
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 800 400" role="img" '
-        'aria-label="LSTM cell diagram with the current gate values" style="max-width:820px;width:100%">',
-        '<defs><marker id="a" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#334"/></marker></defs>',
-        "<style>.t{font:600 14px system-ui,sans-serif;text-anchor:middle;fill:#111}"
-        ".s{font:12px system-ui,sans-serif;text-anchor:middle;fill:#333}"
-        ".l{font:13px system-ui,sans-serif;fill:#111}.n{font:12px system-ui,sans-serif;fill:#333}</style>",
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 800 400" role="img" class="wide" aria-label="{label}">',
+        ARROW,
         # Memory along the top: c_{t-1} → × forget → + input·candidate → c_t.
         f'<text x="20" y="20" class="l">{_sub("c", "t−1")} memory in</text>',
         _grid(view.previous_cell, 20, 27, signed_colour, cell=3),
@@ -111,15 +159,10 @@ def cell_svg(view: CellView) -> str:
         _op(470, 60, "+"),
         _line([(483, 60), (780, 60)]),
     ]
-    for name, fn, x in gates:
-        parts.append(_line([(x, bus_y), (x, box_top + box_h + 2)]))  # the inputs feed every gate from below
-        parts.append(
-            f'<rect x="{x - 65}" y="{box_top}" width="130" height="{box_h}" rx="8" fill="#eef2f7" stroke="#334" '
-            f'stroke-width="1.5"/><text x="{x}" y="{box_top + 18}" class="t">{name} {fn}</text>'
-            f'<text x="{x}" y="{box_top + 34}" class="s">mean {m[name]:+.2f}</text>'
-        )
-        colour = signed_colour if name == "candidate" else gate_colour
-        parts.append(_grid(v[name], x - 60, box_top + 42, colour, cell=3.75))
+    for name, fn in GATES:
+        x = xs[name]
+        parts.append(_line([(x, bus_y), (x, box_top + 88)]))  # the inputs feed every gate from below
+        parts.append(_gate(name, fn, m[name], v[name], x - 65, box_top, 130, 3.75))
     parts += [
         _line([(150, box_top), (150, 73)]),  # forget gate scales the old memory
         _line([(310, box_top), (310, 110), (457, 110)]),
@@ -127,22 +170,54 @@ def cell_svg(view: CellView) -> str:
         _line([(470, box_top), (470, 123)]),
         _line([(470, 97), (470, 73)]),  # and the product is written
         _line([(740, 60), (740, 80)]),
-        _box(710, 80, 60, 28, "tanh", ""),  # the new memory, squashed
+        '<rect x="710" y="80" width="60" height="28" rx="8" class="box"/><text x="740" y="98" class="t">tanh</text>',
         _line([(740, 108), (740, 127)]),
         _op(740, 140, "×"),
         _line([(630, box_top), (630, 140), (727, 140)]),  # output gate scales what is shown
         _line([(753, 140), (790, 140)]),
-        f'<text x="700" y="{box_top + 8}" class="l">{_sub("h", "t")} output</text>',
-        _grid(v["hidden"], 700, box_top + 15, signed_colour, cols=30, cell=3),
+        f'<text x="702" y="{box_top + 32}" class="l">{_sub("h", "t")} output</text>',
+        _grid(v["hidden"], 702, box_top + 39, signed_colour, cols=30, cell=3),
         # Inputs along the bottom: the previous output and the character read now.
         _line([(20, bus_y), (640, bus_y)], arrow=False),
         f'<text x="20" y="{bus_y + 20}" class="l">{_sub("h", "t−1")} (previous output) and '
         f"{_sub('x', 't')} = “{html.escape(show_char(view.char))}” (this character)</text>",
         _grid(view.previous_hidden, 20, bus_y + 28, signed_colour, cell=3),
-        f'<text x="20" y="{bus_y + 75}" class="n">One square per unit ({H} units). Gates: dark purple = 0 (closed) '
-        "to yellow = 1 (open).</text>",
-        f'<text x="20" y="{bus_y + 92}" class="n">Memory, candidate and output: purple = negative, white = 0, '
-        "orange = positive.</text>",
+        _legend(len(v["forget"]), 20, bus_y + 78),
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
+def _compact_svg(view: CellView, label: str) -> str:
+    """The same values for a phone: the equations in words, the gates two by two, the states as strips."""
+    v, m = view.values, view.means
+    char = html.escape(show_char(view.char))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 690" role="img" class="compact" '
+        f'aria-label="{label}">',
+        f'<text x="12" y="22" class="l">Reading {_sub("x", "t")} = “{char}” · layer {view.layer + 1}</text>',
+        f'<text x="12" y="44" class="l">{_sub("c", "t")} = forget × {_sub("c", "t−1")} + input × candidate</text>',
+        f'<text x="12" y="64" class="l">{_sub("h", "t")} = output × tanh({_sub("c", "t")})</text>',
+    ]
+    for k, (name, fn) in enumerate(GATES):
+        x, y = 8 + (k % 2) * 196, 80 + (k // 2) * 136
+        parts.append(_gate(name, fn, m[name], v[name], x, y, 188, 5))
+    y = 358
+    for k, (title, values) in enumerate(
+        (
+            (f"{_sub('c', 't−1')} memory in", view.previous_cell),
+            (f"{_sub('c', 't')} memory out", v["cell"]),
+            (f"{_sub('h', 't−1')} previous output", view.previous_hidden),
+            (f"{_sub('h', 't')} output", v["hidden"]),
+        )
+    ):
+        x, top = 8 + (k % 2) * 196, y + (k // 2) * 112
+        parts.append(f'<text x="{x}" y="{top + 14}" class="l">{title}</text>')
+        parts.append(_grid(values, x, top + 22, signed_colour, cell=5))
+    parts += [
+        f'<text x="8" y="{y + 240}" class="n">One square per unit ({len(v["forget"])} units).</text>',
+        f'<text x="8" y="{y + 258}" class="n">Gates: dark purple = 0 (closed), yellow = 1 (open).</text>',
+        f'<text x="8" y="{y + 276}" class="n">States: purple negative, none 0, orange positive.</text>',
         "</svg>",
     ]
     return "".join(parts)
@@ -153,7 +228,7 @@ def describe_cell(view: CellView) -> str:
     m = view.means
     guesses = ", ".join(f"“{show_char(c)}” {p:.0%}" for c, p in view.guesses)
     return (
-        f"Step {view.step + 1}: reading “{show_char(view.char)}” (layer {view.layer + 1}). "
+        f"Reading “{show_char(view.char)}” (layer {view.layer + 1}). "
         f"Forget gate mean {m['forget']:.2f} ({'keeps' if m['forget'] > 0.5 else 'drops'} most of the old memory); "
         f"input gate mean {m['input']:.2f}; candidate mean {m['candidate']:+.2f}; output gate mean {m['output']:.2f}. "
         f"Memory c ranges {min(view.values['cell']):+.2f} to {max(view.values['cell']):+.2f}. "
@@ -161,35 +236,42 @@ def describe_cell(view: CellView) -> str:
     )
 
 
-def shaded_text(text: str, colours: Sequence[str], titles: Sequence[str]) -> str:
-    """``text`` as HTML spans, each character on its own background with a hover title."""
-    spans = []
-    for ch, colour, title in zip(text, colours, titles):
+TABLE_MAX = 400  # characters listed in a shaded view's table (the view itself shows every one)
+
+
+def shaded_text(text: str, colours: Sequence[str], titles: Sequence[str], caption: str = "value") -> str:
+    """``text`` as HTML spans, each character on its own background with a hover title, and the same values in a
+    table under a disclosure, so they can be read without a mouse (keyboard, touch, screen reader)."""
+    spans, rows = [], []
+    for i, (ch, colour, title) in enumerate(zip(text, colours, titles)):
         shown = "⏎<br>" if ch == "\n" else html.escape(ch)
-        spans.append(
-            f'<span style="background:{colour};color:{_ink(colour)}" title="{html.escape(title)}">{shown}</span>'
-        )
+        spans.append(f'<span style="background:{colour}" title="{html.escape(title)}">{shown}</span>')
+        if i < TABLE_MAX:
+            rows.append(f"<tr><td>{i + 1}</td><td>{html.escape(show_char(ch))}</td><td>{html.escape(title)}</td></tr>")
+    more = f"<p>The first {TABLE_MAX} of {len(text):,} characters.</p>" if len(text) > TABLE_MAX else ""
     return (
         '<div class="shaded" style="font-family:ui-monospace,monospace;line-height:1.7;white-space:pre-wrap;'
         f'word-break:break-all">{"".join(spans)}</div>'
+        f'<details class="values"><summary>The values as a table</summary>{more}<table><thead><tr><th>#</th>'
+        f"<th>character</th><th>{html.escape(caption)}</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "</details>"
     )
 
 
 def unit_html(text: str, values: Sequence[float]) -> str:
     """Karpathy-style: each character coloured by one unit's value (purple negative, orange positive)."""
     limit = max((abs(x) for x in values), default=1.0) or 1.0
-    return shaded_text(text, [signed_colour(x, limit) for x in values], [f"{x:+.3f}" for x in values])
+    return shaded_text(text, [signed_colour(x, limit) for x in values], [f"{x:+.3f}" for x in values], "unit value")
 
 
 def surprise_html(result: Surprise) -> str:
-    """Each character shaded by surprise (bits), its probability on hover."""
-    bits = result.bits
-    colours = [_blend(SURPRISE, b / 10) for b in bits]
+    """Each character shaded by surprise (bits): no tint for none, the strongest from 10 bits; probability on hover."""
     titles = [
         f"“{show_char(c)}”: probability {p:.2%}, surprise {b:.1f} bits"
-        for c, p, b in zip(result.chars, result.probs, bits)
+        for c, p, b in zip(result.chars, result.probs, result.bits)
     ]
-    return shaded_text("".join(result.chars), colours, titles)
+    colours = [_tint(SURPRISED, b / 10) for b in result.bits]
+    return shaded_text("".join(result.chars), colours, titles, "the model's surprise")
 
 
 def copied_html(text: str, spans: Sequence[tuple[int, int]]) -> str:

@@ -46,15 +46,22 @@ def run_training(visitor, text=None, seconds=2, **knobs):
 
 
 def test_learn_shows_the_default_model_at_once(visitor):
-    svg, guesses, summary, numbers, slider = learn_tab.cell_values("To be", 2, 1, visitor)
-    assert svg.startswith("<svg") and "forget" in svg and "mean" in svg
+    svg, guesses, summary, numbers, slider, layer = learn_tab.cell_values("To be", 3, 1, visitor)
+    assert "<svg" in svg and "forget" in svg and "mean" in svg
+    assert 'aria-label="LSTM cell at character 3 of 5, “␣”' in svg  # the accessible name says where it is
     assert len(guesses) == 5 and math.isclose(sum(guesses.values()), sum(p for _, p in numbers["guesses"]))
-    assert "Step 3: reading “␣”" in summary and "default model" in summary  # "To be"[2] is the space
+    assert "Character 3 of 5. Reading “␣”" in summary and "default model" in summary  # "To be"[2] is the space
     assert len(numbers["values"]["forget"]) == sessions.DEFAULT.model_config.hidden_size
-    assert slider["maximum"] == 4
+    assert slider["maximum"] == 5 and numbers["character"] == 3 and layer["maximum"] == 1
 
 
-@pytest.mark.parametrize("text, step", [("", 0), ("abc", float("nan")), ("abc", -1), ("abc", "x"), ("a" * 9999, 0)])
+def test_learn_brings_a_stale_position_or_layer_within_range_and_says_so(visitor):
+    _svg, _guesses, summary, numbers, slider, layer = learn_tab.cell_values("To be", 40, 3, visitor)
+    assert numbers["character"] == 5 and slider["value"] == 5 and layer["value"] == 1
+    assert "showing the last" in summary and "has 1 layer" in summary
+
+
+@pytest.mark.parametrize("text, step", [("", 1), ("abc", float("nan")), ("abc", 0), ("abc", "x"), ("a" * 9999, 1)])
 def test_learn_refuses_bad_input_with_a_message(visitor, text, step):
     with pytest.raises(gr.Error):
         learn_tab.cell_values(text, step, 1, visitor)
@@ -87,7 +94,7 @@ def test_generate_streams_and_ends_with_bars_and_surprise(visitor):
     updates = list(generate_tab.generate_text("ROMEO:", 400, 0.8, 0, 1.0, 7, visitor))
     text, bars, _note, shaded, summary, copied = updates[-1]
     assert len(text) == 400 and len(updates) >= 1
-    assert next(iter(bars["character"])).startswith("1.") and bars["probability"].iloc[0] <= 1
+    assert bars["probability"].is_monotonic_decreasing and bars["probability"].iloc[0] <= 1
     assert "<span" in shaded and "bits per character" in summary
     assert "copied" in copied  # checked against tiny Shakespeare, the default model's training text
     again = list(generate_tab.generate_text("ROMEO:", 400, 0.8, 0, 1.0, 7, visitor))[-1][0]

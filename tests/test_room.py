@@ -172,12 +172,13 @@ def test_lone_surrogates_are_replaced_at_the_door(app_server, api_name, data):
     assert result["success"] is True, result
 
 
-def test_cell_values_accepts_any_step_of_the_text_it_is_sent(app_server):
-    result = call_raw(app_server.url, "/cell_values", ["x" * 99 + "y", 99, 1])  # a fresh session, a long text
+def test_cell_values_accepts_any_character_of_the_text_it_is_sent(app_server):
+    result = call_raw(app_server.url, "/cell_values", ["x" * 99 + "y", 100, 1])  # a fresh session, a long text
     assert result["success"] is True, result
-    assert result["output"]["data"][4]["value"] == 99
-    over = call_raw(app_server.url, "/cell_values", ["hello", 9, 1])
-    assert "from 0 to 4" in over["output"]["error"]
+    assert result["output"]["data"][3]["char"] == "y" and result["output"]["data"][4]["value"] == 100
+    past = call_raw(app_server.url, "/cell_values", ["hello", 9, 1])  # past the end: the last, and a note
+    assert past["success"] is True and past["output"]["data"][4]["value"] == 5
+    assert "showing the last" in past["output"]["data"][2]
 
 
 # What an API caller can send that no widget would: each gets one sentence naming the setting and its range.
@@ -188,7 +189,7 @@ BAD_CALLS = [
     ("/generate", ["x", [3], 0.8, 0, 1.0, 0], "Length (characters) must be"),
     ("/generate", ["x", 10, {"a": 1}, 0, 1.0, 0], "Temperature must be a number from 0 to 2"),
     ("/generate", ["x", 10, 0.8, 0, 1.0, True], "Random seed must be"),
-    ("/cell_values", ["hello", None, 1], "Step (character position) must be a whole number"),
+    ("/cell_values", ["hello", None, 1], "Character (1 = the first) must be a whole number"),
     ("/cell_values", ["hello", 2, "two"], "Layer must be a whole number"),
     ("/cell_values", ["hello"], "takes 3 inputs"),
     ("/activations", ["hello", "bogus", 1, 3], 'State must be one of "hidden", "cell"'),
