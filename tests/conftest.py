@@ -1,5 +1,6 @@
 """Shared fixtures: small corpora and small models, so the library tests run in seconds on a CPU."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,31 @@ def quick_config(**overrides) -> TrainConfig:
     settings = dict(batch_size=8, seq_len=32, learning_rate=1e-2, seconds=None, steps=30)
     settings.update(overrides)
     return TrainConfig(**settings)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, shared by a test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,7 @@ ENDPOINTS = {
     "/surprise",
     "/choose_model",
     "/upload_model",
+    "/report",
 }
 
 
