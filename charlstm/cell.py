@@ -54,13 +54,17 @@ def layer_weights(model: CharLSTM, layer: int) -> tuple[torch.Tensor, ...]:
 
 
 @torch.no_grad()
-def trace(model: CharLSTM, ids: torch.Tensor) -> Trace:
-    """Run ``ids`` (B, T) from a zero state through the readable cell, recording everything."""
+def trace(model: CharLSTM, ids: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None) -> Trace:
+    """Run ``ids`` (B, T) through the readable cell, recording everything; from a zero state, or from ``state``
+    (``nn.LSTM``'s (h, c), each (L, B, H)), e.g. after the fused model has read the text before."""
     B, T = ids.shape
     L, H = model.config.num_layers, model.config.hidden_size
     weights = [layer_weights(model, layer) for layer in range(L)]
-    h = [torch.zeros(B, H, device=ids.device) for _ in range(L)]
-    c = [torch.zeros(B, H, device=ids.device) for _ in range(L)]
+    if state is None:
+        h = [torch.zeros(B, H, device=ids.device) for _ in range(L)]
+        c = [torch.zeros(B, H, device=ids.device) for _ in range(L)]
+    else:
+        h, c = list(state[0].unbind(0)), list(state[1].unbind(0))
     record = torch.empty(6, B, T, L, H, device=ids.device)  # f, i, g, o, c, h
     x_all = model.embed(ids)  # (B, T, E)
     for t in range(T):

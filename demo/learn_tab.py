@@ -63,8 +63,10 @@ def cell_values(text: str, position: float, layer: float, request: gr.Request):
 
 
 # Stepping runs in the browser: no server round trip before the diagram request.
+FIRST = "(step, text) => 1"
 PREVIOUS = "(step, text) => Math.max(1, (step || 1) - 1)"
 NEXT = "(step, text) => Math.min(Math.max(1, (text || '').length), (step || 1) + 1)"
+LAST = "(step, text) => Math.max(1, (text || '').length)"
 
 
 def build() -> dict:
@@ -101,8 +103,10 @@ def build() -> dict:
             )
             step.check_maximum = False  # the handler checks the position against the text it is sent
         with gr.Row():
-            back = gr.Button("◀ Previous", size="sm", min_width=100, elem_id="learn-previous")
-            forward = gr.Button("Next ▶", size="sm", min_width=100, elem_id="learn-next")
+            first = gr.Button("⏮ First", size="sm", min_width=70, elem_id="learn-first")
+            back = gr.Button("◀ Previous", size="sm", min_width=90, elem_id="learn-previous")
+            forward = gr.Button("Next ▶", size="sm", min_width=90, elem_id="learn-next")
+            last = gr.Button("Last ⏭", size="sm", min_width=70, elem_id="learn-last")
         summary = gr.Markdown(elem_id="learn-summary")
         with gr.Row():
             diagram = gr.HTML(label="The cell at this character", min_width=320, elem_id="learn-diagram")
@@ -124,6 +128,6 @@ def build() -> dict:
         }
         step.input(api_name="cell_values", **update)
         gr.on([text.input, layer.input], api_visibility="private", **update)
-        for button, js in ((back, PREVIOUS), (forward, NEXT)):
+        for button, js in ((first, FIRST), (back, PREVIOUS), (forward, NEXT), (last, LAST)):
             button.click(None, [step, text], step, js=js).then(api_visibility="private", **update)
         return update

@@ -330,6 +330,9 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
             "outputs": outputs,
             "concurrency_id": "train",
             "concurrency_limit": limits.CONCURRENT_TRAININGS,
+            # progress and a refusal show on the status line only, never as a badge over the plot, the
+            # buttons or the model chooser at the top of the page
+            "show_progress_on": [status],
         }
         start.click(
             train_model,
