@@ -5,7 +5,6 @@ dark, on a desktop or a phone, without a single request leaving the file."""
 import html
 import re
 import shlex
-import shutil
 import uuid
 from pathlib import Path
 
@@ -110,22 +109,6 @@ def test_the_report_endpoint_through_the_launched_app(client):
     client.submit(CORPUS, 1, api_name="/train").result()
     page = Path(client.predict(CORPUS, api_name="/report")).read_text(encoding="utf-8")
     assert all(f"<h2>{title}</h2>" in page for title in HEADINGS)
-
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.mark.browser
