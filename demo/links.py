@@ -35,6 +35,7 @@ HIDEABLE = {
 }
 GRADIO_PARAMS = {"__theme", "view", "deep_link"}  # read by Gradio's page itself: left alone, without a note
 YES, NO = {"", "1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+MAX_NOTES = 5  # a link with a hundred bad parameters gets five notes and a count, not a wall of text
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,9 @@ def parse(query: Mapping[str, str]) -> Setup:
                 notes.append(f"Ignored the unknown parameter “{_short(name)}”.")
         except (gr.Error, ValueError) as e:
             notes.append(f"Ignored {_short(name)}={_short(value)}: {getattr(e, 'message', None) or e}")
-    setup = Setup(**found, notes=tuple(notes))
-    return _reconcile(setup)
+    if len(notes) > MAX_NOTES:
+        notes[MAX_NOTES:] = [f"Ignored {len(notes) - MAX_NOTES} more."]
+    return _reconcile(Setup(**found, notes=tuple(notes)))
 
 
 def _tab(value: str, notes: list[str]) -> str:
@@ -146,8 +148,8 @@ def _number(value: float | int) -> str:
 
 
 def qr_svg(url: str) -> str:
-    """An inline SVG of ``url``'s QR code with the link written under it (without "http://", which nobody types),
-    or a note if it cannot be one."""
+    """An inline SVG of ``url``'s QR code with the link written under it (without "http://", which nobody types;
+    its address and its query in two spans, so a page can show the address alone), or a note if it cannot be one."""
     try:
         code = segno.make(url, error="m", micro=False)
     except (segno.DataOverflowError, ValueError):
@@ -155,4 +157,7 @@ def qr_svg(url: str) -> str:
     svg = code.svg_inline(scale=1, border=4, dark="#000", light="#fff", omitsize=True, svgclass="qr", lineclass=None)
     label = html.escape(f"QR code of {url}", quote=True)
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{label}" shape-rendering="crispEdges" ', 1)
-    return f'<figure class="qr">{svg}<figcaption>{html.escape(url.removeprefix("http://"))}</figcaption></figure>'
+    address, _, query = url.removeprefix("http://").partition("?")
+    words = f'<span class="qr-address">{html.escape(address)}</span>'
+    words += f'<span class="qr-query">?{html.escape(query)}</span>' if query else ""
+    return f'<figure class="qr">{svg}<figcaption>{words}</figcaption></figure>'

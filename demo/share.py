@@ -5,14 +5,13 @@ link's QR code, drawn here. Hiding and presenter mode are classes on the page's 
 ``present.css`` and set by ``present.html``: they take effect without a round trip and work in every tab, drawn
 or not.
 
-The other tabs' widgets are found by their tab, kind and label (one lookup, :func:`find`), so those modules
-need not know about links; a widget that is renamed is logged and its parameter ignored (a test checks all are
-found)."""
+The other tabs' widgets are found by their tab, kind and label or id (:func:`find`), so those modules need not
+know about links; one renamed or gone stops the app at start with a message naming it (a test starts it). The
+knobs and uploads are found by kind (:func:`mark`), so a knob added to Train or Generate hides with the others."""
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from urllib.parse import urlsplit
@@ -22,9 +21,8 @@ import gradio as gr
 from . import corpus_tab, links
 from .generate_tab import SLIDERS
 
-log = logging.getLogger(__name__)
 URL_MAX_CHARS = 10_000  # the longest page address taken from a browser (the longest link is about 7,000)
-KNOB_TABS = ("train", "generate")  # whose settings hide=knobs and presenter mode hide
+KNOB_TABS = ("train", "generate")  # whose settings hide=knobs hides
 KNOB_KINDS = (gr.Slider, gr.Number, gr.Checkbox, gr.Radio)
 # Generate's widgets by label (the sliders' labels have one home, generate_tab.SLIDERS)
 LABELS = {"seed_text": "Seed text", **{name: spec[0] for name, spec in SLIDERS.items()}, "seed": "Random seed"}
@@ -60,21 +58,22 @@ def find(tabs: gr.Tabs) -> list[gr.components.Component]:
 
 
 def mark(tabs: gr.Tabs) -> None:
-    """Give the knobs (and the layouts holding nothing else) the class ``lab-knob``, the file uploads
-    ``lab-upload``: present.css hides them under the root's ``lab-hide-knobs`` / ``lab-hide-upload``."""
+    """Give the knobs (and the layouts holding nothing else) the classes ``lab-knob`` and ``lab-knob-<tab>``, the
+    file uploads ``lab-upload``: present.css hides them under the root's ``lab-hide-knobs`` / ``lab-hide-upload``,
+    and Train's in presenter mode (Generate's stay: a presenter shows what temperature does)."""
     for tab in tabs.children:
-        knobs = {id(b) for b in blocks(tab) if getattr(tab, "id", None) in KNOB_TABS and isinstance(b, KNOB_KINDS)}
+        knobs = {id(b) for b in blocks(tab) if isinstance(b, KNOB_KINDS)} if tab.id in KNOB_TABS else set()
         for block in blocks(tab):
             inside = [b for b in blocks(block) if isinstance(b, gr.components.Component)]
             if inside and all(id(b) in knobs for b in inside):
-                _add_class(block, "lab-knob")
+                _add_class(block, "lab-knob", f"lab-knob-{tab.id}")
             if isinstance(block, gr.File) and block.interactive is not False:
                 _add_class(block, "lab-upload")
 
 
-def _add_class(block: gr.blocks.Block, name: str) -> None:
+def _add_class(block: gr.blocks.Block, *names: str) -> None:
     classes = block.elem_classes or []
-    block.elem_classes = [*([classes] if isinstance(classes, str) else classes), name]
+    block.elem_classes = [*([classes] if isinstance(classes, str) else classes), *names]
 
 
 def _page_url(sent: object, request: gr.Request | None) -> str:
@@ -139,11 +138,13 @@ def build(tabs: gr.Tabs) -> tuple[dict, dict]:
                 )
                 copy = gr.Button("Copy link to this setup", elem_id="share-copy")
                 present = gr.Checkbox(
-                    label="Presenter mode", info="Large type, light, knobs hidden, QR code.", elem_id="share-present"
+                    label="Presenter mode",
+                    info="Large type, light colours, Train's knobs hidden, the QR code of this page.",
+                    elem_id="share-present",
                 )
                 note = gr.Markdown(elem_id="share-note")
             qr = gr.HTML(elem_id="share-qr", padding=False)
-        hidden = gr.Textbox(visible="hidden", elem_id="share-hidden")
+        hidden = gr.Textbox(visible=False, elem_id="share-hidden")  # what the link hides: for the page script
     show = {"fn": None, "inputs": [present, hidden], "js": "(on, hide) => charlstmLinks.show(on, hide)"}
     present.input(**show)
     copied = {"fn": None, "inputs": address, "outputs": note, "js": "(link) => charlstmLinks.copy(link)"}
@@ -154,7 +155,7 @@ def build(tabs: gr.Tabs) -> tuple[dict, dict]:
         [address, qr, presenter_qr, note],
         js=where,
         api_visibility="private",
-        concurrency_limit=None,
+        concurrency_id="light",
     ).then(**copied)
     load = {
         "fn": apply,
@@ -162,6 +163,6 @@ def build(tabs: gr.Tabs) -> tuple[dict, dict]:
         "outputs": [tabs, *targets, present, hidden, address, qr, presenter_qr, note],
         "js": "() => [window.location.href]",
         "api_visibility": "private",
-        "concurrency_limit": None,
+        "concurrency_id": "light",
     }
     return load, show
