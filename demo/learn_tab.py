@@ -53,7 +53,7 @@ def cell_values(text: str, position: float, layer: float, request: gr.Request):
     }
     summary = " ".join([f"Character {position} of {len(text)}.", describe_cell(view), f"(Model: {label}.)", *notes])
     return (
-        cell_svg(view, len(text)),
+        cell_svg(view, text),
         guesses,
         summary,
         numbers,

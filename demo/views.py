@@ -131,7 +131,11 @@ SVG_STYLE = (
     ".cell-diagram .w{fill:none;stroke:var(--ink);stroke-width:2}"
     ".cell-diagram .box{fill:var(--box);stroke:var(--ink);stroke-width:1.5}"
     ".cell-diagram .op{fill:var(--paper);stroke:var(--ink);stroke-width:1.5}"
-    ".cell-diagram .tip{fill:var(--ink)}</style>"
+    ".cell-diagram .tip{fill:var(--ink)}"
+    ".cell-diagram .strip{font:1.15em/1.6 ui-monospace,monospace;white-space:pre;overflow:hidden;"
+    "text-overflow:ellipsis;margin:0 0 .4em;color:var(--ink)}"
+    ".cell-diagram .strip mark{background:#c2410c;color:#fff;border-radius:3px;padding:0 2px}"
+    "</style>"
 )
 ARROW = (
     '<defs><marker id="a" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
@@ -150,11 +154,28 @@ def cell_label(view: CellView, length: int | None = None) -> str:
     )
 
 
-def cell_svg(view: CellView, length: int | None = None) -> str:
+STRIP_CONTEXT = 30  # characters shown on each side of the current one
+
+
+def text_strip(text: str, step: int) -> str:
+    """The text around character ``step`` (0-based) on one line, that character marked: where the reader is."""
+    start, end = max(0, step - STRIP_CONTEXT), min(len(text), step + STRIP_CONTEXT + 1)
+    before = html.escape(text[start:step].replace("\n", "⏎"))
+    after = html.escape(text[step + 1 : end].replace("\n", "⏎"))
+    now = html.escape(show_char(text[step]))
+    return (
+        f'<p class="strip" aria-hidden="true">{"…" if start else ""}{before}<mark>{now}</mark>{after}'
+        f"{'…' if end < len(text) else ''}</p>"
+    )
+
+
+def cell_svg(view: CellView, text: str | None = None) -> str:
     """The LSTM cell at one step: memory flows along the top, the inputs along the bottom, and each gate box
-    holds its real activations (one square per unit) and their mean. ``length`` is the text's, for the label."""
-    label = html.escape(cell_label(view, length))
-    return f'<div class="cell-diagram">{SVG_STYLE}{_wide_svg(view, label)}{_compact_svg(view, label)}</div>'
+    holds its real activations (one square per unit) and their mean. With ``text``, a strip of it above, the
+    character read marked."""
+    label = html.escape(cell_label(view, len(text) if text else None))
+    strip = text_strip(text, view.step) if text else ""
+    return f'<div class="cell-diagram">{SVG_STYLE}{strip}{_wide_svg(view, label)}{_compact_svg(view, label)}</div>'
 
 
 def _legend(H: int, x: float, y: float) -> str:
