@@ -7,6 +7,7 @@ Keys (demo/keys.js): ←/→ step, Home/End jump, Space plays and pauses, from a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import gradio as gr
@@ -32,7 +33,7 @@ def cell_values(text: str, position: float, layer: float, request: gr.Request):
     model, vocab, label = sessions.get(request).active()
     layers = model.config.num_layers
     layer = checks.number(layer, "The layer", 1, limits.MODEL_MAX_LAYERS, integer=True)
-    notes = []
+    notes, asked = [], position
     if position > len(text):
         notes.append(f"The text has {len(text)} characters: showing the last.")
         position = len(text)
@@ -41,23 +42,25 @@ def cell_values(text: str, position: float, layer: float, request: gr.Request):
         layer = layers
     view = cell_view(model, vocab, text, position - 1, layer - 1)
     guesses = {f"“{show_char(c)}”": p for c, p in view.guesses}
-    numbers = {
+    numbers = {  # rounded: four decimals say all a person reads, and keep the page light
         "model": label,
         "character": position,
         "of": len(text),
         "char": view.char,
         "layer": view.layer + 1,
-        "means": view.means,
-        "values": view.values,
-        "guesses": view.guesses,
+        "means": {part: round(x, 4) for part, x in view.means.items()},
+        "values": {part: [round(x, 4) for x in values] for part, values in view.values.items()},
+        "guesses": [(c, round(p, 4)) for c, p in view.guesses],
     }
     summary = " ".join([f"Character {position} of {len(text)}.", describe_cell(view), f"(Model: {label}.)", *notes])
     return (
         cell_svg(view, text),
         guesses,
         summary,
-        numbers,
-        gr.update(maximum=len(text), value=position),
+        json.dumps(numbers, ensure_ascii=False),
+        # the slider's value only when it was brought within range: sending it back every time would pull a
+        # slider being dragged back to where an earlier answer was
+        gr.update(maximum=len(text), value=position) if position != asked else gr.update(maximum=len(text)),
         gr.update(value=layer, maximum=layers),
     )
 
@@ -102,6 +105,10 @@ def build() -> dict:
                 elem_id="learn-step",
             )
             step.check_maximum = False  # the handler checks the position against the text it is sent
+            # Moving the slider (a drag let go, an arrow key on it, a number typed and Enter) presses this hidden
+            # button (demo/keys.html): Gradio's own slider events got slower with every drag (0.3 s after one,
+            # 3 s after fifty), the buttons' path does not.
+            go = gr.Button("Show this character", elem_id="learn-go", elem_classes=["lab-hidden"])
         with gr.Row():
             first = gr.Button("⏮ First", size="sm", min_width=70, elem_id="learn-first")
             back = gr.Button("◀ Previous", size="sm", min_width=90, elem_id="learn-previous")
@@ -114,7 +121,8 @@ def build() -> dict:
         with gr.Accordion("How an LSTM cell reads one character (the equations)", open=True):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX, elem_id="learn-explanation")
         with gr.Accordion("The numbers (JSON)", open=False):
-            numbers = gr.JSON(label="Gate values, means and guesses at this character")
+            # as text: a JSON tree of a thousand numbers re-rendered at every step slowed the whole page down
+            numbers = gr.Code(language="json", label="Gate values, means and guesses at this character")
 
         outputs = [diagram, guesses, summary, numbers, step, layer]
         inputs = [text, step, layer]
@@ -126,7 +134,7 @@ def build() -> dict:
             "trigger_mode": "always_last",  # while dragging or typing, only the latest position is drawn
             "show_progress": "hidden",  # no spinner over the diagram at every step
         }
-        step.input(api_name="cell_values", **update)
+        go.click(None, [step, text], step, js="(step, text) => step").then(api_name="cell_values", **update)
         gr.on([text.input, layer.input], api_visibility="private", **update)
         for button, js in ((first, FIRST), (back, PREVIOUS), (forward, NEXT), (last, LAST)):
             button.click(None, [step, text], step, js=js).then(api_visibility="private", **update)

@@ -1,5 +1,7 @@
 """End to end over HTTP: the app launched on a loopback port, driven by gradio_client as a script would."""
 
+import json
+
 import pytest
 from gradio_client import Client
 
@@ -80,6 +82,7 @@ def test_stop_before_train_is_harmless(client):
 
 def test_cell_values_and_corpus_stats_endpoints(client):
     svg, _guesses, summary, numbers, step, _layer = client.predict("hello", 5, 1, api_name="/cell_values")
-    assert "<svg" in svg and numbers["char"] == "o" and step["value"] == 5
+    numbers = json.loads(numbers)
+    assert "<svg" in svg and numbers["char"] == "o" and numbers["character"] == 5 and step["maximum"] == 5
     summary, _chars = client.predict("some text to look at\n" * 10, api_name="/corpus_stats")
     assert "210 characters" in summary

@@ -175,7 +175,8 @@ def test_lone_surrogates_are_replaced_at_the_door(app_server, api_name, data):
 def test_cell_values_accepts_any_character_of_the_text_it_is_sent(app_server):
     result = call_raw(app_server.url, "/cell_values", ["x" * 99 + "y", 100, 1])  # a fresh session, a long text
     assert result["success"] is True, result
-    assert result["output"]["data"][3]["char"] == "y" and result["output"]["data"][4]["value"] == 100
+    numbers = json.loads(result["output"]["data"][3])
+    assert numbers["char"] == "y" and numbers["character"] == 100
     past = call_raw(app_server.url, "/cell_values", ["hello", 9, 1])  # past the end: the last, and a note
     assert past["success"] is True and past["output"]["data"][4]["value"] == 5
     assert "showing the last" in past["output"]["data"][2]
