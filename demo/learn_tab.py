@@ -110,10 +110,10 @@ def build() -> dict:
             # 3 s after fifty), the buttons' path does not.
             go = gr.Button("Show this character", elem_id="learn-go", elem_classes=["lab-hidden"])
         with gr.Row():
-            first = gr.Button("⏮ First", size="sm", min_width=70, elem_id="learn-first")
+            first = gr.Button("◀◀ First", size="sm", min_width=70, elem_id="learn-first")
             back = gr.Button("◀ Previous", size="sm", min_width=90, elem_id="learn-previous")
             forward = gr.Button("Next ▶", size="sm", min_width=90, elem_id="learn-next")
-            last = gr.Button("Last ⏭", size="sm", min_width=70, elem_id="learn-last")
+            last = gr.Button("Last ▶▶", size="sm", min_width=70, elem_id="learn-last")
         summary = gr.Markdown(elem_id="learn-summary")
         with gr.Row():
             diagram = gr.HTML(label="The cell at this character", min_width=320, elem_id="learn-diagram")
