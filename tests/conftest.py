@@ -69,6 +69,29 @@ def browser():
         browser.close()
 
 
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def watch_page(page):
+    """Block every request that would leave the machine (recording it in ``page.external``: the page must not
+    even try) and record console and page errors in ``page.errors``."""
+    from urllib.parse import urlsplit
+
+    page.external, page.errors = [], []
+
+    def route(route):
+        if route.request.url.startswith(("data:", "blob:")) or urlsplit(route.request.url).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            page.external.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    return page
+
+
 @pytest.fixture(scope="session")
 def app_server():
     server = AppServer()

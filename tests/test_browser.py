@@ -2,31 +2,18 @@
 leaves the machine blocked (and recorded: the page must not even try)."""
 
 import re
-from urllib.parse import urlparse
 
 import pytest
 
+from tests.conftest import watch_page
+
 pytestmark = pytest.mark.browser
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
 @pytest.fixture
 def page(browser, app_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.external, page.errors = [], []
-
-    def route(route):
-        host = urlparse(route.request.url).hostname
-        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            page.external.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page = watch_page(context.new_page())
     page.goto(app_server.url, wait_until="load")
     page.get_by_role("tab", name="Learn").wait_for()
     yield page

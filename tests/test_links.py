@@ -14,6 +14,7 @@ import pytest
 from demo import links, share
 from demo.corpus_tab import PRESETS
 from demo.generate_tab import DEFAULTS
+from tests.conftest import watch_page
 
 SHAKESPEARE = next(label for label in PRESETS if "Shakespeare" in label)
 
@@ -188,8 +189,6 @@ def test_copy_link_writes_the_current_widgets_and_checks_them_like_any_link():
 
 # --- in the browser ------------------------------------------------------------------------------------------
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-
 
 @pytest.fixture
 def visit(browser, app_server):
@@ -200,19 +199,7 @@ def visit(browser, app_server):
     def open_page(query: dict, **context):
         context = browser.new_context(**{"viewport": {"width": 1400, "height": 900}, **context})
         contexts.append(context)
-        page = context.new_page()
-        page.external, page.errors = [], []
-
-        def route(route):
-            if route.request.url.startswith(("data:", "blob:")) or urlsplit(route.request.url).hostname in LOCAL_HOSTS:
-                route.continue_()
-            else:
-                page.external.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", route)
-        page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page = watch_page(context.new_page())
         page.goto(app_server.url + ("?" + encode(query) if query else ""), wait_until="load")
         page.wait_for_function("() => document.querySelector('#present-qr svg, #present-qr .qr-note')", timeout=30_000)
         return page
