@@ -7,7 +7,6 @@ import shlex
 import time
 from contextlib import closing
 from dataclasses import fields, replace
-from typing import Any
 
 import gradio as gr
 
@@ -15,7 +14,7 @@ from charlstm.config import MAX_LEARNING_RATE, ConfigError, ModelConfig, TrainCo
 from charlstm.data import CorpusError
 from charlstm.run import Plan, Run, plan
 
-from . import checks, limits, presence, report, sessions, uploads, widgets
+from . import admission, checks, limits, presence, report, sessions, uploads, widgets
 from .sessions import Session
 from .train_view import BEST_SERIES, plot_rows, record, status_text
 
@@ -83,38 +82,6 @@ def command(seconds: float, auto: bool, knobs: dict, init: str = "auto", keep_be
     elif init == "scratch":  # the app stops a memorising run; from scratch, the CLI must be asked to
         parts.append("--stop-when-memorising")
     return shlex.join([*parts, "--out", "model.safetensors", "--plot", "loss.png"])
-
-
-def _admit(request: gr.Request, text: Any, others: int) -> tuple:
-    """Validator of Train and Continue, run before an event is queued: the corpus cap, and the per-client budget
-    of trainings waiting or running, and of those nobody reads (a client that joins the queue again and again
-    cannot fill it). Gradio wants one result per input, and passes the request only to a validator that names
-    every input."""
-    queued, unread = presence.queued_work(presence.client_of(request), TRAININGS)
-    ok = [gr.validate(True, "")] * others
-    if queued >= limits.CLIENT_TRAININGS or unread >= limits.CLIENT_UNREAD_TRAININGS:
-        message = (
-            f"Your address already has {queued} trainings waiting or running, {unread} of them read by nobody "
-            f"(the most are {limits.CLIENT_TRAININGS} and {limits.CLIENT_UNREAD_TRAININGS}): "
-            "wait for one to finish, or press Stop."
-        )
-        return (gr.validate(False, message), *ok)
-    return (checks.too_long(text, "The corpus", limits.CORPUS_MAX_CHARS), *ok)
-
-
-def admit_train(
-    text, seconds, auto, hidden, layers, embedding, seq_len, batch, rate, dropout, init, best, request: gr.Request
-):
-    """Train's validator: every input named (Gradio passes the request only then), one result each."""
-    return _admit(request, text, 11)
-
-
-def admit_continue(text: Any, seconds: Any, request: gr.Request):
-    """Continue's validator."""
-    return _admit(request, text, 1)
-
-
-TRAININGS = ("train", "continue")
 
 
 def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan | None):
@@ -287,6 +254,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
             start = gr.Button("Train", variant="primary", elem_id="train-button")
             halt = gr.Button("Stop", variant="stop", interactive=False, elem_id="stop-button")
             more = gr.Button("Continue", elem_id="continue-button")
+        stop_note = gr.Markdown(elem_id="stop-note")  # Stop's answer: beside, so it never hides how a run ended
         status = gr.Markdown(
             "Press Train to start. The loss curves and samples appear as it learns.", elem_id="train-status"
         )
@@ -338,12 +306,13 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
             train_model,
             [corpus, seconds, auto, *knobs, init, keep_best],
             api_name="train",
-            validator=admit_train,
+            validator=admission.admit_train,
             **common,
         )
-        more.click(continue_model, [corpus, seconds], api_name="continue", validator=admit_continue, **common)
+        more.click(continue_model, [corpus, seconds], api_name="continue", validator=admission.admit_continue, **common)
         # Stop only sets a flag: its own group with no limit, so it never waits behind heavy requests
-        halt.click(stop, None, status, api_name="stop", concurrency_id="stop", concurrency_limit=None)
+        halt.click(stop, None, stop_note, api_name="stop", concurrency_id="stop", concurrency_limit=None)
+        start.click(lambda: "", None, stop_note, queue=False, api_visibility="private")  # a new run: no old answer
         uploaded.upload(
             uploads.upload_model, uploaded, [upload_note, choice], api_name="upload_model", concurrency_id="light"
         )

@@ -138,6 +138,9 @@ def test_axe_finds_no_serious_violation_in_the_apps_own_content(browser, app_ser
     own, gradio = {}, {}
     for tab in TABS:
         open_tab(page, tab)
+        if tab == "Inside":  # opening it finds units: check the page once that has been drawn, not half-way
+            page.locator("#unit-heatmap .shaded").wait_for(timeout=60_000)
+        page.wait_for_function("() => !document.querySelector('.pending, .generating')", timeout=60_000)
         page.add_script_tag(content=axe_script)
         violations = page.evaluate(
             """async (own) => {
