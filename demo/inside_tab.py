@@ -67,6 +67,12 @@ def show_unit(text: str, kind: str, layer: float, unit: float, request: gr.Reque
     return unit_html(text, values), summary
 
 
+def first_visit(text: str, heat: str, request: gr.Request) -> tuple:
+    """Opening the tab the first time finds units, so it never shows up empty; coming back keeps the unit the
+    learner chose."""
+    return suggest_units(text, request) if not heat else (gr.skip(),) * 5
+
+
 def pick(choice: str) -> tuple:
     """The state, layer and unit of a suggestion ("cell/1/17")."""
     kind, layer, unit = (choice or "hidden/1/0").split("/")
@@ -106,7 +112,11 @@ def build() -> None:
         ).then(api_visibility="private", **update)
         # Opening the tab finds units at once (a fraction of a second), so it never shows up empty.
         tab.select(
-            suggest_units, text, [suggestions, kind, layer, unit, table], api_visibility="private", **sessions.ANALYSIS
+            first_visit,
+            [text, heat],
+            [suggestions, kind, layer, unit, table],
+            api_visibility="private",
+            **sessions.ANALYSIS,
         ).then(api_visibility="private", **update)
         suggestions.input(pick, suggestions, [kind, layer, unit], api_visibility="private").then(
             api_visibility="private", **update

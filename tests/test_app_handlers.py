@@ -222,3 +222,10 @@ def test_upload_model_refuses_garbage_and_accepts_a_real_checkpoint(visitor, tmp
     note, choice = uploads.upload_model(str(sessions.DEFAULT_MODEL_PATH), visitor)
     assert "Loaded" in note and choice == sessions.OWN_LABEL
     assert sessions.get(visitor).use_own
+
+
+def test_opening_inside_finds_units_once_and_coming_back_keeps_the_chosen_unit(visitor):
+    found = inside_tab.first_visit(inside_tab.EXAMPLE, "", visitor)
+    assert found[3] is not None and len(found) == 5  # the best unit, picked on the first visit
+    kept = inside_tab.first_visit(inside_tab.EXAMPLE, "<div>the unit the learner chose</div>", visitor)
+    assert all(isinstance(x, type(gr.skip())) for x in kept)
