@@ -16,7 +16,7 @@ VIEWS = {
     "phone-dark": (390, 844, 2, True),
     "projector": (683, 512, 1.5, False),  # 1024×768 at 150%: the page lays out at 683 px
 }
-TABS = ("Learn", "Corpus", "Train", "Generate", "Inside")
+TABS = ("Learn", "Corpus", "Train", "Generate", "Guess", "Inside")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
                     if tab == "Generate":
                         page.locator("#generate-button").click()
                         page.locator("#copied p").first.wait_for(timeout=60_000)
+                    if tab == "Guess":  # a game a few characters in: tries, who won where, the tally
+                        page.locator("#game-start").click()
+                        page.locator("#game-board .cursor").wait_for(timeout=60_000)
+                        for key in "etaoinsh":
+                            page.locator("#game-guess textarea").press(key)
+                        page.locator("#game-tally tr").first.wait_for()
                     page.screenshot(path=out / f"{tab.split()[0].lower()}-{name}-full.png", full_page=True)
                     shots += 1
                 page.close()

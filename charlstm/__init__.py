@@ -6,11 +6,13 @@ The pieces, each in its own module: :mod:`~charlstm.vocab` (characters ⇄ ids),
 progress records), :mod:`~charlstm.sampling` (a generator of characters), :mod:`~charlstm.checkpoint`
 (safetensors files), :mod:`~charlstm.transfer` (the base model, growing a vocabulary), :mod:`~charlstm.run`
 (one training run: where it starts, its settings, its state), :mod:`~charlstm.memorisation` (what a text
-copies from the training text) and :mod:`~charlstm.cli` (``python -m charlstm``).
+copies from the training text), :mod:`~charlstm.clamp` and :mod:`~charlstm.steering` (one unit held fixed: what
+it changes) and :mod:`~charlstm.cli` (``python -m charlstm``).
 """
 
 from .cell import Trace, trace
 from .checkpoint import Checkpoint, CheckpointError, load, save
+from .clamp import Clamp, ClampError
 from .config import PRESETS, ConfigError, ModelConfig, TrainConfig, auto_config
 from .data import Corpus, CorpusError, make_corpus, read_text
 from .evaluation import Evaluation, evaluate
@@ -18,6 +20,7 @@ from .memorisation import CopyIndex
 from .model import CharLSTM
 from .run import Plan, Run, plan
 from .sampling import SamplingError, Step, char_probabilities, generate, sample
+from .steering import Comparison, compare_clamped
 from .training import Progress, TrainState, new_state, train
 from .transfer import base_model, grow_vocab
 from .vocab import Vocab
@@ -27,6 +30,9 @@ __all__ = [
     "CharLSTM",
     "Checkpoint",
     "CheckpointError",
+    "Clamp",
+    "ClampError",
+    "Comparison",
     "ConfigError",
     "CopyIndex",
     "Corpus",
@@ -45,6 +51,7 @@ __all__ = [
     "auto_config",
     "base_model",
     "char_probabilities",
+    "compare_clamped",
     "evaluate",
     "generate",
     "grow_vocab",

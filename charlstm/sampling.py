@@ -5,7 +5,8 @@ step with the state carried (the window is never re-run). That step uses the rea
 :mod:`charlstm.cell` on weights prepared once per call (the embedding folded into the first layer's input
 weights), which is about three times faster than calling ``nn.LSTM`` for a single character.
 Randomness comes only from the ``torch.Generator`` passed in: the same seed gives the same text, and
-concurrent callers never disturb each other.
+concurrent callers never disturb each other. With a :class:`~charlstm.clamp.Clamp`, one unit is held at a value
+in every step, the seed's included (it is then read by the same stepper, not the fused pass).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .clamp import Clamp
 from .config import SampleConfig
 from .model import CharLSTM, State
 from .vocab import UNKNOWN_ID, Vocab
@@ -75,19 +77,30 @@ def generate(
     top_k: int = DEFAULTS.top_k,
     top_p: float = DEFAULTS.top_p,
     generator: torch.Generator | None = None,
+    clamp: Clamp | None = None,
 ) -> Iterator[Step]:
-    """Yield ``length`` characters continuing ``prompt``. Temperature 0 is greedy; top_k 0 keeps every character."""
+    """Yield ``length`` characters continuing ``prompt``. Temperature 0 is greedy; top_k 0 keeps every character.
+    With ``clamp``, one unit is held at its value from the seed's first character to the last one written."""
     check_settings(length, temperature, top_k, top_p)
+    if clamp is not None:
+        clamp.check(model)
     if length == 0:
         return
     generator = generator or torch.Generator().manual_seed(DEFAULTS.seed)
     was_training = model.training
     model.eval()
     try:
-        logits, (h, c) = prime(model, vocab, prompt)
-        step = _stepper(model)
-        h, c = [s.cpu().numpy() for s in h[:, 0]], [s.cpu().numpy() for s in c[:, 0]]  # per layer, (H,) each
-        logits = logits.cpu().numpy()
+        step = _stepper(model, clamp)
+        if clamp is None:
+            # prime: the whole seed in one fused nn.LSTM pass
+            logits, (h, c) = prime(model, vocab, prompt)
+            h, c = [s.cpu().numpy() for s in h[:, 0]], [s.cpu().numpy() for s in c[:, 0]]  # per layer, (H,) each
+            logits = logits.cpu().numpy()
+        else:
+            # prime through the clamped steps, so the state the text continues from was clamped all along
+            h, c = zero_state(model)
+            for i in prompt_ids(vocab, prompt, torch.device("cpu"))[0].tolist():
+                logits = step(i, h, c)
         probs = _softmax(logits)
         for _ in range(length):
             # pick the next character from the reshaped distribution
@@ -106,8 +119,15 @@ def sample(model: CharLSTM, vocab: Vocab, prompt: str = "", length: int = DEFAUL
     return "".join(step.char for step in generate(model, vocab, prompt, length, **settings))
 
 
-def _stepper(model: CharLSTM):
-    """A function (id, h, c) -> logits that advances the per-layer states ``h``, ``c`` in place by one character.
+def zero_state(model: CharLSTM) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The stepper's state before the first character: h and c per layer, zeros (H,) each."""
+    L, H = model.config.num_layers, model.config.hidden_size
+    return [np.zeros(H, np.float32) for _ in range(L)], [np.zeros(H, np.float32) for _ in range(L)]
+
+
+def _stepper(model: CharLSTM, clamp: Clamp | None = None):
+    """A function (id, h, c) -> logits that advances the per-layer states ``h``, ``c`` in place by one character,
+    holding the unit of ``clamp`` (if any) at its value.
 
     The equations of :func:`charlstm.cell.cell_step`, arranged for speed at batch 1, where per-call overhead
     dominates: the products run in torch (its threads are the ones training uses; NumPy's BLAS threads would
@@ -134,13 +154,22 @@ def _stepper(model: CharLSTM):
     def mv(weight: torch.Tensor, x: np.ndarray) -> np.ndarray:
         return torch.mv(weight, torch.from_numpy(x)).numpy()
 
+    clamped = clamp.layer if clamp is not None else -1  # the clamped layer (-1: none; the checks cost 14 ns)
+
     def step(i: int, h: list[np.ndarray], c: list[np.ndarray]) -> np.ndarray:
         for k in range(L):
+            # pre-activations of every gate: this layer's input (the character, or the layer below) and its past
             z_in = first[i] if k == 0 else mv(w_ih[k], h[k - 1]) + bias_np[k]
             t = np.tanh(z_in + mv(w_hh[k], h[k]))  # (4H,)
             sig = t[: 3 * H] * 0.5 + 0.5  # input, forget and output gates
+            # memory: keep part of the old, write part of the candidate
             c[k] = sig[H : 2 * H] * c[k] + sig[:H] * t[3 * H :]
+            if k == clamped and clamp.kind == "cell":
+                c[k][clamp.unit] = clamp.value  # before h reads it; the next step reads it too
+            # output: show part of the memory
             h[k] = sig[2 * H :] * np.tanh(c[k])
+            if k == clamped and clamp.kind == "hidden":
+                h[k][clamp.unit] = clamp.value  # the layer above, the head and the next step read it
         return mv(head_w, h[-1]) + head_b  # (V,)
 
     return step

@@ -8,12 +8,26 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from . import corpus_tab, generate_tab, inside_tab, learn_tab, limits, presence, sessions, share, train_tab, widgets
+from . import (
+    corpus_tab,
+    game_tab,
+    generate_tab,
+    inside_tab,
+    learn_tab,
+    limits,
+    presence,
+    sessions,
+    share,
+    time_machine,
+    train_tab,
+    widgets,
+)
 
 HERE = Path(__file__).parent
 # Styles and scripts the page loads, all served by this app (nothing from outside): one file per concern.
 CSS_FILES = [HERE / "style.css", HERE / "present.css"]
-HEAD_FILES = [HERE / "keys.html", HERE / "present.html"]  # <script> elements added to the page's <head>
+# <script> elements added to the page's <head>
+HEAD_FILES = [HERE / "keys.html", HERE / "present.html", HERE / "game.html"]
 # Gradio's default greys and oranges fall below 4.5:1 for help texts (1.9:1) and white on the primary button
 # (2.8:1): darker shades, the same hues, in light and dark.
 THEME = gr.themes.Default(
@@ -39,7 +53,7 @@ THEME = gr.themes.Default(
 
 
 def choose_model(choice: str, request: gr.Request) -> str:
-    """Switch Learn, Generate and Inside between the default model and this session's own."""
+    """Switch Learn, Generate, Guess and Inside between the default model and this session's own."""
     if choice not in (sessions.DEFAULT_LABEL, sessions.OWN_LABEL):
         raise gr.Error(f"Choose {sessions.DEFAULT_LABEL!r} or {sessions.OWN_LABEL!r}.")
     session = sessions.get(request)
@@ -59,18 +73,30 @@ with widgets.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(
     choice = widgets.Radio(
         [sessions.DEFAULT_LABEL, sessions.OWN_LABEL],
         value=sessions.DEFAULT_LABEL,
-        label="Model used by Learn, Generate and Inside",
+        label="Model used by Learn, Generate, Guess and Inside",
         elem_id="model-choice",
     )
+    moment, moment_note = time_machine.slider()  # shown once the visitor's own run has moments
     with gr.Tabs() as tabs:
         learn = learn_tab.build()
         corpus = corpus_tab.build()
-        train_tab.build(corpus, choice)
+        jump = train_tab.build(corpus, choice, moment)
         generate_tab.build()
-        inside_tab.build()
+        game = game_tab.build(corpus)
+        inside = inside_tab.build()
     choice.input(choose_model, choice, choice, api_name="choose_model", concurrency_id="light")
     choice.change(api_visibility="private", **learn)
+    # the time machine: a moment chosen on the slider (let go) or from the Train tab's list re-draws Learn
+    # and Inside, when a heatmap is drawn there
+    chosen = {"fn": time_machine.choose_moment, "outputs": [moment_note, choice, moment], "concurrency_id": "light"}
+    heat = {**inside, "fn": inside_tab.redraw, "inputs": [*inside["inputs"], inside["outputs"][0]]}
+    for event in (
+        moment.release(inputs=moment, api_name="choose_moment", **chosen),
+        jump.input(inputs=jump, api_visibility="private", **chosen),
+    ):
+        event.then(api_visibility="private", **learn).then(api_visibility="private", **heat)
     demo.load(api_visibility="private", **learn)
+    demo.load(api_visibility="private", show_progress="hidden", **game)  # a reloaded page resumes its game
     link, show = share.build(tabs)  # the Share accordion; a link's parameters, applied on load
     demo.load(**link).then(**show)
     # no demo.unload: Gradio fires it on any dropped heartbeat; sessions ends a session after a grace period

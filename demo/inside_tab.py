@@ -1,5 +1,6 @@
 """Inside tab: Karpathy-style activation heatmaps. A text with each character coloured by one unit's value, and
-the units that best follow something nameable (quotes, brackets, position in the line...) found automatically."""
+the units that best follow something nameable (quotes, brackets, position in the line...) found automatically;
+then "Switch a unit off" (:mod:`demo.clamp_view`): does the model use that unit, or does it only track something?"""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import gradio as gr
 
 from charlstm.explain import activations, find_units
 
-from . import checks, limits, sessions, widgets
+from . import checks, clamp_view, limits, sessions, widgets
 from .views import unit_html
 
 EXAMPLE = (
@@ -67,6 +68,11 @@ def show_unit(text: str, kind: str, layer: float, unit: float, request: gr.Reque
     return unit_html(text, values), summary
 
 
+def redraw(text: str, kind: str, layer: float, unit: float, heat: str, request: gr.Request) -> tuple:
+    """The heatmap again with the model now chosen (the time machine moved), if one is drawn at all."""
+    return show_unit(text, kind, layer, unit, request) if heat else (gr.skip(), gr.skip())
+
+
 def first_visit(text: str, heat: str, request: gr.Request) -> tuple:
     """Opening the tab the first time finds units, so it never shows up empty; coming back keeps the unit the
     learner chose."""
@@ -79,7 +85,7 @@ def pick(choice: str) -> tuple:
     return kind, int(layer), int(unit)
 
 
-def build() -> None:
+def build() -> dict:
     with gr.Tab("Inside", id="inside") as tab:
         gr.Markdown(
             "Each unit of the LSTM is a number that changes as the model reads. Some end up tracking "
@@ -121,3 +127,52 @@ def build() -> None:
         suggestions.input(pick, suggestions, [kind, layer, unit], api_visibility="private").then(
             api_visibility="private", **update
         )
+        _clamp_section(text, kind, layer, unit)
+        return update  # the app re-draws the heatmap with it when the time machine moves
+
+
+def _clamp_section(text: gr.Textbox, kind: gr.Radio, layer: gr.Number, unit: gr.Number) -> None:
+    """The "Switch a unit off" section: the unit chosen above, held at a value while the model writes."""
+    gr.Markdown(
+        "### Switch a unit off\nDoes the model *use* this unit, or does it only *track* something? Hold it at a "
+        "value (0 switches it off) while the model reads the seed and writes. Both texts are drawn with the same "
+        "random numbers, so every difference is the clamp's doing; its cost is scored in bits per character on "
+        "the text above. Radford et al. (2017) steered a model's sentiment with one unit; many tidy-looking units "
+        "change nothing.\n\n**Try this:** Find units, pick “position in the line” and switch it off. Do the "
+        "clamped lines still end where lines should? Then read the bits/char: a unit can follow a feature closely "
+        "while the model does not rely on it. Try ±5 too.",
+        elem_id="clamp-intro",
+    )
+    with gr.Row():
+        value = widgets.Slider(
+            -clamp_view.VALUE_RANGE,
+            clamp_view.VALUE_RANGE,
+            value=0,
+            step=0.1,
+            label="Clamp value",
+            info="0 switches the unit off. Read normally, h stays within ±1 and c mostly within ±4.",
+        )
+        seed_text = gr.Textbox(
+            clamp_view.SEED_TEXT, label="Seed text", lines=2, max_length=limits.SEED_MAX_CHARS, info="Read first."
+        )
+        length = widgets.Slider(
+            1, clamp_view.MAX_LENGTH, value=clamp_view.LENGTH, step=1, label="Length (characters)",
+            info=f"How much to write, up to {clamp_view.MAX_LENGTH}.",
+        )  # fmt: skip
+        seed = widgets.Number(
+            clamp_view.DEFAULTS.seed, label="Random seed", precision=0, minimum=0, info="The same for both texts."
+        )
+    go = gr.Button("Generate with the unit clamped", variant="primary", elem_id="clamp-button")
+    with gr.Row():
+        normal = gr.HTML(label="Normal", show_label=True, container=True, elem_id="clamp-normal")
+        clamped = gr.HTML(label="Clamped", show_label=True, container=True, elem_id="clamp-clamped")
+    summary = gr.Markdown(elem_id="clamp-summary")
+    go.click(
+        clamp_view.generate_clamped,
+        [text, kind, layer, unit, value, seed_text, length, seed],
+        [normal, clamped, summary],
+        api_name="generate_clamped",
+        concurrency_id="generate",  # it writes text: it queues with Generate's, not with the quick analyses
+        concurrency_limit=limits.CONCURRENT_GENERATIONS,
+        validator=checks.text_validator("The text", limits.SEED_MAX_CHARS),
+    )

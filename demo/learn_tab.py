@@ -104,7 +104,7 @@ def build() -> dict:
                 info="Keys: ←/→ step, Home/End jump, Space plays.",
                 elem_id="learn-step",
             )
-            step.check_maximum = False  # the handler checks the position against the text it is sent
+            widgets.open_maximum(step)  # the handler checks the position against the text it is sent
             # Moving the slider (a drag let go, an arrow key on it, a number typed and Enter) presses this hidden
             # button (demo/keys.html): Gradio's own slider events got slower with every drag (0.3 s after one,
             # 3 s after fifty), the buttons' path does not.

@@ -44,6 +44,9 @@ CLIENT_UNREAD_TRAININGS = int(_env("CLIENT_UNREAD_TRAININGS", 4))
 # Memory for models: each session's (weights, Adam moments, the copy Generate reads, the download) and all of them
 # together. A training that would pass either is refused with a message, before it starts.
 SESSION_MEMORY_MB = _env("SESSION_MEMORY_MB", 128.0, float)
+# The time machine's moments of a visitor's current run (8 bits a weight): 20 moments of the default-sized model
+# (0.35 MB each) or 12 of the base model's size (1.3 MB each). Counted in the memory budget with the models.
+MOMENTS_MEMORY_MB = _env("MOMENTS_MEMORY_MB", 16.0, float)
 MEMORY_BUDGET_MB = _env("MEMORY_BUDGET_MB", 4096.0, float)
 CONCURRENT_TRAININGS = int(_env("CONCURRENT_TRAININGS", 2))
 CONCURRENT_GENERATIONS = int(_env("CONCURRENT_GENERATIONS", 2))  # more only thrash 2 cores: they queue instead

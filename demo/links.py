@@ -23,7 +23,7 @@ from . import checks, limits
 from .corpus_tab import PRESETS
 from .generate_tab import ACCEPTED, INTEGERS
 
-TABS = ("learn", "corpus", "train", "generate", "inside")  # the gr.Tab ids in page order (a test checks them)
+TABS = ("learn", "corpus", "train", "generate", "guess", "inside")  # the gr.Tab ids in page order (a test checks them)
 # A preset is named by its file's stem in a link: short, and the same in the repository and the URL.
 PRESET_NAMES = {Path(file).stem: label for label, file in PRESETS.items()}
 SETTINGS = tuple(ACCEPTED)  # Generate's settings: length, temperature, top_k, top_p, seed

@@ -29,7 +29,10 @@ from charlstm import checkpoint, transfer
 from charlstm.data import val_size
 from charlstm.memorisation import CopyIndex
 from charlstm.model import CharLSTM
+from charlstm.moments import Moment, Timeline
 from charlstm.run import Run
+from charlstm.runs import RunSummary
+from charlstm.shannon import Game
 from charlstm.vocab import Vocab
 
 from . import limits, presence
@@ -64,10 +67,25 @@ class Session:
     last_seen: float = field(default_factory=time.monotonic)
     folder: Path | None = None  # where this session's download lives
     closed: bool = False  # freed: a training still finishing must not write anything more
+    game: Game | None = None  # the Shannon game in play (demo/game_tab.py)
+    # the runs compared on the loss plot (demo.runs_view): this run's identity, and the earlier ones
+    run_summary: RunSummary | None = None
+    run_label: str = ""
+    run_number: int = 0
+    past_runs: list = field(default_factory=list)  # runs_view.PastRun, oldest first
+    hidden_runs: set[int] = field(default_factory=set)  # earlier runs the learner took off the plot
+    plotted_lines: tuple[str, ...] = ()  # the lines the page's loss plot was last built with
+    legend_due: int = 0  # updates of the loss plot still to carry its lines (see runs_view.plot)
+    # the time machine (demo.time_machine): this run's moments, and the one Learn, Generate and Inside read
+    timeline: Timeline | None = None
+    moment: tuple[Moment, CharLSTM] | None = None  # None: the model as it is now
 
     def active(self) -> tuple[CharLSTM, Vocab, str]:
         """The model the visitor chose, with its vocabulary and a label for messages."""
         if self.use_own and self.model is not None:
+            if self.moment is not None:
+                moment, model = self.moment
+                return model, moment.vocab, f"{OWN_LABEL} at {moment.elapsed:.1f} s of training"
             return self.model, self.vocab, OWN_LABEL
         return DEFAULT.model, DEFAULT.vocab, DEFAULT_LABEL
 
@@ -87,8 +105,13 @@ class Session:
         return None
 
     def memory_bytes(self) -> int:
-        """What this session's models hold (the finished copy counts in :meth:`Run.memory_bytes`)."""
-        return self.run.memory_bytes(training=self.running) if self.run is not None else 0
+        """What this session's models hold (the finished copy counts in :meth:`Run.memory_bytes`), with the time
+        machine's moments and the moment in use."""
+        held = self.run.memory_bytes(training=self.running) if self.run is not None else 0
+        held += self.timeline.nbytes if self.timeline is not None else 0
+        if self.moment is not None:
+            held += sum(p.numel() for p in self.moment[1].parameters()) * 4
+        return held
 
     def download_path(self) -> Path:
         if self.folder is None:
@@ -100,7 +123,7 @@ class Session:
         self.closed = True
         self.stop.set()
         with self.lock:
-            self.model = self.run = None
+            self.model = self.run = self.timeline = self.moment = None
             if self.folder is not None:
                 shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -169,7 +192,7 @@ def drop(request: gr.Request | None) -> None:
         session = _sessions.pop(key_of(request), None)
     if session is not None:
         session.free()
-        _return_memory()
+        return_memory()
 
 
 def check_memory(session: Session, needed: int) -> None:
@@ -184,6 +207,7 @@ def check_memory(session: Session, needed: int) -> None:
     with _lock:
         others = [s for s in _sessions.values() if s is not session]
     in_use = sum(s.memory_bytes() for s in others)
+    needed += int(limits.MOMENTS_MEMORY_MB * mb)  # the time machine's moments of the run, at most
     if in_use + needed > limits.MEMORY_BUDGET_MB * mb:
         raise gr.Error(
             f"The server's memory for models is full: {len(others)} other visitors' models hold "
@@ -231,7 +255,7 @@ def _expire(now: float) -> None:
         presence.forget(key)
         log.info("session %s… freed", key[:8])
     if idle:
-        _return_memory()
+        return_memory()
 
 
 def _gone(key: str, session: Session, now: float) -> bool:
@@ -260,7 +284,7 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         libc.mallopt(-8, arenas)  # M_ARENA_MAX
 
 
-def _return_memory() -> None:
+def return_memory() -> None:
     # glibc keeps freed model memory in its arenas; hand it back to the system so the process shrinks.
     libc = _libc()
     if libc is not None:

@@ -24,6 +24,7 @@ from .generate_tab import SLIDERS
 URL_MAX_CHARS = 10_000  # the longest page address taken from a browser (the longest link is about 7,000)
 KNOB_TABS = ("train", "generate")  # whose settings hide=knobs hides
 KNOB_KINDS = (gr.Slider, gr.Number, gr.Checkbox, gr.Radio)
+NOT_KNOBS = ("time-machine",)  # elem_ids of sections whose controls are the lesson itself, never hidden
 # Generate's widgets by label (the sliders' labels have one home, generate_tab.SLIDERS)
 LABELS = {"seed_text": "Seed text", **{name: spec[0] for name, spec in SLIDERS.items()}, "seed": "Random seed"}
 
@@ -63,6 +64,8 @@ def mark(tabs: gr.Tabs) -> None:
     and Train's in presenter mode (Generate's stay: a presenter shows what temperature does)."""
     for tab in tabs.children:
         knobs = {id(b) for b in blocks(tab) if isinstance(b, KNOB_KINDS)} if tab.id in KNOB_TABS else set()
+        kept = [b for b in blocks(tab) if getattr(b, "elem_id", None) in NOT_KNOBS]
+        knobs -= {id(b) for section in kept for b in blocks(section)}
         for block in blocks(tab):
             inside = [b for b in blocks(block) if isinstance(b, gr.components.Component)]
             if inside and all(id(b) in knobs for b in inside):

@@ -13,10 +13,11 @@ import gradio as gr
 from charlstm.config import MAX_LEARNING_RATE, ConfigError, ModelConfig, TrainConfig
 from charlstm.data import CorpusError
 from charlstm.run import Plan, Run, plan
+from charlstm.runs import summarize
 
-from . import admission, checks, limits, presence, report, sessions, uploads, widgets
+from . import admission, checks, limits, presence, report, runs_view, sessions, time_machine, uploads, widgets
 from .sessions import Session
-from .train_view import BEST_SERIES, plot_rows, record, status_text
+from .train_view import record, status_text
 
 KNOBS = {  # field -> (minimum, maximum, step, one-line help); defaults come from the config dataclasses
     "hidden_size": (16, limits.MODEL_MAX_HIDDEN, 16, "Units per LSTM layer: more remember more, but train slower."),
@@ -84,6 +85,15 @@ def command(seconds: float, auto: bool, knobs: dict, init: str = "auto", keep_be
     return shlex.join([*parts, "--out", "model.safetensors", "--plot", "loss.png"])
 
 
+def _frame(session: Session, status, samples, download, buttons, choice, moments) -> tuple:
+    """One update of the Train tab's outputs (see ``outputs`` in :func:`build`)."""
+    return (runs_view.plot(session), status, samples, download, *buttons, choice, *moments, *_runs(session))
+
+
+def _runs(session: Session) -> tuple:
+    return runs_view.table(session), runs_view.run_choices(session)
+
+
 def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan | None):
     """Shared body of Train and Continue: stream plot, status and samples; always leave the session usable."""
     buttons = (gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=True))
@@ -98,7 +108,9 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
         if the_plan is not None:
             run, corpus = Run.start(text, the_plan)
             sessions.check_memory(session, run.memory_bytes(training=True))
+            runs_view.start_run(session, summarize(run.init, run.model.config, the_plan.train_config, text))
             session.run, session.rows, session.samples, session.best_bpc = run, [], "", None
+            session.timeline = time_machine.new_timeline()  # the time machine keeps this run's moments
             config = the_plan.train_config
         else:
             run = session.run
@@ -106,20 +118,27 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
             corpus = run.corpus(text)  # may grow the vocabulary, and so the model
             sessions.check_memory(session, run.memory_bytes(training=True))
             config = replace(run.train_config or TrainConfig(), seconds=seconds, steps=None)
-        session.best_at = None
+            if session.run_summary is None:  # an uploaded model: its first run here
+                runs_view.start_run(session, summarize(run.init, run.model.config, config, text))
+            if session.timeline is None:
+                session.timeline = time_machine.new_timeline()
+        session.best_at, session.moment = None, None  # the other tabs follow the model in training
+        hidden = (gr.update(visible=False), gr.update(choices=[], value=None), gr.skip(), gr.skip())
         notes |= {f"note{i}": note for i, note in enumerate(run.notes)}
         with closing(run.train(corpus, config)) as progress:
             for p in progress:
                 last = p
                 record(session, p, notes, config.keep_best)
-                yield (
-                    plot_rows(session),
+                yield _frame(
+                    session,
                     status_text(p, seconds, session, notes),
                     session.samples,
                     gr.skip(),
-                    *buttons,
+                    buttons,
                     gr.skip(),
+                    hidden,
                 )
+                hidden = (gr.skip(),) * 4
                 sessions.yield_to_interactive(session.stop)
                 if session.stop.is_set():
                     notes["end"] = "**Stopped**: the weights learned so far are kept. Continue picks up from here."
@@ -136,16 +155,12 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
                 run.save(session.download_path())
             session.last_seen = time.monotonic()  # the run counts as activity: not idle the moment it ends
             session.running = False
+        sessions.return_memory()  # the run's temporaries (evaluations, keep-best and moment copies) go back
     status = status_text(last, seconds, session, notes) if last else ""
-    yield (
-        plot_rows(session),
-        status,
-        session.samples,
-        str(session.download_path()),
-        gr.update(interactive=True),
-        gr.update(interactive=True),
-        gr.update(interactive=False),
-        sessions.OWN_LABEL if session.use_own else gr.skip(),
+    buttons = (gr.update(interactive=True), gr.update(interactive=True), gr.update(interactive=False))
+    choice = sessions.OWN_LABEL if session.use_own else gr.skip()
+    yield _frame(
+        session, status, session.samples, str(session.download_path()), buttons, choice, time_machine.updates(session)
     )
 
 
@@ -203,6 +218,18 @@ async def stop(request: gr.Request) -> str:
     return "Stopping…"
 
 
+def show_runs(numbers: list[int] | None, request: gr.Request) -> dict:
+    """Show only the chosen earlier runs on the loss plot."""
+    session = sessions.get(request)
+    runs_view.choose_runs(numbers, session)
+    return runs_view.plot(session)
+
+
+def redraw_runs(request: gr.Request) -> dict:
+    """The plot again, so the page rebuilds its chart from the rows it now has (see :func:`runs_view.plot`)."""
+    return runs_view.plot(sessions.get(request))
+
+
 def _knob(name: str, low: float, high: float, step: float, info: str) -> gr.components.Component:
     if name == "learning_rate":  # a box, not a slider: any rate the library allows can be tried, even absurd ones
         low, high = ACCEPTED[name]
@@ -210,7 +237,8 @@ def _knob(name: str, low: float, high: float, step: float, info: str) -> gr.comp
     return widgets.Slider(low, high, value=DEFAULTS[name], step=step, label=name, info=info, min_width=200)
 
 
-def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
+def build(corpus: gr.Textbox, choice: gr.Radio, moment: gr.Slider) -> gr.Radio:
+    """The tab; returns the time machine's list of moments (the app wires it with the slider ``moment``)."""
     with gr.Tab("Train", id="train"):
         # Each control in its own column: a row of bare form controls never wraps, and on a phone the checkbox
         # beside it was squeezed to a sliver; columns with a minimum width wrap under each other instead.
@@ -263,12 +291,19 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
             x="seconds",
             y="bpc",
             color="series",
-            color_map={"train": "#0072B2", "validation": "#D55E00", BEST_SERIES: "#009E73"},
             label="Loss while training (bits per character, lower is better)",
             x_title="seconds of training",
             y_title="bits per character",
             elem_id="loss-plot",
         )
+        with gr.Accordion("Compare runs: the last five on the plot", open=True, elem_id="runs"):
+            gr.Markdown(runs_view.TRY_THIS)
+            runs_shown = gr.CheckboxGroup(
+                [], label="Earlier runs on the plot", visible=False, elem_id="runs-shown", type="value"
+            )
+            runs = gr.Dataframe(
+                headers=runs_view.TABLE_HEADERS, label="Each run's settings", interactive=False, elem_id="runs-table"
+            )
         samples = gr.Textbox(
             label="Samples at each evaluation (temperature 0.8)",
             lines=8,
@@ -276,6 +311,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
             autoscroll=True,
             interactive=False,
         )
+        jump, moment_a, moment_b = time_machine.build(moment)
         cli = gr.Code(
             command(DEFAULTS["seconds"], True, {}),
             language="shell",
@@ -293,7 +329,8 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
             report_button = gr.Button("Download a report", elem_id="report-button")
             report_file = gr.File(label="A report of your run (one HTML file, opens offline)", interactive=False)
 
-        outputs = [plot, status, samples, download, start, more, halt, choice]
+        outputs = [plot, status, samples, download, start, more, halt, choice, moment, jump, moment_a, moment_b]
+        outputs += [runs, runs_shown]
         common = {
             "outputs": outputs,
             "concurrency_id": "train",
@@ -316,6 +353,9 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
         uploaded.upload(
             uploads.upload_model, uploaded, [upload_note, choice], api_name="upload_model", concurrency_id="light"
         )
+        runs_shown.input(show_runs, runs_shown, plot, api_visibility="private", concurrency_id="light").then(
+            redraw_runs, None, plot, api_visibility="private", concurrency_id="light"
+        )
         report_button.click(report.report, corpus, report_file, api_name="report", concurrency_id="light")
         gr.on(
             [seconds.change, auto.change, init.change, keep_best.change, *[k.change for k in knobs]],
@@ -325,3 +365,4 @@ def build(corpus: gr.Textbox, choice: gr.Radio) -> None:
             api_visibility="private",
             concurrency_id="light",
         )
+        return jump

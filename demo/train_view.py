@@ -1,18 +1,14 @@
-"""What a training run looks like on the Train tab: the status in words, the loss-plot rows (with the moment of
-the best validation drawn as a vertical line), and the samples. Plain formatting of progress records."""
+"""What a training run looks like on the Train tab: the status in words, the loss-plot rows and the samples, and
+the moments the time machine keeps. Plain formatting of progress records (the plot itself: :mod:`demo.runs_view`)."""
 
 from __future__ import annotations
 
 import math
 
-import pandas as pd
-
 from charlstm.evaluation import LN2
 from charlstm.training import Progress
 
 from .sessions import Session
-
-BEST_SERIES = "best validation (kept weights)"
 
 
 def status_text(p: Progress, budget: float, session: Session, notes: dict[str, str]) -> str:
@@ -37,6 +33,8 @@ def record(session: Session, p: Progress, notes: dict[str, str], keep_best: bool
         session.best_bpc = min(session.best_bpc or math.inf, p.val_bpc)
         session.samples += f"[{p.elapsed:.0f} s · validation {p.val_bpc:.2f} bits/char]\n{p.sample}\n\n"
         session.publish()
+        if session.timeline is not None:  # the time machine: the end is the model kept (keep-best's, maybe)
+            session.timeline.add(session.run.model, session.run.vocab, p.elapsed, p.step, p.val_bpc, p.sample)
     if p.best_elapsed is not None:
         session.best_at = p.best_elapsed
     if p.memorising and p.kind == "eval":
@@ -50,20 +48,3 @@ def record(session: Session, p: Progress, notes: dict[str, str], keep_best: bool
         if p.kind == "done":  # the final message tells the whole story of the run
             notes.pop("memorising", None)
         notes[p.kind] = f"**Note:** {p.message}" if p.kind == "rollback" else p.message[0].upper() + p.message[1:] + "."
-
-
-def plot_rows(session: Session) -> pd.DataFrame | None:
-    """The loss rows, with the best-validation moment drawn as a vertical line across the curves."""
-    if not session.rows:
-        return None
-    rows = session.rows
-    if session.best_at is not None:
-        values = [r["bpc"] for r in rows if math.isfinite(r["bpc"])]
-        low, high = min(values), max(values)
-        x = round(session.best_at, 2)
-        rows = [
-            *rows,
-            {"seconds": x, "bpc": low, "series": BEST_SERIES},
-            {"seconds": x, "bpc": high, "series": BEST_SERIES},
-        ]
-    return pd.DataFrame(rows)

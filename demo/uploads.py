@@ -56,6 +56,7 @@ def upload_model(path: str | None, request: gr.Request) -> tuple[str, str]:
         if session.running:
             raise gr.Error("Stop the training before loading another model.")
         session.run, session.use_own = run, True
+        session.timeline = session.moment = None  # the time machine's moments were another model's
         session.publish()
     return (
         f"Loaded: {c.num_layers}×{c.hidden_size} LSTM, vocabulary of {run.vocab.size - 1} characters, "

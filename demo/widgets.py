@@ -22,17 +22,26 @@ def _check(component: gr.Slider | gr.Number, payload: Any, check_maximum: bool) 
     return checks.number(payload, name, low, high, integer=integer)
 
 
-class Slider(gr.Slider):
-    """A ``gr.Slider`` whose refusals name it. With ``check_maximum`` set False the handler checks the upper
-    bound itself: Learn's step slider has a maximum that depends on the text sent with it, which the server's
-    copy of the slider does not know (a fresh API caller would be held to another visitor's text length).
-    (No ``__init__`` of its own: Gradio builds a component's config from its constructor's parameters, and the
-    class keeps Gradio's name, "slider", so the page draws it as one.)"""
+_OPEN: set[str] = set()  # elem_ids of sliders whose upper bound their handler checks (see open_maximum)
 
-    check_maximum = True
+
+def open_maximum(slider: gr.Slider) -> gr.Slider:
+    """Let ``slider`` (which must have an ``elem_id``) pass values above its maximum to its handler, which checks
+    them itself: Learn's step slider has a maximum that depends on the text sent with it, the time machine's the
+    visitor's run, neither of which the server's copy of the slider knows (a fresh API caller would be held to
+    another visitor's range). Kept by ``elem_id``: Gradio rebuilds a session's updated copy of a component from its
+    constructor's parameters, so an attribute set on the instance would be lost."""
+    _OPEN.add(slider.elem_id)
+    return slider
+
+
+class Slider(gr.Slider):
+    """A ``gr.Slider`` whose refusals name it (see :func:`open_maximum` for sliders whose handler checks the
+    upper bound). (No ``__init__`` of its own: Gradio builds a component's config from its constructor's
+    parameters, and the class keeps Gradio's name, "slider", so the page draws it as one.)"""
 
     def preprocess(self, payload: Any) -> float | int:
-        return _check(self, payload, self.check_maximum)
+        return _check(self, payload, self.elem_id not in _OPEN)
 
 
 class Number(gr.Number):

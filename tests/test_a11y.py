@@ -16,7 +16,7 @@ from tests.test_browser import open_tab
 pytestmark = pytest.mark.browser
 AXE_VERSION = "4.10.3"
 AXE_CACHE = Path(os.environ.get("CHARLSTM_AXE_CACHE", Path.home() / ".cache" / "charlstm-axe"))
-TABS = ("Learn", "Corpus", "Train", "Generate", "Inside")
+TABS = ("Learn", "Corpus", "Train", "Generate", "Guess", "Inside")
 
 # Contrast of a diagram label against what is behind it, as the browser computed them (WCAG's formula).
 CONTRAST = """(el) => {
@@ -126,7 +126,7 @@ def test_keyboard_only_steps_learn_trains_stops_and_generates(browser, app_serve
 # What the app draws itself (the rest is Gradio's widgets).
 OWN_CONTENT = (
     ".cell-diagram, #learn-summary, #learn-explanation, #corpus-summary, .chips, #train-status, #generate-note, "
-    "#surprise, #copied, #unit-heatmap, details.values"
+    "#surprise, #copied, #unit-heatmap, details.values, #game-help, #game-board, #game-tally"
 )
 # Left in Gradio's own widgets (README, "Accessibility"): an empty File or plot shows a <div aria-label="Empty
 # value"> with no role, which ARIA does not allow.
@@ -138,6 +138,11 @@ def test_axe_finds_no_serious_violation_in_the_apps_own_content(browser, app_ser
     own, gradio = {}, {}
     for tab in TABS:
         open_tab(page, tab)
+        if tab == "Guess":  # a game under way: the text so far, a guess tried, and the tally
+            page.locator("#game-start").click()
+            page.locator("#game-board .cursor").wait_for(timeout=60_000)
+            page.locator("#game-guess textarea, #game-guess input").first.press("~")
+            page.locator("#game-board .game-tried").wait_for()
         if tab == "Inside":  # opening it finds units: check the page once that has been drawn, not half-way
             page.locator("#unit-heatmap .shaded").wait_for(timeout=60_000)
         page.wait_for_function("() => !document.querySelector('.pending, .generating')", timeout=60_000)

@@ -9,7 +9,7 @@ import uuid
 import gradio as gr
 import pytest
 
-from demo import corpus_tab, generate_tab, inside_tab, learn_tab, sessions, train_tab, uploads
+from demo import corpus_tab, generate_tab, inside_tab, learn_tab, runs_view, sessions, train_tab, uploads
 from demo.app import choose_model
 from tests.conftest import FINANCE
 
@@ -131,9 +131,10 @@ def test_a_seed_of_unknown_characters_still_generates_and_says_so(visitor):
 
 def test_training_streams_then_generation_uses_the_new_model(visitor):
     updates = run_training(visitor, seconds=2)
-    plot, status, samples, download, *_buttons, choice = updates[-1]
+    plot, status, samples, download, _start, _more, _halt, choice, *_time_machine_and_runs = updates[-1]
+    plot = plot["value"]
     assert len(updates) >= 4
-    assert set(plot["series"]) == {"train", "validation", train_tab.BEST_SERIES} and len(plot) >= 3
+    assert set(plot["series"]) == {"train", "validation", runs_view.BEST_SERIES} and len(plot) >= 3
     assert "best validation" in status and samples.count("validation") >= 2
     assert download.endswith(".safetensors") and choice == sessions.OWN_LABEL
     session = sessions.get(visitor)

@@ -22,6 +22,11 @@ CORPUS = FINANCE.read_text()
 NAN, INF = float("nan"), float("inf")
 ENDPOINTS = {
     "/generate",
+    "/game_start",
+    "/game_guess",
+    "/game_reveal",
+    "/choose_moment",
+    "/compare_moments",
     "/train",
     "/continue",
     "/stop",
@@ -33,6 +38,7 @@ ENDPOINTS = {
     "/choose_model",
     "/upload_model",
     "/report",
+    "/generate_clamped",
 }
 
 

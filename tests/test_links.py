@@ -64,7 +64,7 @@ def test_unknown_parameters_are_ignored_with_a_note_and_gradios_own_silently():
 @pytest.mark.parametrize(
     ("name", "value", "says"),
     [
-        ("tab", "settings", "the tabs are learn, corpus, train, generate, inside"),
+        ("tab", "settings", "the tabs are learn, corpus, train, generate, guess, inside"),
         ("preset", "moby-dick", "the presets are"),
         ("temperature", "5", "Temperature must be a number from 0 to 2"),
         ("temperature", "nan", "Temperature must be a number"),

@@ -45,3 +45,28 @@ def test_fifty_sessions_that_train_and_leave_give_their_memory_back(short_lived_
     end = server.rss_mb()
     print(f"RSS: start {start:.0f} MB, after 50 sessions {peak:.0f} MB, after expiry {end:.0f} MB")
     assert end - start < 100, f"memory did not come back: {start:.0f} → {peak:.0f} → {end:.0f} MB"
+
+
+def test_idle_sessions_with_their_moments_stay_within_the_documented_cap():
+    """The cap the README documents for an idle visitor: the trained model (TRAINED_COPIES float32 copies of its
+    weights), the earlier moment in use (one more copy) and the time machine's moments (at most
+    limits.MOMENTS_MEMORY_MB) — measured as the server's resident memory over several such sessions."""
+    from charlstm.run import TRAINED_COPIES
+    from charlstm.transfer import base_model
+    from demo import limits
+
+    weights_mb = sum(p.numel() for p in base_model().model.parameters()) * 4 / 2**20  # the app's runs start here
+    cap = (TRAINED_COPIES + 1) * weights_mb + limits.MOMENTS_MEMORY_MB
+    server = AppServer()
+    try:
+        visit(server.url)  # warm up: thread pools and caches that stay for the server's life
+        start = server.rss_mb()
+        clients = [Client(server.url, verbose=False) for _ in range(6)]
+        for client in clients:  # one after another: each run keeps its moments, then waits idle
+            assert "best validation" in client.submit(FINANCE.read_text(), 3, api_name="/train").result()[1]
+            assert "at **0.0 s**" in client.predict(0, api_name="/choose_moment")[0]  # an earlier moment in use
+        per_session = (server.rss_mb() - start) / len(clients)
+        print(f"resident memory per idle session with moments: {per_session:.1f} MB (cap {cap:.0f} MB)")
+        assert per_session < cap
+    finally:
+        server.stop()

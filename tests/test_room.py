@@ -136,7 +136,8 @@ def test_joins_nobody_reads_are_capped_per_client_end_at_once_and_are_freed(room
 
 @pytest.fixture(scope="module")
 def small_budget():
-    server = AppServer(CHARLSTM_SESSION_MEMORY_MB="40", CHARLSTM_MEMORY_BUDGET_MB="45")
+    # each training also reserves room for its time-machine moments (2 MB here)
+    server = AppServer(CHARLSTM_SESSION_MEMORY_MB="40", CHARLSTM_MEMORY_BUDGET_MB="45", CHARLSTM_MOMENTS_MEMORY_MB="2")
     yield server
     server.stop()
 

@@ -1,0 +1,124 @@
+"""Compare runs on the Train tab: the loss plot keeps a visitor's last runs, each in its own colour and labelled
+with what changed from the run before (:func:`charlstm.runs.label`), a table of their settings, and a list of the
+earlier runs to show or hide. The current run is drawn as before (training and validation); earlier ones by
+their validation curve."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import gradio as gr
+import pandas as pd
+
+from charlstm.runs import RunSummary, label
+
+from .sessions import Session
+
+KEPT_RUNS = 5  # the current run and the four before it
+BEST_SERIES = "best validation (kept weights)"
+TRY_THIS = (
+    "**Try this:** train once, change one thing (hidden_size, dropout, start from random weights) and train "
+    "again: each run keeps its own line, labelled with what changed. Lower validation is better; a line that "
+    "turns up while training goes on is a model memorising its text."
+)
+TABLE_HEADERS = ["run", "what changed", "start", "hidden_size", "num_layers", "seq_len", "batch_size"]
+TABLE_HEADERS += ["learning_rate", "dropout", "seconds trained", "best validation (bits/char)"]
+
+
+@dataclass(frozen=True)
+class PastRun:
+    """A finished run as the plot and the table keep it once a newer run has started."""
+
+    number: int
+    label: str
+    summary: RunSummary
+    rows: tuple[dict, ...]  # its validation points
+    seconds: float
+    best_bpc: float | None
+
+    @property
+    def series(self) -> str:
+        return f"run {self.number}: {self.label}"
+
+
+def start_run(session: Session, summary: RunSummary) -> None:
+    """A new run begins: the current one joins the earlier runs (the oldest beyond :data:`KEPT_RUNS` goes)."""
+    if session.run_summary is not None and session.rows:
+        rows = tuple(r for r in session.rows if r["series"] == "validation")
+        seconds = session.rows[-1]["seconds"]
+        past = PastRun(session.run_number, session.run_label, session.run_summary, rows, seconds, session.best_bpc)
+        session.past_runs = [*session.past_runs, past][-(KEPT_RUNS - 1) :]
+    session.run_label = label(session.run_summary, summary)
+    session.run_summary = summary
+    session.run_number += 1
+
+
+def plot_rows(session: Session) -> pd.DataFrame | None:
+    """The loss rows: this run's (training and validation), the earlier runs shown, and this run's
+    best-validation moment as a vertical line across the curves. The chart colours its lines in this order
+    (train, validation, then each earlier run), so the current run keeps its two colours whatever came before."""
+    rows = session.rows + [dict(r, series=past.series) for past in shown(session) for r in past.rows]
+    if not rows:
+        return None
+    if session.best_at is not None and session.rows:
+        values = [r["bpc"] for r in rows if math.isfinite(r["bpc"])]
+        low, high = min(values), max(values)
+        x = round(session.best_at, 2)
+        rows += [{"seconds": x, "bpc": low, "series": BEST_SERIES}, {"seconds": x, "bpc": high, "series": BEST_SERIES}]
+    return pd.DataFrame(rows)
+
+
+def shown(session: Session) -> list[PastRun]:
+    return [past for past in session.past_runs if past.number not in session.hidden_runs]
+
+
+def plot(session: Session) -> dict:
+    """The plot's update: its rows, and this run's label in the title.
+
+    Gradio's plot draws a new set of lines only when its chart is rebuilt, and a data update alone does not
+    rebuild it (its colour scale keeps the lines it was built with): so when the set of lines changes, the
+    legend's list of lines (``colors_in_legend``) is sent too, with this update and the next, which rebuilds the
+    chart. Not at every update: a rebuild costs far more than new points. (Colours are the chart's own, by
+    order: a ``color_map`` changed by a later run of the same event is not applied by Gradio 6.31's page.)"""
+    rows = plot_rows(session)
+    title = "Loss while training (bits per character, lower is better)"
+    if session.past_runs:
+        title += f" · now run {session.run_number}: {session.run_label}"
+    update = gr.update(value=rows, label=title)
+    lines = tuple(dict.fromkeys(rows["series"])) if rows is not None else ()
+    if lines != session.plotted_lines:
+        # twice: the page may rebuild the chart from the data it had before this update arrived
+        session.plotted_lines, session.legend_due = lines, 2
+    if session.legend_due:
+        session.legend_due -= 1
+        update["colors_in_legend"] = list(lines) or None
+    return update
+
+
+def table(session: Session) -> list[list]:
+    """One row per kept run, oldest first: what changed, its settings, its time and its best validation."""
+    rows = [_row(p.number, p.label, p.summary, p.seconds, p.best_bpc) for p in session.past_runs]
+    if session.run_summary is not None:
+        seconds = session.rows[-1]["seconds"] if session.rows else 0.0
+        rows.append(_row(session.run_number, session.run_label, session.run_summary, seconds, session.best_bpc))
+    return rows
+
+
+def _row(number: int, what: str, summary: RunSummary, seconds: float, best: float | None) -> list:
+    s = summary.settings
+    columns = [s["hidden_size"], s["num_layers"], s["seq_len"], s["batch_size"], s["learning_rate"], s["dropout"]]
+    return [number, what, summary.start, *columns, round(seconds, 1), None if best is None else round(best, 3)]
+
+
+def run_choices(session: Session) -> dict:
+    """The earlier runs a learner can show or hide."""
+    choices = [(past.series, past.number) for past in session.past_runs]
+    visible = [past.number for past in shown(session)]
+    return gr.update(choices=choices, value=visible, visible=bool(choices))
+
+
+def choose_runs(numbers: list[int] | None, session: Session) -> None:
+    """Hide the earlier runs not in ``numbers``."""
+    keep = {int(n) for n in numbers or []}
+    session.hidden_runs = {past.number for past in session.past_runs if past.number not in keep}

@@ -1,0 +1,184 @@
+"""The Guess tab (Shannon's game): its handlers called directly, its endpoints over HTTP with gradio_client, and a
+game played by keyboard alone in Debian's Chromium."""
+
+import json
+import re
+import uuid
+
+import gradio as gr
+import httpx
+import pytest
+
+from demo import game_tab, limits, sessions
+from tests.conftest import wait_until, watch_page
+
+TEXT = "the cat sat on the mat.\nthe end"
+
+
+class Visitor:
+    """Stands in for gr.Request: the handlers only need the session hash."""
+
+    def __init__(self):
+        self.session_hash = uuid.uuid4().hex
+
+
+@pytest.fixture
+def visitor():
+    v = Visitor()
+    yield v
+    sessions.drop(v)
+
+
+def state(view) -> dict:
+    return json.loads(view[2])
+
+
+def test_a_game_of_your_own_text_plays_guesses_reveals_and_tallies(visitor):
+    board, _, data = game_tab.game_start(game_tab.OWN, TEXT, 4, request=visitor)
+    shown = json.loads(data)
+    assert shown["character"] == 5 and shown["played"] == 0 and "the " in board and "cat" not in board
+    assert "Character 5 of" in board
+    wrong = state(game_tab.game_guess("x", visitor))
+    assert wrong["last"]["kind"] == "wrong" and "char" not in wrong["last"]  # the answer is not given away
+    assert state(game_tab.game_guess("x", visitor))["last"]["kind"] == "repeat"
+    assert state(game_tab.game_guess("C", visitor))["last"]["kind"] == "wrong"  # case matters
+    right = game_tab.game_guess("c", visitor)
+    solved = state(right)
+    assert solved["last"] | {"model_top": None} == {
+        "kind": "right",
+        "guess": "c",
+        "tried": ["x", "C", "c"],
+        "char": "c",
+        "you": 3,
+        "model": solved["last"]["model"],
+        "model_top": None,
+    }
+    assert solved["played"] == 1 and solved["you"]["mean"] == 3 and solved["model"]["mean"] == solved["last"]["model"]
+    assert "needed fewer" in right[1] and "Cross-entropy" in right[1]
+    revealed = game_tab.game_reveal(visitor)
+    assert state(revealed)["revealed"] == 1 and state(revealed)["played"] == 1
+    assert "left out of both tallies" in revealed[0] and "flatters you" in revealed[1]
+    assert state(game_tab.game_guess("\r", visitor))["last"]["guess"] == "\n"  # a carriage return is a new line
+    assert state(game_tab.game_guess("", visitor))["last"] is None  # an emptied box guesses nothing
+
+
+def test_a_game_plays_to_the_end_and_says_so(visitor):
+    game_tab.game_start(game_tab.OWN, "abc", 1, request=visitor)
+    game_tab.game_guess("b", visitor)
+    last = game_tab.game_guess("c", visitor)
+    assert state(last)["done"] and "last character" in last[0]
+    after = game_tab.game_guess("d", visitor)
+    assert state(after)["last"]["kind"] == "over" and "start a new game" in after[0]
+
+
+def test_a_preset_plays_a_held_out_passage_and_a_reload_resumes_from_the_browsers_copy(visitor):
+    game_tab.game_start(game_tab.FIRST_SOURCE, "", 10, request=visitor)
+    game = sessions.get(visitor).game
+    assert 100 < len(game.text) <= game_tab.PASSAGE_CHARS and game.position >= 10
+    game_tab.game_guess(game.text[game.position], visitor)
+    game_tab.game_guess("\x00", visitor)
+    saved = game_tab.save(visitor)
+    reloaded = Visitor()  # a reloaded page is a new session with the browser's copy
+    try:
+        view = game_tab.game_show(saved, reloaded)
+        again = sessions.get(reloaded).game
+        assert "Resumed your game" in view[0]
+        assert (again.text, again.position, again.guesses, again.tried) == (
+            game.text,
+            game.position,
+            game.guesses,
+            game.tried,
+        )
+        assert "Start a game" in game_tab.game_show({"text": 3}, Visitor())[0]  # not a saved game: a fresh start
+    finally:
+        sessions.drop(reloaded)
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda v: game_tab.game_guess("x", v), "Start a game first"),
+        (lambda v: game_tab.game_start(game_tab.OWN, "x" * (limits.SEED_MAX_CHARS + 1), 0, v), "the cap is 2,000"),
+        (lambda v: game_tab.game_start(game_tab.OWN, "a", 0, v), "at least 2 characters"),
+        (lambda v: game_tab.game_start(game_tab.OWN, TEXT, -1, v), "Shown first (characters) must be a whole number"),
+        (lambda v: game_tab.game_start(game_tab.OWN, TEXT, 0, v) and game_tab.game_guess("ab", v), "one character"),
+        (lambda v: game_tab.game_start(game_tab.OWN, TEXT, 0, v) and game_tab.game_guess(5, v), "one character"),
+    ],
+)
+def test_bad_input_is_refused_with_a_message(visitor, call, says):
+    with pytest.raises(gr.Error, match=re.escape(says)):
+        call(visitor)
+
+
+def test_shown_beyond_the_text_leaves_one_character_and_says_so(visitor):
+    board, _, data = game_tab.game_start(game_tab.OWN, "abcd", 50, request=visitor)
+    assert json.loads(data)["character"] == 4 and "one is left to guess" in board
+
+
+@pytest.mark.server
+def test_the_endpoints_play_a_game_over_http(client):
+    _, tally, data = client.predict(game_tab.OWN, TEXT, 4, api_name="/game_start")
+    assert json.loads(data)["character"] == 5 and "<table" in tally
+    wrong = json.loads(client.predict("x", api_name="/game_guess")[2])
+    assert wrong["last"]["kind"] == "wrong" and wrong["tried"] == ["x"]
+    right = json.loads(client.predict("c", api_name="/game_guess")[2])
+    assert right["last"]["kind"] == "right" and right["last"]["you"] == 2 and right["played"] == 1
+    assert right["model"]["mean"] == right["last"]["model"] >= 1 and right["cross_entropy"] > 0
+    revealed = json.loads(client.predict(api_name="/game_reveal")[2])
+    assert revealed["revealed"] == 1 and revealed["character"] == 7
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    ("endpoint", "args", "says"),
+    [
+        ("/game_start", (game_tab.OWN, "y" * 2500, 0), "Your own text has 2,500 characters; the cap is 2,000."),
+        ("/game_start", ("Moby Dick", "", 0), "Text to play must be one of"),
+        ("/game_start", (game_tab.OWN, TEXT, 1.5), "Shown first (characters) must be a whole number from 0 to"),
+        ("/game_guess", ("abc",), 'A guess is one character; "abc" has 3.'),
+    ],
+)
+def test_bad_input_over_http_gets_a_clear_message(client, endpoint, args, says):
+    if endpoint == "/game_guess":
+        client.predict(game_tab.OWN, TEXT, 0, api_name="/game_start")
+    with pytest.raises(Exception) as refused:
+        client.predict(*args, api_name=endpoint)
+    message = str(refused.value)
+    if isinstance(refused.value, httpx.HTTPStatusError):  # refused before the queue: the reason is in the body
+        message = str(refused.value.response.json().get("detail"))
+    assert says in message and "Traceback" not in message and "object at 0x" not in message
+
+
+@pytest.mark.browser
+def test_a_game_played_by_keyboard_alone_updates_the_tally(browser, app_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = watch_page(context.new_page())
+    page.goto(app_server.url + "?tab=guess", wait_until="load")
+    page.get_by_role("tab", name="Guess", selected=True).wait_for(timeout=30_000)
+    page.locator("#game-source").get_by_label(game_tab.OWN).check()
+    page.locator("#game-own-box .label-wrap").first.click()  # open the accordion
+    page.locator("#game-own textarea").fill(TEXT)
+    page.locator("#game-start").click()
+    board = page.locator("#game-board")
+    board.get_by_text("Character 21 of").wait_for(timeout=30_000)  # 20 shown first
+    page.locator("#game-guess input, #game-guess textarea").first.focus()
+    # "the cat sat on the mat.\nthe end": character 21 is "a" (of "mat"), then "t", ".", a new line
+    for key in ("x", "x", "a"):
+        page.keyboard.type(key)
+    board.get_by_text("Character 22 of").wait_for()
+    page.keyboard.type("t")
+    page.keyboard.type(".")
+    board.get_by_text("Character 24 of").wait_for()
+    page.keyboard.press("Enter")  # a new line
+    board.get_by_text("Character 25 of").wait_for()
+    tally = page.locator("#game-tally")
+    wait_until(lambda: "Characters played" in tally.inner_text() and _played(tally) == 4, "the tally to count 4")
+    assert page.locator("#game-guess input, #game-guess textarea").first.input_value() == ""
+    assert "x" not in page.locator("#game-board .game-tried").all_inner_texts()  # the next character's tries
+    assert page.errors == [] and page.external == []
+    context.close()
+
+
+def _played(tally) -> int:
+    row = tally.locator("tr", has_text="Characters played").inner_text().split()
+    return int(row[-1].replace(",", ""))

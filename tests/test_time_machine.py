@@ -1,0 +1,139 @@
+"""The training time machine and compared runs in the app: handlers, the launched server (gradio_client) and a
+real browser."""
+
+import gradio as gr
+import pytest
+
+from demo import generate_tab, learn_tab, limits, runs_view, sessions, time_machine, train_tab
+from tests.conftest import FINANCE, watch_page
+from tests.test_app_handlers import Visitor, run_training
+
+
+@pytest.fixture
+def visitor():
+    v = Visitor()
+    yield v
+    sessions.drop(v)
+
+
+def test_a_run_keeps_moments_and_the_other_tabs_follow_the_chosen_one(visitor):
+    run_training(visitor, seconds=3, init="scratch")
+    session = sessions.get(visitor)
+    moments = session.timeline.moments
+    assert len(moments) >= 2 and moments[0].elapsed == 0 < moments[-1].elapsed
+    assert session.timeline.nbytes <= limits.MOMENTS_MEMORY_MB * 1024 * 1024
+    now_text = list(generate_tab.generate_text("", 80, 0.8, 0, 1.0, 1, visitor))[-1][0]
+
+    note, choice, slider = time_machine.choose_moment(0, visitor)
+    assert "at **0.0 s**" in note and choice == sessions.OWN_LABEL and slider == 0.0
+    summary = learn_tab.cell_values("To be", 2, 1, visitor)[2]
+    assert "your model at 0.0 s of training" in summary
+    early = list(generate_tab.generate_text("", 80, 0.8, 0, 1.0, 1, visitor))
+    assert early[-1][0] != now_text and "at 0.0 s of training" in early[-1][2]
+
+    end = time_machine.end_of(session)
+    note, *_ = time_machine.choose_moment(end, visitor)  # the slider's right end: the model as it is now
+    assert "as it is now" in note and session.moment is None
+    assert list(generate_tab.generate_text("", 80, 0.8, 0, 1.0, 1, visitor))[-1][0] == now_text
+
+
+def test_two_moments_side_by_side_write_from_the_same_seed(visitor):
+    run_training(visitor, seconds=3, init="scratch")
+    end = time_machine.end_of(sessions.get(visitor))
+    left, right, note = time_machine.compare_moments(0, end, "The ", 60, 5, visitor)
+    assert left != right and len(left) == len(right) == 60
+    assert "First: your model at 0.0 s" in note and "Second: your model as it is now" in note
+    assert "same random seed (5)" in note
+    assert time_machine.compare_moments(0, end, "The ", 60, 5, visitor) == (left, right, note)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        ((0, 1, "x", 0, 0), "The length"),
+        ((0, 1, "x", 10**6, 0), "The length"),
+        ((float("nan"), 1, "x", 10, 0), "The first moment"),
+        ((0, -1, "x", 10, 0), "The second moment"),
+    ],
+)
+def test_bad_moments_are_refused_with_the_setting_named(visitor, args, words):
+    run_training(visitor, seconds=1)
+    with pytest.raises(gr.Error, match=words):
+        time_machine.compare_moments(*args, visitor)
+
+
+def test_without_a_run_the_time_machine_says_to_train_first(visitor):
+    with pytest.raises(gr.Error, match="train a model first"):
+        time_machine.choose_moment(3, visitor)
+
+
+def test_runs_are_compared_with_labels_and_can_be_hidden(visitor):
+    run_training(visitor, seconds=1, auto=False, hidden_size=32, init="scratch")
+    run_training(visitor, seconds=1, auto=False, hidden_size=64, init="scratch")
+    updates = run_training(visitor, seconds=1, auto=False, hidden_size=64, dropout=0.2, init="scratch")
+    plot, *_, table, shown = updates[-1]
+    series = set(plot["value"]["series"])
+    assert {"run 1: first run, from random weights", "run 2: hidden_size 32 → 64", "train", "validation"} <= series
+    assert "run 3: dropout 0 → 0.2" in plot["label"]
+    first = next(u[0] for u in updates if "colors_in_legend" in u[0])  # the chart is rebuilt with its lines
+    assert first["colors_in_legend"][:2] == ["train", "validation"]  # the current run's colours come first
+    assert any(name.startswith("run 2") for name in first["colors_in_legend"])
+    assert [row[:2] for row in table] == [
+        [1, "first run, from random weights"],
+        [2, "hidden_size 32 → 64"],
+        [3, "dropout 0 → 0.2"],
+    ]
+    assert shown["value"] == [1, 2] and shown["visible"]
+    hidden = train_tab.show_runs([2], visitor)
+    assert set(hidden["value"]["series"]) >= {"run 2: hidden_size 32 → 64"}
+    assert not any(s.startswith("run 1") for s in hidden["value"]["series"])
+
+
+def test_continue_extends_its_run_and_only_five_runs_are_kept(visitor):
+    for _ in range(runs_view.KEPT_RUNS + 1):
+        run_training(visitor, seconds=1)
+    session = sessions.get(visitor)
+    assert [p.number for p in session.past_runs] == [2, 3, 4, 5] and session.run_number == 6
+    before = len(session.rows)
+    list(train_tab.continue_model(FINANCE.read_text(), 1, visitor))
+    assert session.run_number == 6 and len(session.rows) > before  # the same run, a longer line
+    assert session.rows[-1]["seconds"] > session.rows[before - 1]["seconds"]
+
+
+@pytest.mark.server
+def test_time_machine_and_compare_endpoints(client):
+    client.submit(FINANCE.read_text(), 2, api_name="/train").result()
+    note, choice, at = client.predict(0, api_name="/choose_moment")
+    assert "at **0.0 s**" in note and choice == sessions.OWN_LABEL and at == 0
+    left, right, note = client.predict(0, 100, "The ", 50, 1, api_name="/compare_moments")
+    assert len(left) == len(right) == 50 and left != right and "same random seed" in note
+    summary = client.predict("To be", 2, 1, api_name="/cell_values")[2]
+    assert "at 0.0 s of training" in summary
+
+
+@pytest.mark.browser
+def test_the_slider_moves_learn_and_two_runs_show_on_the_plot(browser, app_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = watch_page(context.new_page())
+    page.goto(app_server.url, wait_until="load")
+    page.get_by_role("tab", name="Train").click()
+    for _ in range(2):  # two runs: the plot keeps the first beside the second
+        page.locator("#train-button").click()
+        page.locator("#train-status").get_by_text("Done").wait_for(timeout=120_000)
+    legend = page.locator("#loss-plot")
+    legend.get_by_text("run 1: first run").wait_for(timeout=20_000)
+    assert "the same settings again" in page.locator("#runs-table").inner_text()
+    # the slider appears once the run has moments; moving it to its left end re-draws Learn at 0 s
+    page.get_by_role("tab", name="Learn").click()
+    summary = page.locator("#learn-summary")
+    summary.get_by_text("(Model: your model.)").wait_for(timeout=20_000)
+    diagram = page.locator("#learn-diagram svg:visible").first
+    before = diagram.inner_html()
+    slider = page.locator("#moment input[type=range]")
+    slider.focus()
+    page.keyboard.press("Home")  # the keyboard path: a range's Home key, let go
+    summary.get_by_text("your model at 0.0 s of training").wait_for(timeout=20_000)
+    assert page.locator("#learn-diagram svg:visible").first.inner_html() != before  # other numbers, drawn
+    assert page.locator("#moment-note").get_by_text("at 0.0 s").count() == 1
+    assert page.external == [] and page.errors == [], (page.external, page.errors)
+    context.close()
