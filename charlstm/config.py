@@ -21,6 +21,11 @@ MAX_PARAMETERS = 20_000_000
 MAX_STEP_FLOPS = 25e9  # one optimiser step: about 0.25 s on 2 CPU cores, so training can stop promptly
 MAX_LEARNING_RATE = 1000.0  # absurd rates are allowed on purpose: the divergence guard handles them
 
+# The recurrent cells a model can use, and the weight blocks each computes per step from its input and its past:
+# the LSTM's input, forget, candidate and output; the GRU's reset, update and candidate; the plain RNN's one.
+CELLS = ("lstm", "gru", "rnn")
+GATE_BLOCKS = {"lstm": 4, "gru": 3, "rnn": 1}
+
 
 class ConfigError(ValueError):
     """A setting outside its allowed range; the message names the setting and its range."""
@@ -35,14 +40,17 @@ def _check(name: str, value: Any, low: float, high: float, integer: bool = True)
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The network's shape (the vocabulary size comes from the vocabulary)."""
+    """The network's shape (the vocabulary size comes from the vocabulary) and its recurrent cell."""
 
     embedding_size: int = 64
     hidden_size: int = 256
     num_layers: int = 1
-    dropout: float = 0.0  # between LSTM layers and before the head; only active in training
+    dropout: float = 0.0  # between recurrent layers and before the head; only active in training
+    cell: str = "lstm"  # "lstm", "gru" or "rnn" (tanh): files from before this setting existed are LSTMs
 
     def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ConfigError(f"cell must be one of {', '.join(CELLS)}, not {self.cell!r}")
         _check("embedding_size", self.embedding_size, 1, MAX_EMBEDDING)
         _check("hidden_size", self.hidden_size, 1, MAX_HIDDEN)
         _check("num_layers", self.num_layers, 1, MAX_LAYERS)
@@ -50,14 +58,14 @@ class ModelConfig:
 
     def parameters(self, vocab_size: int) -> int:
         """Number of weights for a vocabulary of ``vocab_size`` ids."""
-        E, H, L, V = self.embedding_size, self.hidden_size, self.num_layers, vocab_size
-        lstm = 4 * H * (E + H + 2) + (L - 1) * 4 * H * (2 * H + 2)
-        return V * E + lstm + H * V + V
+        E, H, L, V, G = self.embedding_size, self.hidden_size, self.num_layers, vocab_size, GATE_BLOCKS[self.cell]
+        recurrent = G * H * (E + H + 2) + (L - 1) * G * H * (2 * H + 2)  # weights and two biases per block
+        return V * E + recurrent + H * V + V
 
     def flops_per_char(self, vocab_size: int) -> int:
         """Multiply-add FLOPs of one forward step (2 per weight used); a training step costs three times this."""
-        E, H, L, V = self.embedding_size, self.hidden_size, self.num_layers, vocab_size
-        return 2 * (4 * H * (E + H) + (L - 1) * 4 * H * 2 * H + H * V)
+        E, H, L, V, G = self.embedding_size, self.hidden_size, self.num_layers, vocab_size, GATE_BLOCKS[self.cell]
+        return 2 * (G * H * (E + H) + (L - 1) * G * H * 2 * H + H * V)
 
 
 @dataclass(frozen=True)

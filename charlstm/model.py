@@ -1,7 +1,10 @@
-"""The network: character embedding, ``nn.LSTM``, linear head over the vocabulary.
+"""The network: character embedding, a recurrent layer stack (``nn.LSTM``, ``nn.GRU`` or a plain ``nn.RNN``),
+linear head over the vocabulary.
 
 The recurrent state is a value passed in and returned, never kept on the module, so one model can serve many
-callers at once and a sequence can be run in pieces with the state carried.
+callers at once and a sequence can be run in pieces with the state carried. It is always a pair ``(h, c)``: the
+LSTM's hidden and cell states; a GRU or plain RNN has no memory cell, and its ``c`` is an empty (L, B, 0) tensor,
+so every caller that carries, slices or checks the state works the same for the three cells.
 """
 
 from __future__ import annotations
@@ -11,32 +14,47 @@ from torch import nn
 
 from .config import ModelConfig
 
-State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each (num_layers, B, hidden_size)
+State = tuple[torch.Tensor, torch.Tensor]  # (h, c): h (num_layers, B, hidden_size); c the same for an LSTM, else (L, B, 0)
+_MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}  # nn.RNN's default non-linearity is tanh
 
 
 class CharLSTM(nn.Module):
-    """``forward(ids, state) -> (logits, state)``; ids (B, T) int64, logits (B, T, V)."""
+    """``forward(ids, state) -> (logits, state)``; ids (B, T) int64, logits (B, T, V).
+
+    The name is the library's main subject; ``config.cell`` picks the cell. The recurrent module is registered
+    under the cell's name (``model.lstm``, ``model.gru`` or ``model.rnn``), so an LSTM's weights keep the keys of
+    every checkpoint written before the other cells existed, and :attr:`recurrent` reaches it whatever it is.
+    """
 
     def __init__(self, config: ModelConfig, vocab_size: int) -> None:
         super().__init__()
         self.config = config
         self.vocab_size = vocab_size
         self.embed = nn.Embedding(vocab_size, config.embedding_size)
-        self.lstm = nn.LSTM(
+        self.is_lstm = config.cell == "lstm"
+        recurrent = _MODULES[config.cell](
             config.embedding_size,
             config.hidden_size,
             num_layers=config.num_layers,
             dropout=config.dropout if config.num_layers > 1 else 0.0,
             batch_first=True,
         )
+        self.add_module(config.cell, recurrent)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, vocab_size)
         # PyTorch's default initialisation is kept on purpose: a forget-gate bias of 1, often recommended,
         # scored 0.05 bits/char worse after a 20-second budget here (python -m charlstm bench).
 
+    @property
+    def recurrent(self) -> nn.LSTM | nn.GRU | nn.RNN:
+        return getattr(self, self.config.cell)
+
     def forward(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        out, state = self.lstm(self.embed(ids), state)  # out (B, T, H)
-        return self.head(self.drop(out)), state  # (B, T, V)
+        if self.is_lstm:
+            out, state = self.lstm(self.embed(ids), state)  # out (B, T, H)
+            return self.head(self.drop(out)), state  # (B, T, V)
+        out, h = self.recurrent(self.embed(ids), None if state is None else state[0])  # h (L, B, H)
+        return self.head(self.drop(out)), (h, h.new_empty(*h.shape[:2], 0))  # no memory cell: c is (L, B, 0)
 
     @property
     def device(self) -> torch.device:

@@ -106,6 +106,25 @@ def client(app_server):
     return Client(app_server.url, verbose=False)
 
 
+class Visitor:
+    """Stands in for gr.Request in handler tests: the handlers only need the session hash."""
+
+    def __init__(self):
+        import uuid
+
+        self.session_hash = uuid.uuid4().hex
+
+
+@pytest.fixture
+def visitor():
+    """A fresh visitor of the app (its session is freed afterwards)."""
+    from demo import sessions
+
+    v = Visitor()
+    yield v
+    sessions.drop(v)
+
+
 def wait_until(condition, what: str, timeout: float = 120, poll: float = 0.05):
     """Poll ``condition`` until it holds and return its value: waiting for an event. The deadline only fails a
     test that would hang; nothing here asserts how long anything took."""

@@ -4,28 +4,13 @@ import asyncio
 import itertools
 import json
 import math
-import uuid
 
 import gradio as gr
 import pytest
 
 from demo import corpus_tab, generate_tab, inside_tab, learn_tab, runs_view, sessions, train_tab, uploads
 from demo.app import choose_model
-from tests.conftest import FINANCE
-
-
-class Visitor:
-    """Stands in for gr.Request: the handlers only need the session hash."""
-
-    def __init__(self):
-        self.session_hash = uuid.uuid4().hex
-
-
-@pytest.fixture
-def visitor():
-    v = Visitor()
-    yield v
-    sessions.drop(v)
+from tests.conftest import FINANCE, Visitor
 
 
 def run_training(visitor, text=None, seconds=2, **knobs):

@@ -3,30 +3,15 @@ game played by keyboard alone in Debian's Chromium."""
 
 import json
 import re
-import uuid
 
 import gradio as gr
 import httpx
 import pytest
 
 from demo import game_tab, limits, sessions
-from tests.conftest import wait_until, watch_page
+from tests.conftest import Visitor, wait_until, watch_page
 
 TEXT = "the cat sat on the mat.\nthe end"
-
-
-class Visitor:
-    """Stands in for gr.Request: the handlers only need the session hash."""
-
-    def __init__(self):
-        self.session_hash = uuid.uuid4().hex
-
-
-@pytest.fixture
-def visitor():
-    v = Visitor()
-    yield v
-    sessions.drop(v)
 
 
 def state(view) -> dict:

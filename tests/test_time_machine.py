@@ -6,14 +6,7 @@ import pytest
 
 from demo import generate_tab, learn_tab, limits, runs_view, sessions, time_machine, train_tab
 from tests.conftest import FINANCE, watch_page
-from tests.test_app_handlers import Visitor, run_training
-
-
-@pytest.fixture
-def visitor():
-    v = Visitor()
-    yield v
-    sessions.drop(v)
+from tests.test_app_handlers import run_training
 
 
 def test_a_run_keeps_moments_and_the_other_tabs_follow_the_chosen_one(visitor):
