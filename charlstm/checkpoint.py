@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +135,7 @@ def _probe(model: CharLSTM, vocab: Vocab) -> None:
         logits, (h, c) = model(ids)  # every id at least once
         readable = trace(model, ids[:, : len(PROBE_TEXT)])
     fused = (torch.log_softmax(logits, -1), h, c)
-    shown = (torch.log_softmax(readable.logits, -1), readable.cell, readable.forget)
+    shown = (torch.log_softmax(readable.logits, -1), *(getattr(readable, f.name) for f in fields(readable)))
     if not all(v.isfinite().all() for v in (*fused, *shown)):
         raise CheckpointError(
             "the model's predictions overflow to NaN or infinity on a test text: its weights are unusable"

@@ -1,4 +1,4 @@
-"""A clamp: one unit of the LSTM held at a fixed value while the model reads and writes.
+"""A clamp: one unit of a model held at a fixed value while the model reads and writes.
 
 Radford et al. (2017) steered a sentiment LSTM by fixing a single unit; other units that track something a person
 can name turn out to change nothing when fixed. A :class:`Clamp` is the experiment that tells the two apart: the
@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .config import CELL_NAMES
 from .model import CharLSTM
 
 KINDS = ("cell", "hidden")
@@ -49,8 +50,12 @@ class Clamp:
             raise ClampError(f"a clamp's value must be from {-MAX_VALUE:g} to {MAX_VALUE:g}, not {value:g}")
 
     def check(self, model: CharLSTM) -> None:
-        """Raise :class:`ClampError` when the layer or unit is not in ``model``."""
+        """Raise :class:`ClampError` when the layer or unit is not in ``model``, or ``model`` (a GRU or plain RNN)
+        has no memory cell for a "cell" clamp."""
         L, H = model.config.num_layers, model.config.hidden_size
+        if self.kind == "cell" and model.config.cell != "lstm":
+            name = CELL_NAMES[model.config.cell]
+            raise ClampError(f"{name} has no memory cell c to clamp: clamp a hidden unit (kind “hidden”)")
         if self.layer >= L:
             raise ClampError(f"the clamp's layer must be from 0 to {L - 1} (0-based) for this model, not {self.layer}")
         if self.unit >= H:

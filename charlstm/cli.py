@@ -1,4 +1,4 @@
-"""``python -m charlstm``: train, sample, eval and bench from the command line.
+"""``python -m charlstm``: train, sample, eval, reach and bench from the command line.
 
 Subcommands and flags are stable (scripts depend on them). Every bad argument ends the program with a
 non-zero status and a one-line message, never a traceback.
@@ -16,10 +16,11 @@ from dataclasses import fields, replace
 import torch
 
 from .checkpoint import CheckpointError, load
-from .config import PRESET_NAMES, ConfigError, ModelConfig, SampleConfig, TrainConfig
+from .config import CELLS, PRESET_NAMES, ConfigError, ModelConfig, SampleConfig, TrainConfig
 from .data import CorpusError, read_text, unknown_cost
 from .device import DEVICES, resolve_device
 from .evaluation import evaluate
+from .reach import DEFAULT_DISTANCE, DEFAULT_POSITIONS, MAX_DISTANCE, MAX_POSITIONS, memory_reach
 from .run import Run, plan
 from .sampling import SamplingError, generate
 from .training import Progress
@@ -77,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
         flag = f"--{f.name.replace('_', '-')}"
         if f.type == "bool":
             t.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, help=f"override {f.name}")
+        elif f.name == "cell":
+            t.add_argument(
+                flag,
+                dest=f.name,
+                choices=CELLS,
+                help="the recurrent cell: lstm (default), gru or rnn (plain, tanh); gru and rnn train from scratch",
+            )
         else:
             kind = _finite if f.type == "float" else int
             t.add_argument(flag, dest=f.name, type=kind, help=f"override {f.name}")
@@ -94,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", required=True)
     e.add_argument("--text", required=True)
     e.add_argument("--json", action="store_true")
+
+    r = sub.add_parser("reach", help="how far back a checkpoint's predictions depend on what it read")
+    r.add_argument("--model", required=True)
+    r.add_argument("--text", required=True, help="reference text (UTF-8) the predictions are taken from")
+    r.add_argument(
+        "--max-distance", type=int, default=DEFAULT_DISTANCE, help=f"characters back, at most {MAX_DISTANCE}"
+    )
+    r.add_argument(
+        "--positions", type=int, default=DEFAULT_POSITIONS, help=f"predictions averaged, at most {MAX_POSITIONS}"
+    )
+    r.add_argument("--json", action="store_true")
 
     b = sub.add_parser("bench", help="measure speed and time-to-quality")
     b.add_argument("--json", action="store_true")
@@ -117,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ValueError("--threads must be at least 1")
             torch.set_num_threads(args.threads)
         device = resolve_device(args.device)
-        return {"train": _train, "sample": _sample, "eval": _eval, "bench": _bench}[args.command](args, device)
+        commands = {"train": _train, "sample": _sample, "eval": _eval, "reach": _reach, "bench": _bench}
+        return commands[args.command](args, device)
     except USER_ERRORS as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return 2
@@ -238,6 +258,29 @@ def _eval(args: argparse.Namespace, device: torch.device) -> int:
         print(f"{result.bpc:.4f} bits per character ({result.loss:.4f} nats) over {result.chars:,} predictions")
         if unknown:
             print(f"note: {unknown} distinct characters of the text are not in the model's vocabulary")
+    return 0
+
+
+def _reach(args: argparse.Namespace, device: torch.device) -> int:
+    checkpoint = load(args.model, device)
+    text = read_text(args.text)
+    result = memory_reach(checkpoint.model, checkpoint.vocab, text, args.max_distance, args.positions)
+    if args.json:
+        keys = ("cell", "distances", "strength", "half_life")
+        print(json.dumps({k: getattr(result, k) for k in keys}))
+        return 0
+    print(f"{result.cell.upper()}: how much the prediction depends on the character k back", end=" ")
+    print(f"(mean gradient norm over {result.positions} predictions; bars on a log scale, 5 # per factor of 10)")
+    top = max(result.strength)
+    shown = [k for k in (1, 2, 3, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 400, 500) if k <= len(result.distances)]
+    for k in dict.fromkeys([*shown, len(result.distances)]):
+        value = result.strength[k - 1]
+        width = round(5 * (8 + math.log10(value / top))) if value > 0 and top > 0 else 0  # 8 decades shown
+        print(f"{k:>5} back  {value:10.3e}  {'#' * max(0, width)}")
+    if result.half_life is None:
+        print("half-life: cannot be fitted (the strength does not fall over these distances)")
+    else:
+        print(f"half-life: {result.half_life:.1f} characters (the strength halves every this many characters back)")
     return 0
 
 

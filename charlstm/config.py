@@ -25,6 +25,7 @@ MAX_LEARNING_RATE = 1000.0  # absurd rates are allowed on purpose: the divergenc
 # the LSTM's input, forget, candidate and output; the GRU's reset, update and candidate; the plain RNN's one.
 CELLS = ("lstm", "gru", "rnn")
 GATE_BLOCKS = {"lstm": 4, "gru": 3, "rnn": 1}
+CELL_NAMES = {"lstm": "an LSTM", "gru": "a GRU", "rnn": "a plain RNN"}  # as a sentence names one
 
 
 class ConfigError(ValueError):

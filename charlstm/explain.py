@@ -13,23 +13,25 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .cell import PARTS as CELL_PARTS
 from .cell import trace
 from .model import CharLSTM
 from .sampling import char_probabilities, prompt_ids, top_chars
 from .vocab import Vocab
 
 MAX_TRACE_CHARS = 2000  # characters a view reads at most
-PARTS = ("forget", "input", "candidate", "output", "cell", "hidden")
+PARTS = CELL_PARTS["lstm"]  # a GRU's views hold CELL_PARTS["gru"], a plain RNN's only "hidden"
 
 
 @dataclass(frozen=True)
 class CellView:
-    """One step of one layer: each part's values over the units, their means, and the next-character guesses."""
+    """One step of one layer: each part's values over the units, their means, and the next-character guesses.
+    The parts are the model's cell's (:data:`charlstm.cell.PARTS`); without a memory cell, previous_cell is []."""
 
     char: str
     step: int
     layer: int
-    values: dict[str, list[float]]  # PARTS -> H values
+    values: dict[str, list[float]]  # part -> H values
     means: dict[str, float]
     previous_cell: list[float]
     previous_hidden: list[float]
@@ -48,7 +50,7 @@ def cell_view(model: CharLSTM, vocab: Vocab, text: str, step: int, layer: int = 
     with torch.no_grad():
         _, (h, c) = model(ids[:, :-1])  # (L, 1, H) each
     result = trace(model, ids[:, -1:], (h, c))
-    now = {part: getattr(result, part)[0, -1, layer] for part in PARTS}  # (H,) each
+    now = {part: getattr(result, part)[0, -1, layer] for part in CELL_PARTS[model.config.cell]}  # (H,) each
     before = [c[layer, 0], h[layer, 0]]
     probs = torch.softmax(result.logits[0, -1], -1)
     return CellView(
@@ -65,7 +67,8 @@ def cell_view(model: CharLSTM, vocab: Vocab, text: str, step: int, layer: int = 
 
 @dataclass(frozen=True)
 class Activations:
-    """Hidden and cell values of every unit at every character of ``text``: arrays (T, num_layers, H)."""
+    """Hidden and cell values of every unit at every character of ``text``: arrays (T, num_layers, H); ``cell`` is
+    (T, num_layers, 0) for a GRU or plain RNN, which have no memory cell."""
 
     text: str
     hidden: np.ndarray
@@ -82,7 +85,9 @@ def activations(model: CharLSTM, vocab: Vocab, text: str) -> Activations:
     if not text:
         raise ValueError("give some text to look at")
     result = trace(model, prompt_ids(vocab, text, model.device))
-    return Activations(text, result.hidden[0, 1:].cpu().numpy(), result.cell[0, 1:].cpu().numpy())
+    hidden = result.hidden[0, 1:].cpu().numpy()  # (T, L, H)
+    cell = result.cell[0, 1:].cpu().numpy() if model.config.cell == "lstm" else hidden[:, :, :0]
+    return Activations(text, hidden, cell)
 
 
 def _inside(text: str, opening: str, closing: str) -> list[float]:
@@ -138,6 +143,8 @@ def find_units(acts: Activations) -> list[UnitMatch]:
             continue  # the text never shows this feature
         best = None
         for kind in ("hidden", "cell"):
+            if getattr(acts, kind).size == 0:
+                continue  # no memory cell (a GRU or plain RNN)
             values = getattr(acts, kind).reshape(len(acts.text), -1).astype(np.float64)  # (T, L * H)
             r = _correlations(values, signal)
             index = int(np.nanargmax(np.abs(r))) if np.isfinite(r).any() else 0

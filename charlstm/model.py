@@ -14,7 +14,7 @@ from torch import nn
 
 from .config import ModelConfig
 
-State = tuple[torch.Tensor, torch.Tensor]  # (h, c): h (num_layers, B, hidden_size); c the same for an LSTM, else (L, B, 0)
+State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each (num_layers, B, hidden_size); c is (L, B, 0) with no cell
 _MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}  # nn.RNN's default non-linearity is tanh
 
 
@@ -50,10 +50,15 @@ class CharLSTM(nn.Module):
         return getattr(self, self.config.cell)
 
     def forward(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        return self.read(self.embed(ids), state)
+
+    def read(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """The network after the embedding: ``x`` (B, T, E) embedded characters -> (logits, state). Memory reach
+        (:mod:`charlstm.reach`) differentiates with respect to ``x``."""
         if self.is_lstm:
-            out, state = self.lstm(self.embed(ids), state)  # out (B, T, H)
+            out, state = self.lstm(x, state)  # out (B, T, H)
             return self.head(self.drop(out)), state  # (B, T, V)
-        out, h = self.recurrent(self.embed(ids), None if state is None else state[0])  # h (L, B, H)
+        out, h = self.recurrent(x, None if state is None else state[0])  # h (L, B, H)
         return self.head(self.drop(out)), (h, h.new_empty(*h.shape[:2], 0))  # no memory cell: c is (L, B, 0)
 
     @property

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from . import checkpoint
-from .config import PRESETS, ConfigError, ModelConfig, TrainConfig, auto_config, validate_for_model
+from .config import CELL_NAMES, PRESETS, ConfigError, ModelConfig, TrainConfig, auto_config, validate_for_model
 from .data import Corpus, CorpusError, describe, make_corpus, normalize_text, val_size
 from .model import CharLSTM
 from .training import Progress, TrainState, new_state, train
@@ -58,14 +58,24 @@ def plan(
     "auto" starts from the base model when the base knows at least :data:`BASE_COVERAGE` of the text's
     characters and the text is under :data:`BASE_MAX_CHARS`; otherwise from scratch, with a note saying why.
     A pretrained start keeps its shape: a different hidden size, layer count or embedding is refused, or with
-    ``strict_shape`` False (the app, where the knobs are always sent) left out with a note.
+    ``strict_shape`` False (the app, where the knobs are always sent) left out with a note. Its cell too: the base
+    model is an LSTM, so "auto" with ``cell`` "gru" or "rnn" starts from scratch (with a note), and a start from
+    a file of another cell is refused (or, not strict, keeps the file's cell with a note).
     """
     given = {k: v for k, v in overrides.items() if v is not None}
     notes = list(describe(text).warnings)  # too short, one character repeated...: said before any training
     chars = len(text)
     automatic = init == "auto"
-    sized = preset != "auto" or any(k in given for k in MODEL_FIELDS - {"dropout"})
-    if automatic and sized and strict_shape:  # a size was asked for: only a new model can have it
+    sized = preset != "auto" or any(k in given for k in MODEL_FIELDS - {"dropout", "cell"})
+    if "cell" in given:
+        ModelConfig(cell=given["cell"])  # an unknown cell is refused here, with the config's own message
+    if automatic and given.get("cell", "lstm") != "lstm":  # the base model is an LSTM: another cell starts afresh
+        init = "scratch"
+        notes.append(
+            f"Starting from random weights: the base model is an LSTM, and {CELL_NAMES[given['cell']]} "
+            "cannot start from an LSTM's weights."
+        )
+    elif automatic and sized and strict_shape:  # a size was asked for: only a new model can have it
         init = "scratch"
         notes.append("Starting from random weights, since a model size was given.")
     elif automatic:
@@ -83,7 +93,12 @@ def plan(
         shape = {k: v for k, v in given.items() if k in MODEL_FIELDS - {"dropout"}}
         differs = {k: v for k, v in shape.items() if getattr(start.model_config, k) != v}
         c = start.model_config
-        kept = f"keeps its shape ({c.num_layers}×{c.hidden_size}, embedding {c.embedding_size})"
+        if "cell" in differs and strict_shape:
+            raise ConfigError(
+                f"{_name(init)} is {CELL_NAMES[c.cell]}: {CELL_NAMES[differs['cell']]} cannot start from its "
+                "weights; use --init scratch"
+            )
+        kept = f"keeps its shape ({c.num_layers}×{c.hidden_size} {c.cell.upper()}, embedding {c.embedding_size})"
         if differs and strict_shape:
             raise ConfigError(
                 f"a run that starts from {_name(init)} {kept}; {', '.join(differs)} can only change from scratch"

@@ -6,7 +6,8 @@ step with the state carried (the window is never re-run). That step uses the rea
 weights), which is about three times faster than calling ``nn.LSTM`` for a single character.
 Randomness comes only from the ``torch.Generator`` passed in: the same seed gives the same text, and
 concurrent callers never disturb each other. With a :class:`~charlstm.clamp.Clamp`, one unit is held at a value
-in every step, the seed's included (it is then read by the same stepper, not the fused pass).
+in every step, the seed's included (it is then read by the same stepper, not the fused pass). A GRU or plain-RNN
+model steps with the same kind of function from :mod:`charlstm.steppers`; everything else here is shared.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from .clamp import Clamp
 from .config import SampleConfig
 from .model import CharLSTM, State
+from .steppers import stepper as other_stepper
 from .vocab import UNKNOWN_ID, Vocab
 
 MAX_LENGTH = 100_000  # characters generated per call
@@ -120,9 +122,11 @@ def sample(model: CharLSTM, vocab: Vocab, prompt: str = "", length: int = DEFAUL
 
 
 def zero_state(model: CharLSTM) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The stepper's state before the first character: h and c per layer, zeros (H,) each."""
+    """The stepper's state before the first character: h and c per layer, zeros (H,) each (c is empty, (0,),
+    for a cell without memory, as in the model's state)."""
     L, H = model.config.num_layers, model.config.hidden_size
-    return [np.zeros(H, np.float32) for _ in range(L)], [np.zeros(H, np.float32) for _ in range(L)]
+    C = H if model.config.cell == "lstm" else 0
+    return [np.zeros(H, np.float32) for _ in range(L)], [np.zeros(C, np.float32) for _ in range(L)]
 
 
 def _stepper(model: CharLSTM, clamp: Clamp | None = None):
@@ -136,6 +140,8 @@ def _stepper(model: CharLSTM, clamp: Clamp | None = None):
     the gate rows are reordered (input, forget, output, candidate) and the sigmoid rows halved, so one
     ``tanh`` computes every gate: sigmoid(x) = (1 + tanh(x/2)) / 2.
     """
+    if model.config.cell != "lstm":
+        return other_stepper(model, clamp)  # the GRU's or plain RNN's step, same signature
     lstm, L, H = model.lstm, model.config.num_layers, model.config.hidden_size
     order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
     scale = torch.cat([torch.full((3 * H,), 0.5), torch.ones(H)])  # (4H,)

@@ -58,10 +58,11 @@ def plot_rows(session: Session) -> pd.DataFrame | None:
     """The loss rows: this run's (training and validation), the earlier runs shown, and this run's
     best-validation moment as a vertical line across the curves. The chart colours its lines in this order
     (train, validation, then each earlier run), so the current run keeps its two colours whatever came before."""
-    rows = session.rows + [dict(r, series=past.series) for past in shown(session) for r in past.rows]
+    current = [] if session.run_number in session.hidden_runs else session.rows
+    rows = current + [dict(r, series=past.series) for past in shown(session) for r in past.rows]
     if not rows:
         return None
-    if session.best_at is not None and session.rows:
+    if session.best_at is not None and current:
         values = [r["bpc"] for r in rows if math.isfinite(r["bpc"])]
         low, high = min(values), max(values)
         x = round(session.best_at, 2)
@@ -112,13 +113,15 @@ def _row(number: int, what: str, summary: RunSummary, seconds: float, best: floa
 
 
 def run_choices(session: Session) -> dict:
-    """The earlier runs a learner can show or hide."""
+    """The runs a learner can show or hide (shown once there is more than one)."""
     choices = [(past.series, past.number) for past in session.past_runs]
-    visible = [past.number for past in shown(session)]
-    return gr.update(choices=choices, value=visible, visible=bool(choices))
+    choices.append((f"run {session.run_number} (now): {session.run_label}", session.run_number))
+    visible = [number for _, number in choices if number not in session.hidden_runs]
+    return gr.update(choices=choices, value=visible, visible=bool(session.past_runs))
 
 
 def choose_runs(numbers: list[int] | None, session: Session) -> None:
-    """Hide the earlier runs not in ``numbers``."""
+    """Hide the kept runs not in ``numbers``."""
     keep = {int(n) for n in numbers or []}
-    session.hidden_runs = {past.number for past in session.past_runs if past.number not in keep}
+    kept = [past.number for past in session.past_runs] + [session.run_number]
+    session.hidden_runs = {number for number in kept if number not in keep}

@@ -219,7 +219,7 @@ async def stop(request: gr.Request) -> str:
 
 
 def show_runs(numbers: list[int] | None, request: gr.Request) -> dict:
-    """Show only the chosen earlier runs on the loss plot."""
+    """Show only the chosen runs on the loss plot."""
     session = sessions.get(request)
     runs_view.choose_runs(numbers, session)
     return runs_view.plot(session)
@@ -299,7 +299,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio, moment: gr.Slider) -> gr.Radio:
         with gr.Accordion("Compare runs: the last five on the plot", open=True, elem_id="runs"):
             gr.Markdown(runs_view.TRY_THIS)
             runs_shown = gr.CheckboxGroup(
-                [], label="Earlier runs on the plot", visible=False, elem_id="runs-shown", type="value"
+                [], label="Runs on the plot", visible=False, elem_id="runs-shown", type="value"
             )
             runs = gr.Dataframe(
                 headers=runs_view.TABLE_HEADERS, label="Each run's settings", interactive=False, elem_id="runs-table"
