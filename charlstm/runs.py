@@ -1,8 +1,8 @@
 """Comparing runs: what a run was (where it started, its settings, its corpus) and what changed from the one before.
 
 The app's loss plot keeps a visitor's last runs side by side, each labelled by :func:`label`: "hidden_size 256 →
-512", "from the base model", "dropout 0 → 0.3", "another corpus". Names are the settings' own (the same as the
-CLI flags and the checkpoint), so a label reads the same everywhere.
+512", "cell lstm → gru", "from the base model", "dropout 0 → 0.3", "another corpus". Names are the settings' own
+(the same as the CLI flags and the checkpoint), so a label reads the same everywhere.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ def changes(before: RunSummary | None, after: RunSummary) -> list[str]:
         found.append(f"from {after.start}")
     if before.corpus_digest != after.corpus_digest:
         found.append(f"another corpus ({after.corpus_chars:,} characters)")
+    if before.model.cell != after.model.cell:
+        found.append(f"cell {before.model.cell} → {after.model.cell}")
     old, new = before.settings, after.settings
     found += [f"{name} {old[name]:g} → {new[name]:g}" for name in COMPARED if old[name] != new[name]]
     if before.train.seconds != after.train.seconds and after.train.seconds is not None:

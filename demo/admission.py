@@ -14,7 +14,7 @@ import gradio as gr
 
 from . import checks, limits, presence
 
-TRAININGS = ("train", "continue")  # the api_names whose events count against the budget
+TRAININGS = ("train", "continue", "race_cells")  # the api_names whose events count against the budget
 
 
 def _admit(request: gr.Request, text: Any, others: int) -> tuple:
@@ -35,12 +35,17 @@ def _admit(request: gr.Request, text: Any, others: int) -> tuple:
 
 
 def admit_train(
-    text, seconds, auto, hidden, layers, embedding, seq_len, batch, rate, dropout, init, best, request: gr.Request
+    text, seconds, auto, hidden, layers, embedding, seq_len, batch, rate, dropout, init, best, cell, request: gr.Request
 ):
     """Train's validator: every input named (Gradio passes the request only then), one result each."""
-    return _admit(request, text, 11)
+    return _admit(request, text, 12)
 
 
 def admit_continue(text: Any, seconds: Any, request: gr.Request):
     """Continue's validator."""
+    return _admit(request, text, 1)
+
+
+def admit_race(text: Any, seconds: Any, request: gr.Request):
+    """The cell race's validator."""
     return _admit(request, text, 1)

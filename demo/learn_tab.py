@@ -15,6 +15,7 @@ import gradio as gr
 from charlstm.explain import cell_view
 
 from . import checks, limits, sessions, widgets
+from .gated_view import describe_gated, gated_svg
 from .views import cell_svg, describe_cell, show_char
 
 EXPLANATION = (Path(__file__).parent / "text" / "learn.md").read_text(encoding="utf-8")
@@ -52,9 +53,11 @@ def cell_values(text: str, position: float, layer: float, request: gr.Request):
         "values": {part: [round(x, 4) for x in values] for part, values in view.values.items()},
         "guesses": [(c, round(p, 4)) for c, p in view.guesses],
     }
-    summary = " ".join([f"Character {position} of {len(text)}.", describe_cell(view), f"(Model: {label}.)", *notes])
+    cell = model.config.cell
+    described = describe_cell(view) if cell == "lstm" else describe_gated(view, cell)
+    summary = " ".join([f"Character {position} of {len(text)}.", described, f"(Model: {label}.)", *notes])
     return (
-        cell_svg(view, text),
+        cell_svg(view, text) if cell == "lstm" else gated_svg(view, cell, text),
         guesses,
         summary,
         json.dumps(numbers, ensure_ascii=False),

@@ -79,6 +79,7 @@ class Session:
     # the time machine (demo.time_machine): this run's moments, and the one Learn, Generate and Inside read
     timeline: Timeline | None = None
     moment: tuple[Moment, CharLSTM] | None = None  # None: the model as it is now
+    racers: dict[str, Run] = field(default_factory=dict)  # the cell race's models (demo.cells_view), by cell
 
     def active(self) -> tuple[CharLSTM, Vocab, str]:
         """The model the visitor chose, with its vocabulary and a label for messages."""
@@ -111,7 +112,7 @@ class Session:
         held += self.timeline.nbytes if self.timeline is not None else 0
         if self.moment is not None:
             held += sum(p.numel() for p in self.moment[1].parameters()) * 4
-        return held
+        return held + sum(run.memory_bytes(training=False) for run in self.racers.values())
 
     def download_path(self) -> Path:
         if self.folder is None:
@@ -124,6 +125,7 @@ class Session:
         self.stop.set()
         with self.lock:
             self.model = self.run = self.timeline = self.moment = None
+            self.racers = {}
             if self.folder is not None:
                 shutil.rmtree(self.folder, ignore_errors=True)
 

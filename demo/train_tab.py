@@ -10,12 +10,24 @@ from dataclasses import fields, replace
 
 import gradio as gr
 
-from charlstm.config import MAX_LEARNING_RATE, ConfigError, ModelConfig, TrainConfig
+from charlstm.config import CELLS, MAX_LEARNING_RATE, ConfigError, ModelConfig, TrainConfig
 from charlstm.data import CorpusError
 from charlstm.run import Plan, Run, plan
 from charlstm.runs import summarize
 
-from . import admission, checks, limits, presence, report, runs_view, sessions, time_machine, uploads, widgets
+from . import (
+    admission,
+    cells_view,
+    checks,
+    limits,
+    presence,
+    report,
+    runs_view,
+    sessions,
+    time_machine,
+    uploads,
+    widgets,
+)
 from .sessions import Session
 from .train_view import record, status_text
 
@@ -56,7 +68,7 @@ TRANSFER_FIGURE = (
 SHAPE = ("hidden_size", "num_layers", "embedding_size")
 
 
-def _plan(text: str, seconds: float, init: str, auto: bool, keep_best: bool, knobs: dict) -> Plan:
+def _plan(text: str, seconds: float, init: str, auto: bool, keep_best: bool, knobs: dict, cell: str = "lstm") -> Plan:
     if init not in START_CHOICES.values():
         raise gr.Error(f"Start from must be {' or '.join(map(repr, START_CHOICES.values()))}, not {init!r}.")
     checked = {}
@@ -65,12 +77,24 @@ def _plan(text: str, seconds: float, init: str, auto: bool, keep_best: bool, kno
         checked[name] = checks.number(value, name, low, high, integer=isinstance(KNOBS[name][2], int))
     overrides = {} if auto else checked
     keep_best = bool(keep_best)  # keep-best also ends a run that only memorises; keep-last runs the whole budget
+    if cell not in CELLS:
+        raise gr.Error(f"The cell must be one of {', '.join(CELLS)}, not {checks.shown(cell)}.")
     return plan(
-        text, init, seconds, None, strict_shape=False, keep_best=keep_best, stop_when_memorising=keep_best, **overrides
+        text,
+        init,
+        seconds,
+        None,
+        strict_shape=False,
+        keep_best=keep_best,
+        stop_when_memorising=keep_best,
+        cell=cell,
+        **overrides,
     )
 
 
-def command(seconds: float, auto: bool, knobs: dict, init: str = "auto", keep_best: bool = True) -> str:
+def command(
+    seconds: float, auto: bool, knobs: dict, init: str = "auto", keep_best: bool = True, cell: str = "lstm"
+) -> str:
     """The ``python -m charlstm train`` command that trains the same way from a shell."""
     parts = ["python", "-m", "charlstm", "train", "--corpus", "corpus.txt", "--seconds", f"{seconds:g}"]
     parts += ["--init", init]
@@ -78,6 +102,8 @@ def command(seconds: float, auto: bool, knobs: dict, init: str = "auto", keep_be
         for name, value in knobs.items():
             if init == "scratch" or name not in SHAPE:
                 parts += [f"--{name.replace('_', '-')}", f"{value:g}"]
+    if cell != "lstm":  # another cell starts from random weights (the base model is an LSTM)
+        parts += ["--cell", cell]
     if not keep_best:  # keep-last trains the whole budget (with auto, the CLI would stop a memorising run)
         parts += ["--no-keep-best", "--no-stop-when-memorising"] if init == "auto" else ["--no-keep-best"]
     elif init == "scratch":  # the app stops a memorising run; from scratch, the CLI must be asked to
@@ -177,6 +203,7 @@ def train_model(
     dropout: float,
     init: str = "auto",
     keep_best: bool = True,
+    cell: str = "lstm",
     request: gr.Request = None,
 ):
     """Train a new model on ``text`` for ``seconds``, streaming the loss plot, status and samples."""
@@ -192,7 +219,7 @@ def train_model(
         dropout=dropout,
     )
     try:
-        the_plan = _plan(text, seconds, init, bool(auto), keep_best, knobs)
+        the_plan = _plan(text, seconds, init, bool(auto), keep_best, knobs, cell)
     except ConfigError as e:
         raise gr.Error(str(e)) from None
     yield from _run(sessions.get(request), sessions.key_of(request), text, seconds, the_plan)
@@ -278,6 +305,14 @@ def build(corpus: gr.Textbox, choice: gr.Radio, moment: gr.Slider) -> gr.Radio:
                 )
         with gr.Accordion("Model and training knobs (used when Automatic size is off)", open=False), gr.Row():
             knobs = [_knob(name, *spec) for name, spec in KNOBS.items()]
+            cell = widgets.Radio(
+                list(CELLS),
+                value="lstm",
+                label="cell",
+                info="The recurrent cell: lstm (gated memory), gru (two gates) or rnn (no gate). Another cell than "
+                "the LSTM starts from random weights: the base model is an LSTM.",
+                min_width=200,
+            )
         with gr.Row():
             start = gr.Button("Train", variant="primary", elem_id="train-button")
             halt = gr.Button("Stop", variant="stop", interactive=False, elem_id="stop-button")
@@ -312,6 +347,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio, moment: gr.Slider) -> gr.Radio:
             interactive=False,
         )
         jump, moment_a, moment_b = time_machine.build(moment)
+        cells_view.build(corpus)
         cli = gr.Code(
             command(DEFAULTS["seconds"], True, {}),
             language="shell",
@@ -341,7 +377,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio, moment: gr.Slider) -> gr.Radio:
         }
         start.click(
             train_model,
-            [corpus, seconds, auto, *knobs, init, keep_best],
+            [corpus, seconds, auto, *knobs, init, keep_best, cell],
             api_name="train",
             validator=admission.admit_train,
             **common,
@@ -358,9 +394,9 @@ def build(corpus: gr.Textbox, choice: gr.Radio, moment: gr.Slider) -> gr.Radio:
         )
         report_button.click(report.report, corpus, report_file, api_name="report", concurrency_id="light")
         gr.on(
-            [seconds.change, auto.change, init.change, keep_best.change, *[k.change for k in knobs]],
-            lambda s, a, i, b, *k: command(s, a, dict(zip(KNOBS, k)), i, b),
-            [seconds, auto, init, keep_best, *knobs],
+            [seconds.change, auto.change, init.change, keep_best.change, cell.change, *[k.change for k in knobs]],
+            lambda s, a, i, b, c, *k: command(s, a, dict(zip(KNOBS, k)), i, b, c),
+            [seconds, auto, init, keep_best, cell, *knobs],
             cli,
             api_visibility="private",
             concurrency_id="light",

@@ -187,3 +187,30 @@ def test_a_lone_surrogate_in_the_vocabulary_is_refused(trained):
     header["__metadata__"]["vocab"] = '{"chars": ["\\ud800"]}'
     with pytest.raises(CheckpointError, match="U\\+D800"):
         load(_with_header(to_bytes(model, corpus.vocab), header))
+
+
+@pytest.mark.parametrize("name", ["default-model.safetensors", "base-model.safetensors"])
+def test_shipped_checkpoints_from_before_the_cell_setting_load_as_lstms(name):
+    from tests.conftest import ROOT
+
+    path = ROOT / "assets" / name
+    if not path.exists():
+        pytest.skip(f"{name} is not built")
+    assert "cell" not in json.loads(_header_of(path.read_bytes())["__metadata__"]["model_config"])
+    loaded = load(path)
+    assert loaded.model_config.cell == "lstm" and isinstance(loaded.model.lstm, torch.nn.LSTM)
+
+
+def test_the_cell_is_stored_and_an_unknown_or_mismatched_one_is_refused(corpus):
+    from charlstm.config import ModelConfig
+    from charlstm.model import CharLSTM
+
+    torch.manual_seed(0)
+    gru = CharLSTM(ModelConfig(embedding_size=8, hidden_size=16, cell="gru"), corpus.vocab.size)
+    data = to_bytes(gru, corpus.vocab)
+    config = json.loads(_header_of(data)["__metadata__"]["model_config"])
+    assert config["cell"] == "gru" and load(data).model_config.cell == "gru"
+    with pytest.raises(CheckpointError, match="cell must be one of lstm, gru, rnn, not 'transformer'"):
+        load(_with_metadata(data, model_config=json.dumps(config | {"cell": "transformer"})))
+    with pytest.raises(CheckpointError, match=r"lacks the tensor 'model\.lstm"):  # GRU weights described as an LSTM
+        load(_with_metadata(data, model_config=json.dumps(config | {"cell": "lstm"})))

@@ -87,6 +87,12 @@ def test_resume_continues_the_step_count(model_file, tmp_path, capsys):
         ["train", "--corpus", "CORPUS", "--seconds", "-1", "--out", "x.safetensors"],
         ["train", "--corpus", "CORPUS", "--preset", "huge", "--out", "x.safetensors"],
         ["sample", "--model", "CORPUS"],
+        ["train", "--corpus", "CORPUS", "--cell", "transformer", "--out", "x.safetensors"],
+        ["reach", "--model", "MODEL", "--text", "CORPUS", "--max-distance", "0"],
+        ["reach", "--model", "MODEL", "--text", "CORPUS", "--max-distance", "100000"],
+        ["reach", "--model", "MODEL", "--text", "CORPUS", "--positions", "-3"],
+        ["reach", "--model", "MODEL", "--text", "ONE"],
+        ["reach", "--model", "CORPUS", "--text", "CORPUS"],
         ["bogus"],
     ],
 )
@@ -136,3 +142,31 @@ def test_vocab_latin_gives_a_new_model_the_base_alphabet(tmp_path, capsys):
 
     assert load(out).vocab == Vocab.latin()
     assert main([*args, "--out", str(out)]) == 2 and "--init scratch" in capsys.readouterr().err
+
+
+def test_train_a_gru_and_rnn_and_why_they_start_from_scratch(tmp_path, capsys):
+    from charlstm.checkpoint import load
+
+    args = ["train", "--corpus", str(FINANCE), "--steps", "5", "--json"]
+    assert main([*args, "--cell", "gru", "--out", str(tmp_path / "gru.safetensors")]) == 0
+    captured = capsys.readouterr()
+    assert "base model is an LSTM" in captured.err and json.loads(captured.out.splitlines()[-1])["init"] == "scratch"
+    assert load(tmp_path / "gru.safetensors").model_config.cell == "gru"
+    assert main([*args, "--preset", "tiny", "--cell", "rnn", "--out", str(tmp_path / "rnn.safetensors")]) == 0
+    assert load(tmp_path / "rnn.safetensors").model_config.cell == "rnn"
+    capsys.readouterr()
+    assert main([*args, "--init", "base", "--cell", "gru", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "the base model is an LSTM: a GRU cannot start from its weights" in err
+    assert main(["sample", "--model", str(tmp_path / "rnn.safetensors"), "--length", "20"]) == 0
+
+
+def test_reach_prints_the_curve_and_its_half_life(model_file, capsys):
+    args = ["reach", "--model", str(model_file), "--text", str(FINANCE), "--max-distance", "30", "--positions", "20"]
+    assert main([*args, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"cell", "distances", "strength", "half_life"} and result["cell"] == "lstm"
+    assert result["distances"] == list(range(1, 31)) and len(result["strength"]) == 30
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "half-life" in out and "   30 back" in out

@@ -1,0 +1,146 @@
+"""Train tab, "Why gates? Compare cells": a plain RNN, a GRU and the LSTM race on the visitor's text (the same
+time, the same number of parameters), then how far back each one's prediction reaches (the memory reach
+curve and its half-life) and whether each still closes a bracket opened long ago. The library does the work
+(:mod:`charlstm.race`, :mod:`charlstm.reach`); this module wires widgets to it."""
+
+from __future__ import annotations
+
+import math
+
+import gradio as gr
+import pandas as pd
+import torch
+
+from charlstm.data import CorpusError
+from charlstm.race import NAMES, Entry, race, verdict
+from charlstm.reach import ReachError, closing_probability, memory_reach
+from charlstm.sampling import sample
+
+from . import admission, checks, limits, presence, sessions, widgets
+
+RACE_MIN_SECONDS = 6  # two seconds each: less teaches nothing
+REACH_DISTANCES = (5, 10, 20, 40, 80, 160)  # characters between an opening bracket and where it must close
+TRY_THIS = (
+    "**Try this:** race the three cells for 30 s on your text, then press **Measure memory reach**. The plain "
+    "RNN's training signal fades within a few characters, so it cannot learn what happened long ago; the gates "
+    "of the GRU and the LSTM let it through. Compare the half-lives, then the brackets table: which cell still "
+    "expects a `)` 80 characters after a `(`?"
+)
+SAMPLE_CHARS = 160
+
+
+def race_cells(text: str, seconds: float, request: gr.Request):
+    """Train the three cells one after another on ``text`` for ``seconds`` in all; stream their validation
+    curves; end with a sample from each (the same seed) and who won."""
+    text = checks.text(text, "The corpus", limits.CORPUS_MAX_CHARS)
+    seconds = checks.number(seconds, "The race's time budget", RACE_MIN_SECONDS, limits.TRAIN_MAX_SECONDS)
+    session = sessions.get(request)
+    with session.lock:
+        if session.running:
+            raise gr.Error("This session is already training: press Stop first.")
+        session.running = True
+        session.stop.clear()
+    rows, entries = [], []
+    try:
+        presence.require_reader(sessions.key_of(request), "this race")
+        for cell, item in race(text, seconds):
+            if isinstance(item, Entry):
+                entries.append(item)
+                continue
+            if item.val_bpc is not None and math.isfinite(item.val_bpc):
+                rows.append({"seconds": round(item.elapsed, 2), "bpc": item.val_bpc, "series": NAMES[cell]})
+                status = f"Training {NAMES[cell]} · {item.elapsed:.1f} s · validation {item.val_bpc:.2f} bits/char"
+                yield pd.DataFrame(rows), status, gr.skip(), gr.skip()
+            sessions.yield_to_interactive(session.stop)
+            if session.stop.is_set():
+                break
+    except CorpusError as e:
+        raise gr.Error(str(e)) from None
+    finally:
+        with session.lock:
+            session.running = False
+    if session.stop.is_set():
+        yield pd.DataFrame(rows) if rows else None, "**Stopped**: the race is off.", gr.skip(), gr.skip()
+        return
+    session.racers = {e.cell: e.run for e in entries}
+    with sessions.interactive():
+        texts = {
+            e.cell: sample(e.run.model, e.run.vocab, "", SAMPLE_CHARS, generator=torch.Generator().manual_seed(0))
+            for e in entries
+        }
+    sizes = [[NAMES[e.cell], e.config.hidden_size, e.parameters, e.best_bpc and round(e.best_bpc, 3)] for e in entries]
+    samples = "\n\n".join(f"[{NAMES[e.cell]}]\n{texts[e.cell]}" for e in entries if e.cell in texts)
+    yield pd.DataFrame(rows), verdict(entries), samples, sizes
+
+
+def measure_reach(text: str, request: gr.Request):
+    """The memory reach curve of each raced cell on ``text``, their half-lives in words, and the brackets test."""
+    text = checks.text(text, "The reference text", limits.CORPUS_MAX_CHARS)
+    racers = sessions.get(request).racers
+    if not racers:
+        raise gr.Error("Race the cells first: the reach is measured on the three models the race trained.")
+    sessions.yield_to_interactive()
+    rows, words, brackets = [], [], []
+    for cell, run in racers.items():
+        try:
+            result = memory_reach(run.model, run.vocab, text)
+        except ReachError as e:
+            raise gr.Error(f"The reach cannot be measured on this text: {e}.") from None
+        rows += [
+            {"characters back": k, "log10 strength": math.log10(max(s, 1e-30)), "cell": NAMES[cell]}
+            for k, s in zip(result.distances, result.strength)
+        ]
+        half = f"{result.half_life:.0f} characters" if result.half_life else "— too little to measure"
+        words.append(f"{NAMES[cell]}'s signal halves every {half}")
+        try:
+            closing = closing_probability(run.model, run.vocab, "(", ")", REACH_DISTANCES, text)
+            baseline = sum(closing.without_opener) / len(closing.without_opener)
+            brackets.append([NAMES[cell], *[round(p, 3) for p in closing.with_opener], round(baseline, 3)])
+        except ReachError:  # the model knows no brackets: its text had none
+            brackets.append([NAMES[cell], *[None] * (len(REACH_DISTANCES) + 1)])
+    return pd.DataFrame(rows), "; ".join(words).capitalize() + ".", brackets
+
+
+def build(corpus: gr.Textbox) -> None:
+    with gr.Accordion("Why gates? Race a plain RNN, a GRU and the LSTM", open=False, elem_id="cells"):
+        gr.Markdown(TRY_THIS)
+        with gr.Row():
+            seconds = widgets.Slider(
+                RACE_MIN_SECONDS, limits.TRAIN_MAX_SECONDS, value=30, step=1, label="The race's time budget (seconds)"
+            )
+            go = gr.Button("Race the cells", variant="primary", elem_id="race-button")
+        status = gr.Markdown(elem_id="race-status")
+        curves = gr.LinePlot(
+            None, x="seconds", y="bpc", color="series", label="Validation while each cell trains (bits per character)"
+        )
+        sizes = gr.Dataframe(
+            headers=["cell", "hidden_size", "parameters", "best validation (bits/char)"], label="The racers"
+        )
+        samples = gr.Textbox(label="A sample from each (the same random seed)", lines=8, interactive=False)
+        reach_button = gr.Button("Measure memory reach", elem_id="reach-button")
+        half_lives = gr.Markdown(elem_id="half-lives")
+        reach = gr.LinePlot(
+            None,
+            x="characters back",
+            y="log10 strength",
+            color="cell",
+            label="How much the prediction depends on the character k back (log10 of the gradient's size)",
+            elem_id="reach-plot",
+        )
+        brackets = gr.Dataframe(
+            headers=["cell", *[f"{d} back" for d in REACH_DISTANCES], "none open"],
+            label="Probability of “)” when a “(” was opened this many characters back (and with none open)",
+        )
+    go.click(
+        race_cells,
+        [corpus, seconds],
+        [curves, status, samples, sizes],
+        api_name="race_cells",
+        validator=admission.admit_race,
+        concurrency_id="train",
+        concurrency_limit=limits.CONCURRENT_TRAININGS,
+        show_progress_on=[status],
+    )
+    reach_button.click(
+        measure_reach, corpus, [reach, half_lives, brackets], api_name="memory_reach", **sessions.ANALYSIS
+    )
