@@ -24,7 +24,7 @@ from tests.test_hostile import _with_header, refused
 pytestmark = pytest.mark.server
 CORPUS = FINANCE.read_text()
 GRACE = 6  # seconds a page may be gone (the app's default is 300)
-TRAIN_DEFAULTS = [True, 256, 1, 64, 64, 16, 0.01, 0.0, "auto", True]  # after (text, seconds)
+TRAIN_DEFAULTS = [True, 256, 1, 64, 64, 16, 0.01, 0.0, "auto", True, "lstm"]  # after (text, seconds)
 LEAKS = ("object at 0x", "Traceback", "Original error", "<class", "site-packages", "/work/", "/tmp/")
 
 
@@ -196,7 +196,8 @@ BAD_CALLS = [
     ("/cell_values", ["hello"], "takes 3 inputs"),
     ("/activations", ["hello", "bogus", 1, 3], 'State must be one of "hidden", "cell"'),
     ("/train", [CORPUS, 2, "yes", *TRAIN_DEFAULTS[1:]], "Automatic size must be true or false"),
-    ("/train", [CORPUS, 2, *TRAIN_DEFAULTS[:8], "bogus", True], 'Start from must be one of "auto", "scratch"'),
+    ("/train", [CORPUS, 2, *TRAIN_DEFAULTS[:8], "bogus", True, "lstm"], 'Start from must be one of "auto", "scratch"'),
+    ("/train", [CORPUS, 2, *TRAIN_DEFAULTS[:10], "transformer"], 'cell must be one of "lstm", "gru", "rnn"'),
     ("/train", [CORPUS, 2, False, 10**6, *TRAIN_DEFAULTS[2:]], "hidden_size must be a whole number from 16 to 512"),
     ("/choose_model", ["bogus"], "must be one of"),
 ]
