@@ -74,27 +74,27 @@ def shown(session: Session) -> list[PastRun]:
     return [past for past in session.past_runs if past.number not in session.hidden_runs]
 
 
-def plot(session: Session) -> dict:
-    """The plot's update: its rows, and this run's label in the title.
+def plot(session: Session) -> dict | pd.DataFrame | None:
+    """The plot's rows, as an update with this run's label in the title when that or the set of lines changed.
 
     Gradio's plot draws a new set of lines only when its chart is rebuilt, and a data update alone does not
     rebuild it (its colour scale keeps the lines it was built with): so when the set of lines changes, the
     legend's list of lines (``colors_in_legend``) is sent too, with this update and the next, which rebuilds the
-    chart. Not at every update: a rebuild costs far more than new points. (Colours are the chart's own, by
+    chart. Not at every update: a rebuild costs far more than new points, and an update of a component's
+    properties is rebuilt on the server's event loop, where Stop is answered. (Colours are the chart's own, by
     order: a ``color_map`` changed by a later run of the same event is not applied by Gradio 6.31's page.)"""
     rows = plot_rows(session)
     title = "Loss while training (bits per character, lower is better)"
     if session.past_runs:
         title += f" · now run {session.run_number}: {session.run_label}"
-    update = gr.update(value=rows, label=title)
     lines = tuple(dict.fromkeys(rows["series"])) if rows is not None else ()
     if lines != session.plotted_lines:
         # twice: the page may rebuild the chart from the data it had before this update arrived
         session.plotted_lines, session.legend_due = lines, 2
-    if session.legend_due:
-        session.legend_due -= 1
-        update["colors_in_legend"] = list(lines) or None
-    return update
+    if not session.legend_due and title == session.plotted_title:
+        return rows
+    session.legend_due, session.plotted_title = max(0, session.legend_due - 1), title
+    return gr.update(value=rows, label=title, colors_in_legend=list(lines) or None)
 
 
 def table(session: Session) -> list[list]:

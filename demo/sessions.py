@@ -76,6 +76,7 @@ class Session:
     hidden_runs: set[int] = field(default_factory=set)  # earlier runs the learner took off the plot
     plotted_lines: tuple[str, ...] = ()  # the lines the page's loss plot was last built with
     legend_due: int = 0  # updates of the loss plot still to carry its lines (see runs_view.plot)
+    plotted_title: str = ""  # the loss plot's title as last sent
     # the time machine (demo.time_machine): this run's moments, and the one Learn, Generate and Inside read
     timeline: Timeline | None = None
     moment: tuple[Moment, CharLSTM] | None = None  # None: the model as it is now

@@ -111,13 +111,11 @@ def command(
     return shlex.join([*parts, "--out", "model.safetensors", "--plot", "loss.png"])
 
 
-def _frame(session: Session, status, samples, download, buttons, choice, moments) -> tuple:
-    """One update of the Train tab's outputs (see ``outputs`` in :func:`build`)."""
-    return (runs_view.plot(session), status, samples, download, *buttons, choice, *moments, *_runs(session))
-
-
-def _runs(session: Session) -> tuple:
-    return runs_view.table(session), runs_view.run_choices(session)
+def _frame(session: Session, status, samples, download, buttons, choice, moments, runs: bool = False) -> tuple:
+    """One update of the Train tab's outputs (see ``outputs`` in :func:`build`); the runs' table and choices
+    only with ``runs`` (a run's start and end: in between they do not change)."""
+    compared = (runs_view.table(session), runs_view.run_choices(session)) if runs else (gr.skip(), gr.skip())
+    return (runs_view.plot(session), status, samples, download, *buttons, choice, *moments, *compared)
 
 
 def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan | None):
@@ -150,21 +148,17 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
                 session.timeline = time_machine.new_timeline()
         session.best_at, session.moment = None, None  # the other tabs follow the model in training
         hidden = (gr.update(visible=False), gr.update(choices=[], value=None), gr.skip(), gr.skip())
+        first = True
         notes |= {f"note{i}": note for i, note in enumerate(run.notes)}
         with closing(run.train(corpus, config)) as progress:
             for p in progress:
                 last = p
                 record(session, p, notes, config.keep_best)
-                yield _frame(
-                    session,
-                    status_text(p, seconds, session, notes),
-                    session.samples,
-                    gr.skip(),
-                    buttons,
-                    gr.skip(),
-                    hidden,
-                )
-                hidden = (gr.skip(),) * 4
+                status = status_text(p, seconds, session, notes)
+                # the buttons, the time machine and the runs' table change at a run's start: later frames
+                # skip them (each property update is rebuilt on the server's event loop)
+                yield _frame(session, status, session.samples, gr.skip(), buttons, gr.skip(), hidden, runs=first)
+                buttons, hidden, first = (gr.skip(),) * 3, (gr.skip(),) * 4, False
                 sessions.yield_to_interactive(session.stop)
                 if session.stop.is_set():
                     notes["end"] = "**Stopped**: the weights learned so far are kept. Continue picks up from here."
@@ -185,9 +179,8 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
     status = status_text(last, seconds, session, notes) if last else ""
     buttons = (gr.update(interactive=True), gr.update(interactive=True), gr.update(interactive=False))
     choice = sessions.OWN_LABEL if session.use_own else gr.skip()
-    yield _frame(
-        session, status, session.samples, str(session.download_path()), buttons, choice, time_machine.updates(session)
-    )
+    moments = time_machine.updates(session)
+    yield _frame(session, status, session.samples, str(session.download_path()), buttons, choice, moments, runs=True)
 
 
 def train_model(
