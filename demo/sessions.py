@@ -14,6 +14,7 @@ import contextlib
 import copy
 import ctypes
 import functools
+import itertools
 import logging
 import shutil
 import tempfile
@@ -225,13 +226,34 @@ def memory_in_use() -> int:
         return sum(s.memory_bytes() for s in _sessions.values())
 
 
+_trim_due = threading.Event()
+_runs_ended = itertools.count(1)
+_ended = 0  # runs ended so far (the log says up to which one memory was returned)
+
+
+def trim_when_quiet() -> None:
+    """Ask for the memory a finished run freed to go back to the system once no training runs: trimming locks
+    the allocator, which would stall every other thread (generations, Stop) while the room is busy."""
+    global _ended
+    _ended = next(_runs_ended)
+    _trim_due.set()
+
+
 def sweep() -> int:
-    """Free idle sessions now; returns how many remain."""
+    """Free idle sessions now, and return freed memory if a run ended and nothing trains; returns how many
+    sessions remain."""
     with _lock:
         now = time.monotonic()
         _expire(now)
         presence.prune(set(_sessions), now)
-        return len(_sessions)
+        quiet = not any(s.running for s in _sessions.values())
+        remaining = len(_sessions)
+    if quiet and _trim_due.is_set():
+        _trim_due.clear()
+        ended = _ended
+        return_memory()
+        log.info("memory returned to the system (%d runs ended so far)", ended)
+    return remaining
 
 
 def start_sweeper() -> threading.Thread:

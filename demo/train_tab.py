@@ -175,7 +175,7 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
                 run.save(session.download_path())
             session.last_seen = time.monotonic()  # the run counts as activity: not idle the moment it ends
             session.running = False
-        sessions.return_memory()  # the run's temporaries (evaluations, keep-best and moment copies) go back
+        sessions.trim_when_quiet()  # the run's temporaries (evaluations, keep-best and moment copies) go back
     status = status_text(last, seconds, session, notes) if last else ""
     buttons = (gr.update(interactive=True), gr.update(interactive=True), gr.update(interactive=False))
     choice = sessions.OWN_LABEL if session.use_own else gr.skip()

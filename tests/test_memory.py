@@ -57,14 +57,20 @@ def test_idle_sessions_with_their_moments_stay_within_the_documented_cap():
 
     weights_mb = sum(p.numel() for p in base_model().model.parameters()) * 4 / 2**20  # the app's runs start here
     cap = (TRAINED_COPIES + 1) * weights_mb + limits.MOMENTS_MEMORY_MB
-    server = AppServer()
+    # a short grace period only to sweep often (it frees pages, and these visitors are API clients): once no
+    # training runs, the sweeper returns the memory the runs freed to the system, and logs it
+    server = AppServer(CHARLSTM_SESSION_GRACE_SECONDS="4")
+    returned = "memory returned to the system"
     try:
         visit(server.url)  # warm up: thread pools and caches that stay for the server's life
+        wait_until(lambda: f"{returned} (1 runs" in server.log_tail(100_000), "the warm-up's memory returned")
         start = server.rss_mb()
         clients = [Client(server.url, verbose=False) for _ in range(6)]
         for client in clients:  # one after another: each run keeps its moments, then waits idle
             assert "best validation" in client.submit(FINANCE.read_text(), 3, api_name="/train").result()[1]
             assert "at **0.0 s**" in client.predict(0, api_name="/choose_moment")[0]  # an earlier moment in use
+        ended = f"{returned} ({len(clients) + 1} runs"
+        wait_until(lambda: ended in server.log_tail(100_000), "the runs' memory returned")
         per_session = (server.rss_mb() - start) / len(clients)
         print(f"resident memory per idle session with moments: {per_session:.1f} MB (cap {cap:.0f} MB)")
         assert per_session < cap
