@@ -26,7 +26,7 @@ def first_point_and_stop_seconds(url: str, text: str, runs: int = 3) -> tuple[li
     """Seconds from submitting /train to the first streamed plot point, and from /stop to the run's last update."""
     first, stop = [], []
     for _ in range(runs):
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, download_files=False)
         start = time.perf_counter()
         job = client.submit(text, 60, api_name="/train")
         while not job.outputs():
@@ -56,12 +56,12 @@ def plot_update_ms(rows: int = 600) -> dict:
 
 def idle_session_mb(server: AppServer, sessions: int) -> tuple[float, float]:
     """Server memory growth (total, per session) for sessions that asked for one small thing, then sat idle."""
-    clients = [Client(server.url, verbose=False) for _ in range(3)]
+    clients = [Client(server.url, verbose=False, download_files=False) for _ in range(3)]
     for c in clients:
         c.predict("warm up", 2, 1, api_name="/cell_values")
     before = server.rss_mb()
     for _ in range(sessions):
-        Client(server.url, verbose=False).predict("hello", 2, 1, api_name="/cell_values")
+        Client(server.url, verbose=False, download_files=False).predict("hello", 2, 1, api_name="/cell_values")
     time.sleep(1)
     grown = server.rss_mb() - before
     return grown, grown / sessions

@@ -65,7 +65,9 @@ class Tally:
 
 def visitor(url: str, index: int, tally: Tally, text: str, train_seconds: float) -> None:
     # each from its own address (trusted from loopback), as in a room: the app budgets trainings per address
-    client = Client(url, verbose=False, headers={"x-forwarded-for": f"10.1.{index // 250}.{index % 250 + 1}"})
+    client = Client(
+        url, verbose=False, download_files=False, headers={"x-forwarded-for": f"10.1.{index // 250}.{index % 250 + 1}"}
+    )
     tally.call("corpus", client.predict, text[:20_000], api_name="/corpus_stats")
     if index % 3 == 0:  # a third of the room trains; every other trainer presses Stop half way
         with tally.lock:
@@ -135,7 +137,7 @@ def main() -> None:
     )
     text = preset_text(FIRST_PRESET)
     try:
-        Client(server.url, verbose=False).predict("warm", 2, 1, api_name="/cell_values")
+        Client(server.url, verbose=False, download_files=False).predict("warm", 2, 1, api_name="/cell_values")
         before, peak, done = server.rss_mb(), [0.0], threading.Event()
 
         def watch() -> None:

@@ -6,6 +6,7 @@ Shared by the tests, the app benchmark and the load script.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,7 +30,11 @@ class AppServer:
     def __init__(self, command: tuple[str, ...] = ("-m", "demo"), cwd: Path = ROOT, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        environ = os.environ | {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port)} | env
+        # Its files (Gradio's copies of every download, each session's model) in a folder of its own, removed
+        # when it stops: a stopped server never cleans its cache, and a 15 MB model per training adds up.
+        self.files = tempfile.mkdtemp(prefix="charlstm-server-")
+        environ = os.environ | {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port)}
+        environ |= {"GRADIO_TEMP_DIR": self.files, "TMPDIR": self.files} | env
         self.log = tempfile.NamedTemporaryFile("w+", prefix="charlstm-app-", suffix=".log")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, *command], cwd=cwd, env=environ, stdout=self.log, stderr=subprocess.STDOUT
@@ -64,4 +69,6 @@ class AppServer:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
         self.log.close()
+        shutil.rmtree(self.files, ignore_errors=True)

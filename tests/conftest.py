@@ -1,6 +1,8 @@
 """Shared fixtures: small corpora and small models, so the library tests run in seconds on a CPU."""
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,11 @@ from charlstm.config import ModelConfig, TrainConfig
 from charlstm.data import make_corpus
 from charlstm.model import CharLSTM
 
+# The files Gradio and gradio_client write while the tests run (every trained model a client downloads: 15 MB
+# each) go to a folder of their own, removed at the end; set before any test module imports them.
+TEST_FILES = tempfile.mkdtemp(prefix="charlstm-tests-")
+os.environ["GRADIO_TEMP_DIR"] = TEST_FILES
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT / "assets" / "corpora"
 SHAKESPEARE = CORPORA / "tinyshakespeare.txt"
@@ -20,6 +27,12 @@ FINANCE = CORPORA / "tutorial-financial-transactions.txt"
 @pytest.fixture(autouse=True, scope="session")
 def _threads():
     torch.set_num_threads(2)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_files():
+    yield
+    shutil.rmtree(TEST_FILES, ignore_errors=True)
 
 
 @pytest.fixture
