@@ -105,6 +105,16 @@ def watch_page(page):
     return page
 
 
+@pytest.fixture
+def wide_page(browser, app_server):
+    """A fresh page of the launched app at 1280×900, watched (see :func:`watch_page`)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = watch_page(context.new_page())
+    page.goto(app_server.url, wait_until="load")
+    yield page
+    context.close()
+
+
 @pytest.fixture(scope="session")
 def app_server():
     server = AppServer()

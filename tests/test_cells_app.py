@@ -7,7 +7,7 @@ import pytest
 from charlstm.config import ModelConfig
 from charlstm.race import CELLS, MATCH_TOLERANCE, matched_configs
 from demo import cells_view, limits
-from tests.conftest import FINANCE, watch_page
+from tests.conftest import FINANCE
 
 
 @pytest.mark.parametrize("hidden_size", [64, 256, 512])
@@ -50,10 +50,8 @@ def test_race_and_reach_endpoints(client):
 
 
 @pytest.mark.browser
-def test_the_race_and_the_reach_plot_in_the_browser(browser, app_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = watch_page(context.new_page())
-    page.goto(app_server.url, wait_until="load")
+def test_the_race_and_the_reach_plot_in_the_browser(wide_page):
+    page = wide_page
     page.get_by_role("tab", name="Train").click()
     page.locator("#cells").get_by_text("Why gates?").click()  # open the accordion
     page.get_by_label("The race's time budget (seconds)").first.fill("6")
@@ -68,7 +66,6 @@ def test_the_race_and_the_reach_plot_in_the_browser(browser, app_server):
     for name in ("the plain RNN", "the GRU", "the LSTM"):
         legend.get_by_text(name).first.wait_for(timeout=20_000)
     assert page.external == [] and page.errors == [], (page.external, page.errors)
-    context.close()
 
 
 @pytest.mark.parametrize("cell", ["gru", "rnn"])

@@ -5,7 +5,7 @@ import gradio as gr
 import pytest
 
 from demo import generate_tab, learn_tab, limits, runs_view, sessions, time_machine, train_tab
-from tests.conftest import FINANCE, watch_page
+from tests.conftest import FINANCE
 from tests.test_app_handlers import run_training
 
 
@@ -111,10 +111,8 @@ def test_time_machine_and_compare_endpoints(client):
 
 
 @pytest.mark.browser
-def test_the_slider_moves_learn_and_two_runs_show_on_the_plot(browser, app_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = watch_page(context.new_page())
-    page.goto(app_server.url, wait_until="load")
+def test_the_slider_moves_learn_and_two_runs_show_on_the_plot(wide_page):
+    page = wide_page
     page.get_by_role("tab", name="Train").click()
     for _ in range(2):  # two runs: the plot keeps the first beside the second
         page.locator("#train-button").click()
@@ -135,4 +133,3 @@ def test_the_slider_moves_learn_and_two_runs_show_on_the_plot(browser, app_serve
     assert page.locator("#learn-diagram svg:visible").first.inner_html() != before  # other numbers, drawn
     assert page.locator("#moment-note").get_by_text("at 0.0 s").count() == 1
     assert page.external == [] and page.errors == [], (page.external, page.errors)
-    context.close()
