@@ -75,7 +75,7 @@ def verdict(entries: list[Entry]) -> str:
         return "Not enough racers finished to compare."
     first, second, last = scored[0], scored[1], scored[-1]
     return (
-        f"{NAMES[first.cell].capitalize()} won with {first.best_bpc:.2f} bits/char, "
+        f"{NAMES[first.cell][0].upper()}{NAMES[first.cell][1:]} won with {first.best_bpc:.2f} bits/char, "
         f"{second.best_bpc - first.best_bpc:.2f} ahead of {NAMES[second.cell]}"
         + (f" and {last.best_bpc - first.best_bpc:.2f} ahead of {NAMES[last.cell]}" if last is not second else "")
         + " on the held-out text, with the same time and the same number of parameters."

@@ -40,7 +40,7 @@ def race_cells(text: str, seconds: float, request: gr.Request):
             raise gr.Error("This session is already training: press Stop first.")
         session.running = True
         session.stop.clear()
-    rows, entries = [], []
+    rows, entries, drawn = [], [], {"lines": (), "due": 0}
     try:
         presence.require_reader(sessions.key_of(request), "this race")
         for cell, item in race(text, seconds):
@@ -50,7 +50,7 @@ def race_cells(text: str, seconds: float, request: gr.Request):
             if item.val_bpc is not None and math.isfinite(item.val_bpc):
                 rows.append({"seconds": round(item.elapsed, 2), "bpc": item.val_bpc, "series": NAMES[cell]})
                 status = f"Training {NAMES[cell]} · {item.elapsed:.1f} s · validation {item.val_bpc:.2f} bits/char"
-                yield pd.DataFrame(rows), status, gr.skip(), gr.skip()
+                yield _curves(rows, drawn), status, gr.skip(), gr.skip()
             sessions.yield_to_interactive(session.stop)
             if session.stop.is_set():
                 break
@@ -70,7 +70,20 @@ def race_cells(text: str, seconds: float, request: gr.Request):
         }
     sizes = [[NAMES[e.cell], e.config.hidden_size, e.parameters, e.best_bpc and round(e.best_bpc, 3)] for e in entries]
     samples = "\n\n".join(f"[{NAMES[e.cell]}]\n{texts[e.cell]}" for e in entries if e.cell in texts)
-    yield pd.DataFrame(rows), verdict(entries), samples, sizes
+    yield _curves(rows, drawn), verdict(entries), samples, sizes
+
+
+def _curves(rows: list[dict], drawn: dict) -> dict | pd.DataFrame:
+    """The race's rows; with the list of lines when a cell's line first appears (and once more), since Gradio's
+    plot draws a new line only when its chart is rebuilt (as :func:`demo.runs_view.plot` explains)."""
+    frame = pd.DataFrame(rows)
+    lines = tuple(dict.fromkeys(frame["series"]))
+    if lines != drawn["lines"]:
+        drawn["lines"], drawn["due"] = lines, 2
+    if not drawn["due"]:
+        return frame
+    drawn["due"] -= 1
+    return gr.update(value=frame, colors_in_legend=list(lines))
 
 
 def measure_reach(text: str, request: gr.Request):
@@ -98,7 +111,8 @@ def measure_reach(text: str, request: gr.Request):
             brackets.append([NAMES[cell], *[round(p, 3) for p in closing.with_opener], round(baseline, 3)])
         except ReachError:  # the model knows no brackets: its text had none
             brackets.append([NAMES[cell], *[None] * (len(REACH_DISTANCES) + 1)])
-    return pd.DataFrame(rows), "; ".join(words).capitalize() + ".", brackets
+    sentence = "; ".join(words)
+    return pd.DataFrame(rows), sentence[0].upper() + sentence[1:] + ".", brackets
 
 
 def build(corpus: gr.Textbox) -> None:
@@ -111,7 +125,12 @@ def build(corpus: gr.Textbox) -> None:
             go = gr.Button("Race the cells", variant="primary", elem_id="race-button")
         status = gr.Markdown(elem_id="race-status")
         curves = gr.LinePlot(
-            None, x="seconds", y="bpc", color="series", label="Validation while each cell trains (bits per character)"
+            None,
+            x="seconds",
+            y="bpc",
+            color="series",
+            label="Validation while each cell trains (bits per character)",
+            elem_id="race-plot",
         )
         sizes = gr.Dataframe(
             headers=["cell", "hidden_size", "parameters", "best validation (bits/char)"], label="The racers"

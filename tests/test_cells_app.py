@@ -23,8 +23,12 @@ def test_the_racers_have_the_lstms_number_of_parameters(hidden_size):
 def test_a_race_streams_three_curves_then_reach_compares_the_cells(visitor):
     updates = list(cells_view.race_cells(FINANCE.read_text(), cells_view.RACE_MIN_SECONDS, visitor))
     curves, verdict, samples, sizes = updates[-1]
+    curves = curves["value"] if isinstance(curves, dict) else curves  # with its lines when a new one appeared
     assert set(curves["series"]) == {"the plain RNN", "the GRU", "the LSTM"}
-    assert " won with " in verdict and "same number of parameters" in verdict
+    rebuilt = [u[0]["colors_in_legend"] for u in updates if isinstance(u[0], dict)]
+    assert rebuilt[-1] == ["the plain RNN", "the GRU", "the LSTM"]  # the chart rebuilt with all three lines
+    assert verdict.startswith("The ") and " won with " in verdict and "same number of parameters" in verdict
+    assert "GRU" in verdict or "LSTM" in verdict or "RNN" in verdict  # the names keep their capitals
     assert samples.count("[the ") == 3 and [row[0] for row in sizes] == ["the plain RNN", "the GRU", "the LSTM"]
     reach, half_lives, brackets = cells_view.measure_reach(FINANCE.read_text()[:3000], visitor)
     assert set(reach["cell"]) == {"the plain RNN", "the GRU", "the LSTM"}
@@ -62,9 +66,9 @@ def test_the_race_and_the_reach_plot_in_the_browser(wide_page):
     page.locator("#half-lives").get_by_text("halves every").or_(
         page.locator("#half-lives").get_by_text("too little")
     ).first.wait_for(timeout=120_000)
-    legend = page.locator("#reach-plot")
-    for name in ("the plain RNN", "the GRU", "the LSTM"):
-        legend.get_by_text(name).first.wait_for(timeout=20_000)
+    for plot in ("#race-plot", "#reach-plot"):  # every cell's line in both plots' legends
+        for name in ("the plain RNN", "the GRU", "the LSTM"):
+            page.locator(plot).get_by_text(name).first.wait_for(timeout=20_000)
     assert page.external == [] and page.errors == [], (page.external, page.errors)
 
 
