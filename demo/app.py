@@ -57,6 +57,8 @@ def choose_model(choice: str, request: gr.Request) -> str:
     if choice not in (sessions.DEFAULT_LABEL, sessions.OWN_LABEL):
         raise gr.Error(f"Choose {sessions.DEFAULT_LABEL!r} or {sessions.OWN_LABEL!r}.")
     session = sessions.get(request)
+    if choice == sessions.OWN_LABEL:
+        session.check_lost()
     if choice == sessions.OWN_LABEL and session.model is None:
         gr.Warning("You have no model of your own yet: train one (Train tab) or upload one.")
         return sessions.DEFAULT_LABEL

@@ -54,9 +54,11 @@ CONCURRENT_GENERATIONS = int(_env("CONCURRENT_GENERATIONS", 2))  # more only thr
 # flooded: one at a time, in their own queue, pausing while a generation runs.
 CONCURRENT_ANALYSES = int(_env("CONCURRENT_ANALYSES", 1))
 QUEUE_MAX = int(_env("QUEUE_MAX", 60))  # events waiting; beyond this a visitor is told to try again
+# Cores this process's trainings share: the machine's, or a replica's part of them (demo.replicas sets it).
+CORES = int(_env("CORES", os.cpu_count() or 1))
 
 
 def torch_threads(cores: int | None = None) -> int:
     """Threads per training so that the concurrent trainings together fill the machine's cores."""
-    cores = cores or os.cpu_count() or 1
+    cores = cores or CORES
     return max(1, cores // CONCURRENT_TRAININGS)

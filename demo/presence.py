@@ -37,12 +37,15 @@ _blocks: gr.Blocks | None = None  # set by :func:`watch`: the app whose queue is
 
 
 def watch(blocks: gr.Blocks) -> dict[str, Any]:
-    """Start watching ``blocks``; returns the ``app_kwargs`` that install the middleware at launch."""
+    """Start watching ``blocks``; returns the ``app_kwargs`` that install the middleware at launch (this module's,
+    and :mod:`demo.boot`'s)."""
     global _blocks
     _blocks = blocks
     from starlette.middleware import Middleware
 
-    return {"middleware": [Middleware(Watch)]}
+    from . import boot  # imports this module
+
+    return {"middleware": [Middleware(Watch), Middleware(boot.Boot)]}
 
 
 def watching() -> bool:
@@ -57,7 +60,7 @@ class Watch:
         self.app = app
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        kind, key = _stream_of(scope)
+        kind, key = stream_of(scope)
         if kind is None:
             return await self.app(scope, receive, send)
         _opened(kind, key)
@@ -67,7 +70,8 @@ class Watch:
             _closed(kind, key)
 
 
-def _stream_of(scope: dict) -> tuple[str | None, str]:
+def stream_of(scope: dict) -> tuple[str | None, str]:
+    """The kind of stream a request opens (heartbeat or events) and the session it names; (None, "") for others."""
     if scope.get("type") != "http" or scope.get("method") != "GET":
         return None, ""
     path = scope.get("path", "")

@@ -57,6 +57,7 @@ def report(text: str, request: gr.Request) -> str:
     """Write this session's run card beside its model download and return the file's path."""
     text = normalize_text(checks.text(text, "The corpus", limits.CORPUS_MAX_CHARS))
     session = sessions.get(request)
+    session.check_lost()
     if session.running:
         raise gr.Error("This session is still training: wait for it to finish, or press Stop, then ask again.")
     run = session.run

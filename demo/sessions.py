@@ -36,7 +36,7 @@ from charlstm.runs import RunSummary
 from charlstm.shannon import Game
 from charlstm.vocab import Vocab
 
-from . import limits, presence
+from . import boot, limits, presence
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_MODEL_PATH = ASSETS / "default-model.safetensors"
@@ -82,9 +82,19 @@ class Session:
     timeline: Timeline | None = None
     moment: tuple[Moment, CharLSTM] | None = None  # None: the model as it is now
     racers: dict[str, Run] = field(default_factory=dict)  # the cell race's models (demo.cells_view), by cell
+    lost: bool = False  # this visitor's work was lost with another server process: say so once (demo.boot)
+
+    def check_lost(self) -> None:
+        """Tell a visitor whose work was lost with another server process (a replica that died, this server
+        restarted) so, once, when they first ask for it; a model trained or uploaded since is theirs."""
+        if self.lost:
+            self.lost = False
+            if self.model is None:
+                raise gr.Error(boot.RESTARTED)
 
     def active(self) -> tuple[CharLSTM, Vocab, str]:
         """The model the visitor chose, with its vocabulary and a label for messages."""
+        self.check_lost()
         if self.use_own and self.model is not None:
             if self.moment is not None:
                 moment, model = self.moment
@@ -179,11 +189,12 @@ def key_of(request: gr.Request | None) -> str:
 
 
 def get(request: gr.Request | None) -> Session:
-    """The caller's session, created on first use; touching it keeps it alive."""
+    """The caller's session, created on first use (marked lost when the visitor's work lived in another server
+    process: see :meth:`Session.check_lost`); touching it keeps it alive."""
     key = key_of(request)
     now = time.monotonic()
     with _lock:
-        session = _sessions.pop(key, None) or Session()
+        session = _sessions.pop(key, None) or Session(lost=boot.came_from_elsewhere(request))
         session.last_seen = now
         _sessions[key] = session  # most recently used last
         _expire(now)

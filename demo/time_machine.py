@@ -47,6 +47,7 @@ def _at(session: Session, seconds: float) -> Moment | None:
 
 def _session_with_moments(request: gr.Request) -> Session:
     session = sessions.get(request)
+    session.check_lost()
     if session.model is None or not session.timeline:
         raise gr.Error("The time machine keeps moments of your own training runs: train a model first (Train tab).")
     return session

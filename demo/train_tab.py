@@ -223,6 +223,7 @@ def continue_model(text: str, seconds: float, request: gr.Request):
     text = checks.text(text, "The corpus", limits.CORPUS_MAX_CHARS)
     seconds = checks.number(seconds, "The time budget", 1, limits.TRAIN_MAX_SECONDS)
     session = sessions.get(request)
+    session.check_lost()
     if session.run is None:
         raise gr.Error("There is no model of yours to continue yet: press Train, or upload a model.")
     yield from _run(session, sessions.key_of(request), text, seconds, None)
