@@ -1,4 +1,5 @@
-"""Launch the app as a visitor meets it: ``python -m demo`` in a subprocess on a free loopback port.
+"""Launch the app as a visitor meets it: ``python -m demo`` in a subprocess on a free loopback port, or
+``python -m demo.replicas`` (app replicas behind HAProxy) with the balancer on that port.
 
 Shared by the tests, the app benchmark and the load script.
 """
@@ -6,7 +7,9 @@ Shared by the tests, the app benchmark and the load script.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +25,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory in MB."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
 
 
 class AppServer:
@@ -60,8 +69,7 @@ class AppServer:
             return "".join(f.readlines()[-lines:])
 
     def rss_mb(self) -> float:
-        with open(f"/proc/{self.process.pid}/status") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+        return rss_mb(self.process.pid)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -72,3 +80,42 @@ class AppServer:
             self.process.wait()
         self.log.close()
         shutil.rmtree(self.files, ignore_errors=True)
+
+
+class ReplicaServer(AppServer):
+    """``python -m demo.replicas``: ``replicas`` app processes behind HAProxy, the balancer on a free loopback
+    port; ``pids`` names each process (``r1``..., ``haproxy``), ``replicas`` each replica's own address;
+    ``env`` reaches every replica."""
+
+    READY = re.compile(r"replicas behind HAProxy \(pid (\d+)\)")
+
+    def __init__(self, replicas: int = 2, **env: str) -> None:
+        self.pids: dict[str, int] = {}
+        self.replicas: dict[str, str] = {}
+        super().__init__(("-m", "demo.replicas", "--replicas", str(replicas)), **env)
+
+    def _wait(self, timeout: float = 240) -> None:
+        super()._wait(timeout)  # the balancer answers: the launcher says so right after
+        deadline = time.monotonic() + 30
+        while not (ready := self.READY.search(self.log_tail(200))):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the launcher did not say it was ready:\n{self.log_tail()}")
+            time.sleep(0.1)
+        started = re.findall(r"replica (r\d+) \(pid (\d+)\) at (\S+)", self.log_tail(200))
+        self.pids = {name: int(pid) for name, pid, _url in started}
+        self.replicas = {name: url for name, _pid, url in started}
+        self.pids["haproxy"] = int(ready[1])
+
+    def kill(self, name: str) -> None:
+        """Kill one process at once (SIGKILL), as a crash or the kernel's out-of-memory killer would."""
+        os.kill(self.pids[name], signal.SIGKILL)
+
+    def rss_mb(self) -> float:
+        """The memory of every process still running (the replicas and the balancer)."""
+        total = 0.0
+        for pid in self.pids.values():
+            try:
+                total += rss_mb(pid)
+            except (FileNotFoundError, StopIteration):  # gone (or a zombie, which holds nothing)
+                continue
+        return total

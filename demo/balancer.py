@@ -1,0 +1,48 @@
+"""The load balancer in front of the replicas: HAProxy's configuration, from the template
+``deploy/haproxy.cfg``, and where its program is (see :mod:`demo.replicas`)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+from string import Template
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "haproxy.cfg"
+# The balancer connects to the replicas from this loopback address, and only it is trusted to say who the visitor
+# is (X-Forwarded-For): another program on the machine connecting to a replica directly cannot claim an address.
+BALANCER_SOURCE = "127.0.0.2"
+
+
+def executable() -> str:
+    """HAProxy's program (``/usr/sbin`` is not on every user's PATH); ends with a message if it is missing."""
+    haproxy = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
+    if haproxy is None:
+        raise SystemExit("HAProxy is not installed: apt-get install haproxy (Debian), or your system's package.")
+    return haproxy
+
+
+def balancer_source() -> str:
+    """127.0.0.2 where the system routes all of 127.0.0.0/8 to loopback (Linux); else 127.0.0.1, where every
+    local program is as trusted as the balancer."""
+    try:
+        with socket.socket() as s:
+            s.bind((BALANCER_SOURCE, 0))
+        return BALANCER_SOURCE
+    except OSError:
+        return "127.0.0.1"
+
+
+def max_connections() -> int:
+    """HAProxy needs two descriptors a connection (visitor and replica): stay within what the system allows."""
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return 4096 if hard == resource.RLIM_INFINITY else max(64, min(4096, (hard - 200) // 2))
+
+
+def config(bind: str, ports: dict[str, int], source: str) -> str:
+    """The balancer's configuration: the template with this run's address, replicas and limits."""
+    servers = "\n".join(f"    server {name} 127.0.0.1:{port} cookie {name}" for name, port in ports.items())
+    fields = {"bind": bind, "servers": servers, "source": source, "maxconn": max_connections()}
+    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(fields)
