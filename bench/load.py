@@ -1,11 +1,14 @@
 """A workshop room in one script: N simulated visitors against a launched app, a mix of corpus pastes,
 trainings and generations, each visitor with its own gradio_client session.
 
-    python -m bench.load [--visitors 30] [--train-seconds 10] [--hostile 5]
+    python -m bench.load [--visitors 30] [--train-seconds 10] [--hostile 5] [--replicas 2]
 
 Prints completed / failed / rejected ("busy") counts, generation latency while trainings run (p50, p95), how
 long Stop took to answer the visitors who pressed it, and the server's memory before, at its peak and after
 every session has expired. Asserts nothing.
+
+``--replicas N`` runs the same room through N app replicas behind HAProxy (``python -m demo.replicas``: memory is
+then the replicas' and the balancer's together), then on one process, and prints the ratios.
 
 ``--hostile N`` adds the room's hostile minority: N more clients, each from its own address, that until the
 visitors are done join /train and never read the result, flood /find_units with 2,000-character texts, and open
@@ -24,7 +27,7 @@ from collections import Counter
 import httpx
 from gradio_client import Client
 
-from bench.server import AppServer
+from bench.server import AppServer, ReplicaServer
 from demo.corpus_tab import FIRST_PRESET, preset_text
 
 BUSY_WORDS = ("queue is full", "busy", "try again")
@@ -124,6 +127,80 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def room(server: AppServer, args: argparse.Namespace) -> dict:
+    """Run the room against ``server`` and return its figures (see the module's docstring)."""
+    text = preset_text(FIRST_PRESET)
+    Client(server.url, verbose=False, download_files=False).predict("warm", 2, 1, api_name="/cell_values")
+    before, peak, done = server.rss_mb(), [0.0], threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], server.rss_mb())
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    tally = Tally()
+    start = time.perf_counter()
+    threads = [
+        threading.Thread(target=visitor, args=(server.url, i, tally, text, args.train_seconds))
+        for i in range(args.visitors)
+    ]
+    visitors_done = threading.Event()
+    minority = [
+        threading.Thread(target=hostile, args=(server.url, i, text, visitors_done), daemon=True)
+        for i in range(args.hostile)
+    ]
+    for t in minority:
+        t.start()
+    for t in threads:
+        t.start()
+        time.sleep(args.arrival / args.visitors)  # a room fills up over a few seconds
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    visitors_done.set()
+    for t in minority:
+        t.join(timeout=120)
+    done.set()
+    time.sleep(args.idle_seconds + max(0.5, min(30.0, args.idle_seconds / 4)) + 2)  # every session expires
+    during = tally.generation_during_training
+    return {
+        "wall": wall,
+        "outcomes": dict(tally.outcomes),
+        "errors": dict(tally.errors),
+        "generation_p50": percentile(during, 0.5),
+        "generation_p95": percentile(during, 0.95),
+        "generations": len(during),
+        "generation_other_p50": statistics.median(tally.generation_other) if tally.generation_other else float("nan"),
+        "stop_p50": percentile(tally.stop, 0.5),
+        "stop_max": max(tally.stop, default=float("nan")),
+        "stops": len(tally.stop),
+        "memory": (before, peak[0], server.rss_mb()),
+    }
+
+
+def report(name: str, figures: dict, args: argparse.Namespace) -> None:
+    print(f"{name}: {args.visitors} visitors in {figures['wall']:.0f} s: ", end="")
+    print(", ".join(f"{k} {v}" for k, v in figures["outcomes"].items()))
+    for error, count in figures["errors"].items():
+        print(f"  failure ×{count}: {error}")
+    print(
+        f"  generation (200 chars) while trainings ran: p50 {figures['generation_p50']:.2f} s, "
+        f"p95 {figures['generation_p95']:.2f} s over {figures['generations']} requests; otherwise p50 "
+        f"{figures['generation_other_p50']:.2f} s"
+    )
+    print(
+        f"  Stop answered in p50 {figures['stop_p50']:.2f} s, max {figures['stop_max']:.2f} s over "
+        f"{figures['stops']} presses" + (f"; beside {args.hostile} hostile clients" if args.hostile else "")
+    )
+    before, peak, after = figures["memory"]
+    print(
+        f"  server memory: {before:.0f} MB before, {peak:.0f} MB at peak, {after:.0f} MB after every session "
+        f"expired ({after - before:+.0f} MB)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=30)
@@ -131,67 +208,28 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=15, help="session expiry for this run")
     parser.add_argument("--arrival", type=float, default=15, help="seconds over which the visitors arrive")
     parser.add_argument("--hostile", type=int, default=0, help="hostile clients beside the visitors (try 5)")
+    parser.add_argument("--replicas", type=int, default=0, help="also the room through N replicas behind HAProxy")
     args = parser.parse_args()
-    server = AppServer(
-        CHARLSTM_SESSION_IDLE_SECONDS=str(args.idle_seconds), CHARLSTM_SESSION_GRACE_SECONDS=str(args.idle_seconds)
-    )
-    text = preset_text(FIRST_PRESET)
-    try:
-        Client(server.url, verbose=False, download_files=False).predict("warm", 2, 1, api_name="/cell_values")
-        before, peak, done = server.rss_mb(), [0.0], threading.Event()
-
-        def watch() -> None:
-            while not done.is_set():
-                peak[0] = max(peak[0], server.rss_mb())
-                time.sleep(0.2)
-
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
-        tally = Tally()
-        start = time.perf_counter()
-        threads = [
-            threading.Thread(target=visitor, args=(server.url, i, tally, text, args.train_seconds))
-            for i in range(args.visitors)
-        ]
-        visitors_done = threading.Event()
-        minority = [
-            threading.Thread(target=hostile, args=(server.url, i, text, visitors_done), daemon=True)
-            for i in range(args.hostile)
-        ]
-        for t in minority:
-            t.start()
-        for t in threads:
-            t.start()
-            time.sleep(args.arrival / args.visitors)  # a room fills up over a few seconds
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - start
-        visitors_done.set()
-        for t in minority:
-            t.join(timeout=120)
-        done.set()
-        time.sleep(args.idle_seconds + max(0.5, min(30.0, args.idle_seconds / 4)) + 2)  # every session expires
-        after = server.rss_mb()
-        during = tally.generation_during_training
-        print(f"{args.visitors} visitors in {wall:.0f} s: " + ", ".join(f"{k} {v}" for k, v in tally.outcomes.items()))
-        for error, count in tally.errors.items():
-            print(f"  failure ×{count}: {error}")
+    env = {"CHARLSTM_SESSION_IDLE_SECONDS": str(args.idle_seconds)}
+    env["CHARLSTM_SESSION_GRACE_SECONDS"] = str(args.idle_seconds)
+    setups = [("one process", lambda: AppServer(**env))]
+    if args.replicas:  # the replicas first, then the one process, on the same machine in the same run
+        setups.insert(0, (f"{args.replicas} replicas", lambda: ReplicaServer(args.replicas, **env)))
+    results = {}
+    for name, launch in setups:
+        server = launch()
+        try:
+            results[name] = room(server, args)
+        finally:
+            server.stop()
+        report(name, results[name], args)
+    if args.replicas:
+        many, one = results[setups[0][0]], results["one process"]
         print(
-            f"generation (200 chars) while trainings ran: p50 {percentile(during, 0.5):.2f} s, "
-            f"p95 {percentile(during, 0.95):.2f} s over {len(during)} requests; otherwise p50 "
-            f"{statistics.median(tally.generation_other) if tally.generation_other else float('nan'):.2f} s"
+            f"{setups[0][0]} ÷ one process: generation p95 ×{many['generation_p95'] / one['generation_p95']:.2f}, "
+            f"Stop max ×{many['stop_max'] / one['stop_max']:.2f}, "
+            f"peak memory ×{many['memory'][1] / one['memory'][1]:.2f}"
         )
-        print(
-            f"Stop answered in p50 {percentile(tally.stop, 0.5):.2f} s, "
-            f"max {max(tally.stop, default=float('nan')):.2f} s over {len(tally.stop)} presses"
-            + (f"; beside {args.hostile} hostile clients" if args.hostile else "")
-        )
-        print(
-            f"server memory: {before:.0f} MB before, {peak[0]:.0f} MB at peak, {after:.0f} MB after every session "
-            f"expired ({after - before:+.0f} MB)"
-        )
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":
