@@ -63,9 +63,8 @@ class Boot:
         path, method = scope.get("path", ""), scope.get("method")
         if path == "/healthz":
             return await _health(scope, send)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         _kind, key = presence.stream_of(scope)
-        if key and _foreign(headers.get("cookie", "")):
+        if key and _foreign(next((v.decode("latin-1") for k, v in scope["headers"] if k == b"cookie"), "")):
             _from_elsewhere[key] = None
             while len(_from_elsewhere) > _REMEMBERED:
                 _from_elsewhere.popitem(last=False)
