@@ -6,7 +6,8 @@ run in the same process (the machine is shared and noisy, so only same-run ratio
 - generation: characters per second at batch 1 and the latency of the first character after a 200-character
   seed, against a plain stateful ``nn.LSTM`` loop and a loop that re-runs a 128-character window;
 - quality: validation bits per character after the same training budget for the tutorial's design, a plain
-  hand-tuned ``nn.LSTM`` and charlstm's automatic settings.
+  hand-tuned ``nn.LSTM`` in float32, and charlstm's automatic settings in float32 and (where the hardware has it
+  natively) in bfloat16.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .config import auto_config
 from .data import Corpus, make_corpus, random_batch, read_text
 from .evaluation import evaluate
 from .model import CharLSTM
+from .precision import bf16_supported
 from .sampling import generate
 from .training import new_state, train
 
@@ -52,7 +54,8 @@ def throughput(corpus: Corpus, seconds: float, device: torch.device) -> dict:
     model_config, config = auto_config(len(corpus.train), 60.0)
     torch.manual_seed(0)
     model = CharLSTM(model_config, corpus.vocab.size).to(device)
-    records = list(train(model, corpus, replace(config, seconds=seconds, eval_interval=3600)))
+    # float32, so the rate compares with the float32 matmul peak
+    records = list(train(model, corpus, replace(config, seconds=seconds, eval_interval=3600, precision="fp32")))
     cps = records[-1].chars_per_s
     flops = 3 * model_config.flops_per_char(corpus.vocab.size)
     return {
@@ -132,21 +135,29 @@ def tutorial_design(text: str, seconds: float) -> float:
     return total / (len(val) - 40) / math.log(2)
 
 
-def quality(text: str, corpus: Corpus, seconds: float, device: torch.device) -> dict:
-    model_config, config = auto_config(len(corpus.train), seconds)
+def charlstm_run(corpus: Corpus, seconds: float, device: torch.device, precision: str) -> dict:
+    """charlstm's automatic settings for ``precision`` ("fp32" or "bf16"), trained from scratch for ``seconds``."""
+    model_config, config = auto_config(len(corpus.train), seconds, precision=precision)
     torch.manual_seed(0)
     model = CharLSTM(model_config, corpus.vocab.size).to(device)
     state = new_state(model)
-    for _ in train(model, corpus, config, state):
+    for _ in train(model, corpus, replace(config, precision=precision), state):
         pass
-    ours = evaluate(model, corpus.val).bpc
-    return {
-        "seconds": seconds,
-        "charlstm_bpc": ours,
-        "charlstm_steps": state.step,
-        "plain_lstm_bpc": plain_reference(corpus, seconds),
-        "tutorial_bpc_lowercased": tutorial_design(text, seconds),
-    }
+    shape = f"{model_config.num_layers}×{model_config.hidden_size}, batch {config.batch_size}×{config.seq_len}"
+    return {"bpc": evaluate(model, corpus.val).bpc, "steps": state.step, "shape": shape}
+
+
+def quality(text: str, corpus: Corpus, seconds: float, device: torch.device) -> dict:
+    """Bits/char after ``seconds``: charlstm in float32 and, where native, in bfloat16; the references."""
+    result: dict = {"seconds": seconds}
+    for precision in ("fp32", "bf16") if bf16_supported(device) else ("fp32",):
+        run = charlstm_run(corpus, seconds, device, precision)
+        for key, value in run.items():
+            result[f"charlstm_{precision}_{key}"] = value
+    result["charlstm_bpc"] = result.get("charlstm_bf16_bpc", result["charlstm_fp32_bpc"])  # what auto trains
+    result["plain_lstm_bpc"] = plain_reference(corpus, seconds)
+    result["tutorial_bpc_lowercased"] = tutorial_design(text, seconds)
+    return result
 
 
 def generation(corpus: Corpus, device: torch.device, chars: int = 3000) -> dict:
@@ -225,13 +236,17 @@ def run(args: argparse.Namespace, device: torch.device) -> int:
         )
     if "quality" in parts:
         report["quality"] = q = quality(text, corpus, args.seconds, device)
-        print(
-            f"validation bits/char after {args.seconds:g} s: charlstm {q['charlstm_bpc']:.3f}, "
-            f"plain nn.LSTM {q['plain_lstm_bpc']:.3f} (charlstm − plain = "
-            f"{q['charlstm_bpc'] - q['plain_lstm_bpc']:+.3f}), tutorial design "
-            f"{q['tutorial_bpc_lowercased']:.3f} (on lower-cased text)",
-            flush=True,
-        )
+        plain = q["plain_lstm_bpc"]
+        print(f"validation bits/char after {args.seconds:g} s of training from scratch:")
+        for precision in ("fp32", "bf16"):
+            if f"charlstm_{precision}_bpc" in q:
+                bpc = q[f"charlstm_{precision}_bpc"]
+                print(
+                    f"  charlstm {precision} ({q[f'charlstm_{precision}_shape']}, {q[f'charlstm_{precision}_steps']} "
+                    f"steps): {bpc:.3f} (− plain fp32 = {bpc - plain:+.3f})"
+                )
+        print(f"  plain nn.LSTM fp32 (1×256, batch 16×64): {plain:.3f}")
+        print(f"  tutorial design: {q['tutorial_bpc_lowercased']:.3f} (on lower-cased text)", flush=True)
     if args.json:
         print(json.dumps(report))
     return 0

@@ -15,11 +15,14 @@ from dataclasses import fields, replace
 
 import torch
 
+from . import distributed
 from .checkpoint import CheckpointError, load
 from .config import CELLS, PRESET_NAMES, ConfigError, ModelConfig, SampleConfig, TrainConfig
 from .data import CorpusError, read_text, unknown_cost
 from .device import DEVICES, resolve_device
+from .distributed import SINGLE, World
 from .evaluation import evaluate
+from .precision import NAMES, PRECISIONS, resolve_precision
 from .reach import DEFAULT_DISTANCE, DEFAULT_POSITIONS, MAX_DISTANCE, MAX_POSITIONS, memory_reach
 from .run import Run, plan
 from .sampling import SamplingError, generate
@@ -85,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
                 choices=CELLS,
                 help="the recurrent cell: lstm (default), gru or rnn (plain, tanh); gru and rnn train from scratch",
             )
+        elif f.name == "precision":
+            t.add_argument(
+                flag,
+                dest=f.name,
+                choices=PRECISIONS,
+                help="the forward pass's numbers: auto (default: bf16 where the CPU or GPU has it natively), fp32 "
+                "or bf16; checkpoints are always float32",
+            )
         else:
             kind = _finite if f.type == "float" else int
             t.add_argument(flag, dest=f.name, type=kind, help=f"override {f.name}")
@@ -136,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ValueError("--threads must be at least 1")
             torch.set_num_threads(args.threads)
         device = resolve_device(args.device)
+        if distributed.launched():  # one of several processes started by torchrun
+            if args.command != "train":
+                raise ValueError(f"torchrun runs `train` on several processes; run `{args.command}` as one process")
+            return _train_together(args, device)
         commands = {"train": _train, "sample": _sample, "eval": _eval, "reach": _reach, "bench": _bench}
         return commands[args.command](args, device)
     except USER_ERRORS as e:
@@ -146,7 +161,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _train(args: argparse.Namespace, device: torch.device) -> int:
+def _train_together(args: argparse.Namespace, device: torch.device) -> int:
+    """``train`` as one rank of a torchrun job: every rank trains, rank 0 alone prints and saves."""
+    world, device = distributed.start(device)
+    try:
+        return _train(args, device, world)
+    finally:
+        distributed.finish(world)
+
+
+def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE) -> int:
     text = read_text(args.corpus)
     val_text = read_text(args.val) if args.val else None
     seconds = args.seconds if args.seconds is not None or args.steps is not None else 60.0
@@ -161,25 +185,33 @@ def _train(args: argparse.Namespace, device: torch.device) -> int:
     else:
         if args.vocab == "latin" and args.init != "scratch":
             raise ValueError("--vocab latin sets a new model's characters: use it with --init scratch")
-        the_plan = plan(text, args.init, seconds, args.steps, args.preset, **knobs)
+        the_plan = plan(text, args.init, seconds, args.steps, args.preset, device=device, **knobs)
         vocab = Vocab.latin() if args.vocab == "latin" else None
         run, corpus = Run.start(text, the_plan, val_text=val_text, vocab=vocab, device=device)
         config = run.train_config
     out = sys.stderr if args.json else sys.stdout
-    for note in run.notes:
+    precision = resolve_precision(config.precision, device)  # refuses bf16 where it is not native, before training
+    notes = [*run.notes, f"computing in {NAMES[precision]} ({config.precision}); the checkpoint is float32"]
+    if world.size > 1:
+        per_rank = config.batch_size // max(1, world.size)
+        notes.append(f"{world.size} processes (torchrun), each {per_rank} of the {config.batch_size} windows a step")
+    for note in notes if world.main else ():
         print(note, file=out)
     records: list[Progress] = []
-    runner, before = run.train(corpus, config), run.state.elapsed
+    runner, before = run.train(corpus, config, world), run.state.elapsed
     try:
         for record in runner:
             records.append(record)
-            print(format_progress(record, config, before), file=out, flush=True)
+            if world.main:
+                print(format_progress(record, config, before), file=out, flush=True)
     except KeyboardInterrupt:
         print("stopped: saving the weights learned so far", file=out, flush=True)
     finally:
         runner.close()
     if not records:
         raise ValueError("training produced no progress")
+    if not world.main:  # rank 0 writes the one checkpoint
+        return 0
     run.save(args.out, include_optimizer=not args.no_optimizer)
     result = evaluate(run.model, corpus.val, unknown_cost=corpus.unknown_cost)
     if args.plot:

@@ -20,7 +20,9 @@ import torch
 from . import checkpoint
 from .config import CELL_NAMES, PRESETS, ConfigError, ModelConfig, TrainConfig, auto_config, validate_for_model
 from .data import Corpus, CorpusError, describe, make_corpus, normalize_text, val_size
+from .distributed import SINGLE, World
 from .model import CharLSTM
+from .precision import resolve_precision
 from .training import Progress, TrainState, new_state, train
 from .transfer import BASE_COVERAGE, BASE_MODEL_PATH, base_model, coverage, grow_vocab
 from .vocab import Vocab
@@ -51,12 +53,15 @@ def plan(
     steps: int | None = None,
     preset: str = "auto",
     strict_shape: bool = True,
+    device: torch.device | str = "cpu",
     **overrides: Any,
 ) -> Plan:
     """Choose the start and the settings for training on ``text``; ``overrides`` (None ignored) win over both.
 
     "auto" starts from the base model when the base knows at least :data:`BASE_COVERAGE` of the text's
     characters and the text is under :data:`BASE_MAX_CHARS`; otherwise from scratch, with a note saying why.
+    ``device`` is where it will train: from scratch, the automatic size depends on its number format (a wider
+    model where bfloat16 is native, :func:`charlstm.config.auto_config`).
     A pretrained start keeps its shape: a different hidden size, layer count or embedding is refused, or with
     ``strict_shape`` False (the app, where the knobs are always sent) left out with a note. Its cell too: the base
     model is an LSTM, so "auto" with ``cell`` "gru" or "rnn" starts from scratch (with a note), and a start from
@@ -86,7 +91,9 @@ def plan(
     if preset not in ("auto", *PRESETS):
         raise ConfigError(f"unknown preset {preset!r}; choose one of auto, {', '.join(PRESETS)}")
     if init == "scratch":
-        model_config, config = PRESETS[preset] if preset != "auto" else auto_config(chars, seconds)
+        # the automatic size depends on the number format: bfloat16 affords a wider model in the same time
+        precision = resolve_precision(given.get("precision", "auto"), torch.device(device))
+        model_config, config = PRESETS[preset] if preset != "auto" else auto_config(chars, seconds, precision=precision)
     else:
         start = _start_checkpoint(init)
         model_config, config = auto_config(chars, seconds, base=start.model_config)
@@ -205,15 +212,16 @@ class Run:
             )
         return make_corpus(text, val_text=val_text, vocab=self.vocab)
 
-    def train(self, corpus: Corpus, config: TrainConfig | None = None) -> Iterator[Progress]:
-        """Train on ``corpus`` (made by :meth:`corpus`) with ``config`` (default: the run's own settings)."""
+    def train(self, corpus: Corpus, config: TrainConfig | None = None, world: World = SINGLE) -> Iterator[Progress]:
+        """Train on ``corpus`` (made by :meth:`corpus`) with ``config`` (default: the run's own settings);
+        ``world`` is this process's place under torchrun."""
         config = config or self.train_config
         if config is None:
             raise ConfigError("give training settings: this run has none of its own")
         validate_for_model(self.model.config, config, self.vocab.size)
         self.train_config, self.train_ids = config, corpus.train
         fresh_head = self.init == "scratch"  # a pretrained head already knows the characters' frequencies
-        return train(self.model, corpus, config, self.state, start_head=fresh_head)
+        return train(self.model, corpus, config, self.state, start_head=fresh_head, world=world)
 
     def memory_bytes(self, training: bool) -> int:
         """The memory this run holds (estimated from its parameter count), while training or once trained."""

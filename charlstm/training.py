@@ -17,10 +17,12 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .data import Corpus, random_batch
+from .distributed import SINGLE, World
 from .evaluation import LN2, evaluate
 from .model import CharLSTM, start_from_frequencies
+from .precision import autocast, resolve_precision
 from .sampling import sample
 
 REPORT_INTERVAL = 0.2  # seconds between records; a caller can always stop within a step of this
@@ -33,6 +35,7 @@ HISTORY_LIMIT = 500
 OPENING_WINDOWS = 8  # training windows the first record's training loss is measured on
 MEMORISING_MARGIN = 0.035  # nats/char (0.05 bits) above the best validation: more than evaluation noise
 MEMORISING_PATIENCE = 3  # evaluations in a row that say "memorising" before stop_when_memorising ends a run
+RANK_SEED_STRIDE = 1_000_003  # under torchrun, rank r draws its windows from seed + r × this: its own windows
 
 
 @dataclass(frozen=True)
@@ -96,32 +99,35 @@ def train(
     state: TrainState | None = None,
     *,
     start_head: bool = True,
+    world: World = SINGLE,
 ) -> Iterator[Progress]:
     """Train ``model`` on ``corpus`` within the budget of ``config``, yielding progress records.
 
     ``state`` carries the optimiser between runs (pass the one a previous run used to continue). The budget
     counts training time; the short evaluations on top of it take a few percent more. ``start_head`` lets a
     fresh model (step 0) start its head from the corpus's character frequencies; a pretrained model passes
-    False, since its head already knows better.
+    False, since its head already knows better. ``world`` is this process's place under torchrun
+    (:mod:`charlstm.distributed`): every rank yields the same kinds of records, only rank 0's carry a sample.
     """
-    run = _Loop(model, corpus, config, state or new_state(model))
+    run = _Loop(model, corpus, config, state or new_state(model), world)
     model.train()
     try:
         # where we start from: both losses before the first update
         if run.state.step == 0 and start_head:
             start_from_frequencies(model, corpus.train)
+        run.net = world.wrap(model)  # under torchrun: every rank starts from rank 0's weights
         yield run.evaluation("eval", with_train=True)
-        while (fraction := run.fraction()) < 1.0:
-            if not run.step(fraction):
-                yield run.rollback(fraction)
+        while run.fraction < 1.0:
+            if not run.step():  # one optimiser step; afterwards every rank knows the same loss and clock
+                yield run.rollback()
                 if run.rollbacks > MAX_ROLLBACKS:
                     return
-            elif run.since_eval >= run.eval_due() or run.steps_due():
+            elif run.eval_now:
                 yield run.evaluation("eval")
                 # early stop: more training would only learn the text by heart
                 if config.stop_when_memorising and run.memorising_streak >= MEMORISING_PATIENCE:
                     break
-            elif time.perf_counter() - run.last_report >= REPORT_INTERVAL:
+            elif run.report_now:
                 yield run.report("train")
         yield run.finish()
     finally:
@@ -131,9 +137,18 @@ def train(
 class _Loop:
     """The bookkeeping of one ``train`` call: budget, counters, the running loss, the snapshots it may restore."""
 
-    def __init__(self, model: CharLSTM, corpus: Corpus, config: TrainConfig, state: TrainState) -> None:
-        self.model, self.corpus, self.config, self.state = model, corpus, config, state
-        self.generator = torch.Generator().manual_seed(config.seed + state.step)  # a continuation draws anew
+    def __init__(self, model: CharLSTM, corpus: Corpus, config: TrainConfig, state: TrainState, world: World) -> None:
+        self.model, self.corpus, self.config, self.state, self.world = model, corpus, config, state, world
+        self.net: torch.nn.Module = model  # what a step calls: the model, or under torchrun its DDP wrapper
+        self.precision = resolve_precision(config.precision, model.device)
+        if config.batch_size % world.size:
+            raise ConfigError(
+                f"batch_size ({config.batch_size}) is the global batch: under torchrun it must be a multiple of "
+                f"the number of processes ({world.size})"
+            )
+        self.batch_size = config.batch_size // world.size  # this rank's share of the windows
+        seed = config.seed + state.step + world.rank * RANK_SEED_STRIDE  # a continuation (and each rank) draws anew
+        self.generator = torch.Generator().manual_seed(seed)
         self.chars_per_step = config.batch_size * min(config.seq_len, len(corpus.train) - 1)
         self.eval_chars = EVAL_CHARS  # the same spread-out windows every time, so the curve is comparable
         self.eval_every = min(config.eval_interval, max(0.5, (config.seconds or math.inf) / 40))
@@ -150,36 +165,51 @@ class _Loop:
         self.last_loss = math.nan
         self.lr = learning_rate(config, 0.0) * state.lr_scale
         self.last_report = time.perf_counter()
+        # what comes after the last step, decided by rank 0's clock (on one process, its own)
+        self.fraction, self.eval_now, self.report_now = 0.0, False, False
 
-    def fraction(self) -> float:
+    def local_fraction(self, steps: int) -> float:
+        """The share of the budget spent after ``steps`` steps of this call, by this process's clock."""
         config = self.config
         by_time = self.train_time / config.seconds if config.seconds else 0.0
-        return max(by_time, self.steps / config.steps if config.steps else 0.0)
+        return max(by_time, steps / config.steps if config.steps else 0.0)
 
     def eval_due(self) -> float:
         """Seconds of training between evaluations: the budget's share, but never so often that evaluating
         (a large model on a long validation text) takes more than a tenth of the time."""
         return max(self.eval_every, EVAL_COST_FACTOR * self.eval_cost)
 
-    def steps_due(self) -> bool:
-        steps = self.config.steps
-        return bool(steps) and self.steps % max(1, steps // 20) == 0
+    def steps_due(self, steps: int) -> bool:
+        budget = self.config.steps
+        return bool(budget) and steps % max(1, budget // 20) == 0
 
     def recent_loss(self) -> float | None:
         return self.loss_sum / self.loss_count if self.loss_count else None
 
-    def step(self, fraction: float) -> bool:
+    def step(self) -> bool:
         """One optimiser step; False when the divergence guard rejects its loss."""
-        self.lr = learning_rate(self.config, fraction) * self.state.lr_scale
+        self.lr = learning_rate(self.config, self.fraction) * self.state.lr_scale
         started = time.perf_counter()
-        loss = _step(self.model, self.state.optimizer, self.corpus.train, self.config, self.lr, self.generator)
+        loss = _step(self, self.lr)
         elapsed = time.perf_counter() - started
         self.train_time += elapsed
         self.since_eval += elapsed
         self.state.elapsed += elapsed
+        # under torchrun every rank must take the same branch next: the loss averaged over the ranks, rank 0's clock
+        done = self.steps + 1  # if the guard accepts this step
+        decisions = [
+            self.local_fraction(done),
+            self.local_fraction(self.steps),  # if it rejects it
+            self.since_eval >= self.eval_due() or self.steps_due(done),
+            time.perf_counter() - self.last_report >= REPORT_INTERVAL,
+        ]
+        loss, (accepted, rejected, eval_now, report_now) = self.world.agree(loss, decisions)
+        self.eval_now, self.report_now = bool(eval_now), bool(report_now)
         self.last_loss = loss
         if _exploded(loss, self.recent_loss(), self.model.vocab_size):
+            self.fraction = rejected
             return False
+        self.fraction = accepted
         self.steps += 1
         self.state.step += 1
         self.state.chars_seen += self.chars_per_step
@@ -202,32 +232,38 @@ class _Loop:
         ``with_train`` also measures the training loss on the training text (the first record has no steps
         to average over yet)."""
         self.since_eval, started = 0.0, time.perf_counter()
-        # validation: the same spread-out windows every time, state carried along each
-        result = evaluate(
-            self.model, self.corpus.val, streams=16, max_chars=self.eval_chars, unknown_cost=self.corpus.unknown_cost
-        )
+        val_loss, text = math.nan, None
+        if self.world.main:  # under torchrun, rank 0 evaluates and the others wait for its verdict
+            # validation: the same spread-out windows every time, state carried along each
+            val_loss = evaluate(
+                self.model,
+                self.corpus.val,
+                streams=16,
+                max_chars=self.eval_chars,
+                unknown_cost=self.corpus.unknown_cost,
+            ).loss
+            # a sample from an empty seed, always with the same random numbers, so samples compare across time
+            generator = torch.Generator().manual_seed(0)
+            text = sample(self.model, self.corpus.vocab, "", SAMPLE_CHARS, temperature=0.8, generator=generator)
+        val_loss = self.world.share(val_loss)
         if with_train and self.loss_count == 0:  # the training curve's first point: one batch, no update
             self.loss_sum, self.loss_count = _batch_loss(self.model, self.corpus.train, self.config), 1
         recent = self.recent_loss()
         recent = self.last_mean if recent is None else recent  # no step since the last record: the last known
-        # a sample from an empty seed, always with the same random numbers, so samples compare across time
-        text = sample(
-            self.model, self.corpus.vocab, "", SAMPLE_CHARS, temperature=0.8, generator=torch.Generator().manual_seed(0)
-        )
         # keep-best and the divergence guard: remember sound weights, and the best ones
-        if not _exploded(result.loss, recent, self.model.vocab_size):
+        if not _exploded(val_loss, recent, self.model.vocab_size):
             self.good = _snapshot(self.model, self.state)
-            if result.loss < self.best_loss:
-                self.best, self.best_loss = self.good, result.loss
+            if val_loss < self.best_loss:
+                self.best, self.best_loss = self.good, val_loss
                 self.best_elapsed, self.train_at_best = self.state.elapsed, recent
         self.state.history.append(
-            {"step": self.state.step, "elapsed": round(self.state.elapsed, 3), "val_loss": result.loss}
+            {"step": self.state.step, "elapsed": round(self.state.elapsed, 3), "val_loss": val_loss}
         )
         del self.state.history[:-HISTORY_LIMIT]
         self.eval_cost = time.perf_counter() - started
         # memorising: validation clearly above its best while the training loss is below where it was then
         memorising = (
-            result.loss > self.best_loss + MEMORISING_MARGIN
+            val_loss > self.best_loss + MEMORISING_MARGIN
             and recent is not None
             and self.train_at_best is not None
             and recent < self.train_at_best
@@ -235,15 +271,15 @@ class _Loop:
         self.memorising_streak = self.memorising_streak + 1 if memorising else 0
         return self.report(
             kind,
-            val_loss=result.loss,
-            val_bpc=result.bpc,
+            val_loss=val_loss,
+            val_bpc=val_loss / LN2,
             sample=text,
             best_bpc=self.best_loss / LN2 if math.isfinite(self.best_loss) else None,
             best_elapsed=self.best_elapsed,
             memorising=memorising,
         )
 
-    def rollback(self, fraction: float) -> Progress:
+    def rollback(self) -> Progress:
         """Return to the last sound weights with a lower learning rate; give up after too many tries."""
         self.rollbacks += 1
         self.state.lr_scale *= ROLLBACK_LR_FACTOR
@@ -256,7 +292,7 @@ class _Loop:
                 message=f"training kept diverging; stopped at step {self.state.step} with "
                 "the last good weights. Try a lower learning rate.",
             )
-        new_lr = learning_rate(self.config, fraction) * self.state.lr_scale
+        new_lr = learning_rate(self.config, self.fraction) * self.state.lr_scale
         return self.report(
             "rollback",
             message=f"loss {what}: rolled back to the last good weights and lowered the learning rate to {new_lr:.3g} "
@@ -266,7 +302,7 @@ class _Loop:
     def finish(self) -> Progress:
         """The final evaluation; with ``keep_best``, the best-validation weights replace worse final ones."""
         final = self.evaluation("done")
-        early = self.fraction() < 1.0  # stop_when_memorising ended the run
+        early = self.fraction < 1.0  # stop_when_memorising ended the run
         if early:
             budget = f" of the {self.config.seconds:g} s budget" if self.config.seconds else ""
             stopped = f"stopped early, after {self.train_time:.0f} s{budget}: "
@@ -292,22 +328,22 @@ class _Loop:
         return replace(final, val_loss=self.best_loss, val_bpc=best_bpc, message=why)
 
 
-def _step(
-    model: CharLSTM,
-    optimizer: torch.optim.Optimizer,
-    ids: torch.Tensor,
-    config: TrainConfig,
-    lr: float,
-    generator: torch.Generator,
-) -> float:
-    x, y = random_batch(ids, config.batch_size, config.seq_len, generator, model.device)  # (B, T) each
-    logits, _ = model(x)  # (B, T, V)
-    loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
+def _step(run: _Loop, lr: float) -> float:
+    """One optimiser step on a fresh batch of random windows; returns its loss (nats/char) before the update."""
+    model, optimizer, config = run.model, run.state.optimizer, run.config
+    # this rank's windows, each with a target at every position
+    x, y = random_batch(run.corpus.train, run.batch_size, config.seq_len, run.generator, model.device)  # (B, T)
+    # forward: the matrix products in bfloat16 when so chosen (the weights themselves stay float32)
+    with autocast(model.device, run.precision):
+        logits, _ = run.net(x)  # (B, T, V)
+    loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())  # the loss itself in float32
     value = loss.item()
-    if not math.isfinite(value):
+    if not math.isfinite(value) and run.world.size == 1:  # nothing to learn from (under torchrun, step together)
         return value
+    # backward: under torchrun the gradients are averaged over the ranks here
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    # clip and step; a non-finite gradient norm skips the update (every rank sees the same averaged gradients)
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
     if not torch.isfinite(norm):
         return math.nan
