@@ -5,6 +5,8 @@ run in the same process (the machine is shared and noisy, so only same-run ratio
   fp32 matmul rate measured now;
 - generation: characters per second at batch 1 and the latency of the first character after a 200-character
   seed, against a plain stateful ``nn.LSTM`` loop and a loop that re-runs a 128-character window;
+- precision: milliseconds per training step in float32 and bfloat16 for a few model shapes (where bfloat16 is
+  native);
 - quality: validation bits per character after the same training budget for the tutorial's design, a plain
   hand-tuned ``nn.LSTM`` in float32, and charlstm's automatic settings in float32 and (where the hardware has it
   natively) in bfloat16.
@@ -24,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import auto_config
+from .config import ModelConfig, TrainConfig, auto_config
 from .data import Corpus, make_corpus, random_batch, read_text
 from .evaluation import evaluate
 from .model import CharLSTM
@@ -160,6 +162,26 @@ def quality(text: str, corpus: Corpus, seconds: float, device: torch.device) -> 
     return result
 
 
+STEP_SHAPES = ((256, 16, 64), (384, 16, 64), (512, 16, 64), (512, 32, 96))  # hidden size, batch, window
+
+
+def step_times(corpus: Corpus, device: torch.device, seconds: float = 4.0) -> list[dict]:
+    """Milliseconds per training step (forward, backward, clip, Adam) in fp32 and bf16 for a few shapes: each
+    pair trained back to back for ``seconds``, twice, the better of the two kept (a busy moment does not decide)."""
+    results = []
+    for hidden, batch, window in STEP_SHAPES:
+        times: dict[str, float] = {}
+        for precision in ("fp32", "bf16", "fp32", "bf16"):
+            torch.manual_seed(0)
+            model = CharLSTM(ModelConfig(hidden_size=hidden), corpus.vocab.size).to(device)
+            config = TrainConfig(batch_size=batch, seq_len=window, seconds=seconds, eval_interval=3600)
+            last = list(train(model, corpus, replace(config, precision=precision)))[-1]
+            ms = batch * window / last.chars_per_s * 1000
+            times[precision] = min(ms, times.get(precision, math.inf))
+        results.append({"hidden_size": hidden, "batch_size": batch, "seq_len": window, **times})
+    return results
+
+
 def generation(corpus: Corpus, device: torch.device, chars: int = 3000) -> dict:
     """Characters per second at batch 1 (temperature 0.8) and first-character latency, with baselines."""
     model_config, _ = auto_config(len(corpus.train), 60.0)
@@ -211,7 +233,7 @@ def run(args: argparse.Namespace, device: torch.device) -> int:
     """Run the chosen parts and print their figures (and one JSON line with ``--json``)."""
     text = read_text(args.corpus or DEFAULT_CORPUS)
     corpus = make_corpus(text)
-    parts = args.only or ["throughput", "generation", "quality"]
+    parts = args.only or ["throughput", "generation", "precision", "quality"]
     report: dict = {"threads": torch.get_num_threads(), "device": str(device)}
     if "throughput" in parts:
         peak = matmul_peak()
@@ -234,6 +256,14 @@ def run(args: argparse.Namespace, device: torch.device) -> int:
             f"{g['first_char_ms_after_200_char_seed']:.1f} ms after a 200-character seed",
             flush=True,
         )
+    if "precision" in parts and bf16_supported(device):
+        report["step_ms"] = rows = step_times(corpus, device)
+        for r in rows:
+            print(
+                f"training step, 1×{r['hidden_size']}, batch {r['batch_size']}×{r['seq_len']}: "
+                f"fp32 {r['fp32']:.1f} ms, bf16 {r['bf16']:.1f} ms (×{r['fp32'] / r['bf16']:.2f})",
+                flush=True,
+            )
     if "quality" in parts:
         report["quality"] = q = quality(text, corpus, args.seconds, device)
         plain = q["plain_lstm_bpc"]

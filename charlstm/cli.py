@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seconds", type=_finite, default=60.0, help="training budget for the quality race")
     b.add_argument(
         "--only",
-        choices=("throughput", "generation", "quality"),
+        choices=("throughput", "generation", "precision", "quality"),
         action="append",
         help="run only these parts (repeatable)",
     )

@@ -187,7 +187,7 @@ def auto_config(
     return model, replace(train, seconds=seconds)
 
 
-BF16_RATE = 5e-3  # the peak rate of the 1×512 model trained in bfloat16 (python -m charlstm bench, README)
+BF16_RATE = 4e-3  # the peak rate of the 1×512 model trained in bfloat16 (python -m charlstm bench, README)
 # Fine-tuning settings by training-text length (characters, from this many on): measured, see auto_config.
 FINETUNE_DROPOUT = ((0, 0.3), (300_000, 0.1))
 FINETUNE_RATE = ((0, 1e-3), (50_000, 2e-3))
