@@ -165,8 +165,8 @@ def auto_config(
 
     From scratch (``base`` None), tuned with the benchmark on 2 CPU cores (see README): within a few minutes in
     float32, many small updates of one layer of 256 beat wider, deeper or larger-batch settings; only long runs
-    on a large corpus afford 512 units. In bfloat16 a layer of 512 steps 1.8× faster than in float32 (a layer of
-    256 only 1.5×), and on a corpus of a million characters it wins from the first minute (BF16_RATE).
+    on a large corpus afford 512 units. In bfloat16 a layer of 512 steps 1.7–1.8× faster than in float32 (a layer
+    of 256 only 1.4×), and on a corpus of a million characters it wins from the first minute (BF16_RATE).
     Fine-tuning a pretrained model (``base``, its shape is kept) wants a gentler
     peak rate and, on small texts, dropout; the values come from ``python -m bench.own_texts --sweep`` on texts
     of 5k, 20k and 100k characters (README, "Settings that fit the text").
