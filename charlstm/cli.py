@@ -204,8 +204,9 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
             records.append(record)
             if world.main:
                 print(format_progress(record, config, before), file=out, flush=True)
-    except KeyboardInterrupt:
-        print("stopped: saving the weights learned so far", file=out, flush=True)
+    except KeyboardInterrupt:  # (under torchrun every rank is interrupted; rank 0 saves)
+        if world.main:
+            print("stopped: saving the weights learned so far", file=out, flush=True)
     finally:
         runner.close()
     if not records:
