@@ -193,7 +193,7 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
     precision = resolve_precision(config.precision, device)  # refuses bf16 where it is not native, before training
     notes = [*run.notes, f"computing in {NAMES[precision]} ({config.precision}); the checkpoint is float32"]
     if world.size > 1:
-        per_rank = config.batch_size // max(1, world.size)
+        per_rank = world.share_of(config.batch_size)  # (refuses a batch that does not split evenly)
         notes.append(f"{world.size} processes (torchrun), each {per_rank} of the {config.batch_size} windows a step")
     for note in notes if world.main else ():
         print(note, file=out)

@@ -24,6 +24,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from .config import ConfigError
+
 
 @dataclass(frozen=True)
 class World:
@@ -40,6 +42,15 @@ class World:
     def main(self) -> bool:
         """Rank 0: the process that evaluates, prints and saves."""
         return self.rank == 0
+
+    def share_of(self, batch_size: int) -> int:
+        """This rank's windows of the global ``batch_size``; a batch that does not split evenly is refused."""
+        if batch_size % self.size:
+            raise ConfigError(
+                f"batch_size ({batch_size}) is the global batch: under torchrun it must be a multiple of "
+                f"the number of processes ({self.size})"
+            )
+        return batch_size // self.size
 
     def wrap(self, model: nn.Module) -> nn.Module:
         """The module the training steps call: ``model`` itself, or wrapped so that its gradients are averaged

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 
-from .config import ConfigError, TrainConfig
+from .config import TrainConfig
 from .data import Corpus, random_batch
 from .distributed import SINGLE, World
 from .evaluation import LN2, evaluate
@@ -141,12 +141,7 @@ class _Loop:
         self.model, self.corpus, self.config, self.state, self.world = model, corpus, config, state, world
         self.net: torch.nn.Module = model  # what a step calls: the model, or under torchrun its DDP wrapper
         self.precision = resolve_precision(config.precision, model.device)
-        if config.batch_size % world.size:
-            raise ConfigError(
-                f"batch_size ({config.batch_size}) is the global batch: under torchrun it must be a multiple of "
-                f"the number of processes ({world.size})"
-            )
-        self.batch_size = config.batch_size // world.size  # this rank's share of the windows
+        self.batch_size = world.share_of(config.batch_size)  # this rank's windows
         seed = config.seed + state.step + world.rank * RANK_SEED_STRIDE  # a continuation (and each rank) draws anew
         self.generator = torch.Generator().manual_seed(seed)
         self.chars_per_step = config.batch_size * min(config.seq_len, len(corpus.train) - 1)
