@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import gradio as gr
 
-from . import corpus_tab, links
+from . import corpus_tab, links, quickstart
 from .generate_tab import SLIDERS
 
 URL_MAX_CHARS = 10_000  # the longest page address taken from a browser (the longest link is about 7,000)
@@ -46,15 +46,10 @@ def _one(tabs: gr.Tabs, tab_id: str, kind: type, **attributes) -> gr.components.
     return found[0]
 
 
-def find(tabs: gr.Tabs) -> list[gr.components.Component]:
-    """The widgets a link sets, in the order :func:`apply` returns their values: the corpus preset, text, summary
-    and table of characters, then Generate's seed text and settings."""
-    corpus = [
-        _one(tabs, "corpus", gr.Dropdown),
-        _one(tabs, "corpus", gr.Textbox, elem_id="corpus-text"),
-        _one(tabs, "corpus", gr.Markdown, elem_id="corpus-summary"),
-        _one(tabs, "corpus", gr.HTML),
-    ]
+def find(tabs: gr.Tabs, path: quickstart.Path) -> list[gr.components.Component]:
+    """The widgets a link sets, in the order :func:`apply` returns their values: the corpus preset, text (the
+    path's, at the top of the page), summary and table of characters, then Generate's seed text and settings."""
+    corpus = [_one(tabs, "corpus", gr.Dropdown), path.text, path.summary, _one(tabs, "corpus", gr.HTML)]
     return corpus + [_one(tabs, "generate", gr.components.Component, label=label) for label in LABELS.values()]
 
 
@@ -124,10 +119,10 @@ def setup_link(where: str, hide: str, preset: str, seed_text: str, *settings: fl
     return result, qr, qr, " ".join(setup.notes)
 
 
-def build(tabs: gr.Tabs) -> tuple[dict, dict]:
+def build(tabs: gr.Tabs, path: quickstart.Path) -> tuple[dict, dict]:
     """The Share accordion and the presenter's QR code; the events of the page's load that apply its link."""
     mark(tabs)
-    targets = find(tabs)
+    targets = find(tabs, path)
     presenter_qr = gr.HTML(elem_id="present-qr", padding=False)
     with gr.Accordion("Share this setup", open=False, elem_id="share"):
         with gr.Row():
