@@ -49,7 +49,7 @@ def build(first_text: str, first_summary: str) -> Path:
             )
             summary = gr.Markdown(first_summary, elem_id="corpus-summary")
         with gr.Column(scale=2, min_width=180, elem_id="path-train"):
-            gr.Markdown("② Train a model on it", elem_classes=["path-label"])
+            gr.Markdown("② Train on it", elem_classes=["path-label"])
             train = gr.Button("Train ▶", variant="primary", size="lg", elem_id="train-button")
             with gr.Row(elem_id="path-buttons"):
                 stop = gr.Button(

@@ -89,7 +89,7 @@ def apply(sent_url: str, request: gr.Request) -> tuple:
     corpus preset and its statistics, Generate's seed text and settings, presenter mode, what is hidden, the
     room's link, its QR code twice and the notes on what was ignored."""
     setup = links.parse(request.query_params)
-    room = links.link(_page_url(sent_url, request), replace(setup, present=False))
+    room, qr = links.room_qr(_page_url(sent_url, request), replace(setup, present=False))
     corpus = [gr.skip()] * 4
     if setup.preset:
         text = corpus_tab.preset_text(setup.preset)
@@ -98,9 +98,9 @@ def apply(sent_url: str, request: gr.Request) -> tuple:
     generate = [gr.skip() if given.get(name) is None else given[name] for name in LABELS]
     if setup.notes:
         gr.Warning("This link: " + " ".join(setup.notes))
-    qr = links.qr_svg(room)
     tab = gr.Tabs(selected=setup.tab) if setup.tab else gr.skip()
-    return tab, *corpus, *generate, setup.present, ",".join(setup.hide), room, qr, qr, " ".join(setup.notes)
+    joined = links.join_html(room, qr)
+    return tab, *corpus, *generate, setup.present, ",".join(setup.hide), room, qr, joined, " ".join(setup.notes)
 
 
 def setup_link(where: str, hide: str, preset: str, seed_text: str, *settings: float) -> tuple[str, str, str, str]:
@@ -114,9 +114,8 @@ def setup_link(where: str, hide: str, preset: str, seed_text: str, *settings: fl
         url, tab = None, None
     values = {"tab": tab, "preset": preset, "seed_text": seed_text, "hide": hide, **dict(zip(links.SETTINGS, settings))}
     setup = links.parse({name: str(value) for name, value in values.items() if value is not None})
-    result = links.link(_page_url(url, None), setup)
-    qr = links.qr_svg(result)
-    return result, qr, qr, " ".join(setup.notes)
+    result, qr = links.room_qr(_page_url(url, None), setup)
+    return result, qr, links.join_html(result, qr), " ".join(setup.notes)
 
 
 def build(tabs: gr.Tabs, path: quickstart.Path) -> tuple[dict, dict]:
