@@ -4,7 +4,7 @@ On a short text the base model (pretrained on English documentation, :func:`benc
 more English than the text holds, and a model kept at its best held-out moment can still write like the base's
 documentation rather than like the text. The app trains the whole budget and ends with the latest weights
 ("knows your text"), offering the best-on-held-out moment in one click. This benchmark measures both, on short
-texts written for this project (:file:`bench/payoff/`, English, German, French, Spanish and Russian; none read by
+texts written for this project (:file:`bench/payoff_texts/`, English, German, French, Spanish and Russian; none read by
 the base model, none the tutorial's), trained with the app's defaults (``plan(text, "auto", seconds)``, the latest
 weights kept, no early stop):
 
@@ -54,7 +54,7 @@ from charlstm.transfer import base_model, grow_vocab
 from charlstm.vocab import Vocab
 
 ROOT = Path(__file__).resolve().parent.parent
-TEXTS = ROOT / "bench" / "payoff"
+TEXTS = ROOT / "bench" / "payoff_texts"
 BASE_WORDS = ROOT / "bench" / "results" / "base-words.txt"
 SAMPLE_CHARS = 400
 SAMPLE_SEEDS = (0, 1, 2)  # three samples per model: one 400-character sample holds only about 60 words
