@@ -38,6 +38,7 @@ def record(session: Session, p: Progress, notes: dict[str, str], keep_best: bool
     from: no validation point is added at the end (it would draw a drop to the best value that no training
     made), and no moment (the kept weights are the best moment's, already kept).
     """
+    newest = None
     if p.train_loss is not None:
         session.rows.append({"seconds": round(p.elapsed, 2), "bpc": p.train_loss / LN2, "series": "train"})
     if p.kept_from is not None:
@@ -47,7 +48,7 @@ def record(session: Session, p: Progress, notes: dict[str, str], keep_best: bool
         session.rows.append({"seconds": round(p.elapsed, 2), "bpc": p.val_bpc, "series": "validation"})
         session.best_bpc = min(session.best_bpc or math.inf, p.val_bpc)
         session.samples.append(f"[{p.elapsed:.0f} s · validation {p.val_bpc:.2f} bits/char]\n{p.sample}")
-        sample_html(p.sample or "", p.elapsed, p.val_bpc)
+        newest = sample_html(p.sample or "", p.elapsed, p.val_bpc)
         session.publish()
         if session.timeline is not None:  # the time machine
             session.timeline.add(session.run.model, session.run.vocab, p.elapsed, p.step, p.val_bpc, p.sample)
@@ -64,3 +65,4 @@ def record(session: Session, p: Progress, notes: dict[str, str], keep_best: bool
         if p.kind == "done":  # the final message tells the whole story of the run
             notes.pop("memorising", None)
         notes[p.kind] = f"**Note:** {p.message}" if p.kind == "rollback" else p.message[0].upper() + p.message[1:] + "."
+    return newest
