@@ -202,9 +202,7 @@ def visit(browser, app_server):
         contexts.append(context)
         page = watch_page(context.new_page())
         page.goto(app_server.url + ("?" + encode(query) if query else ""), wait_until="load")
-        page.wait_for_function(
-            "() => document.querySelector('#present-qr svg, #present-qr .qr-note')", timeout=30_000
-        )
+        page.wait_for_function("() => document.querySelector('#present-qr svg, #present-qr .qr-note')", timeout=30_000)
         return page
 
     yield open_page
