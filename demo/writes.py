@@ -24,6 +24,7 @@ import gradio as gr
 import torch
 
 from charlstm.config import SampleConfig
+from charlstm.memorisation import MIN_COPY
 from charlstm.model import CharLSTM
 from charlstm.sampling import sample
 from charlstm.vocab import Vocab
@@ -82,7 +83,7 @@ def _write(session: Session, model: CharLSTM, vocab: Vocab, seed: int) -> Writte
             "those passages by heart."
         )
     else:
-        words = "Nothing in it is copied from your text: the model writes in its style, in words of its own."
+        words = f"No passage of {MIN_COPY} or more characters in it is copied word for word from your text."
     return Written(text, found.share, f'<p class="writes-when">{words}</p>' + copied_html(text, found.spans))
 
 
