@@ -167,3 +167,62 @@ def test_a_game_played_by_keyboard_alone_updates_the_tally(browser, app_server):
 def _played(tally) -> int:
     row = tally.locator("tr", has_text="Characters played").inner_text().split()
     return int(row[-1].replace(",", ""))
+
+
+KEEP_TEXT = "the cat sat on the mat.\nthe end of it"  # 20 shown: "a" of "mat" is character 21
+
+
+@pytest.mark.browser
+def test_every_button_hands_the_keyboard_back_to_the_guess_box(browser, app_server):
+    """Start, New line, Reveal and Space each leave the focus in the guess box, in view, and the keys typed right
+    after them (with the keyboard, never into a focused box by hand) are each taken as a guess; a revealed space
+    reads as a space mark, with no line through it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})  # the guess box starts below the fold
+    page = watch_page(context.new_page())
+    page.goto(app_server.url + "?tab=guess", wait_until="load")
+    page.get_by_role("tab", name="Guess", selected=True).wait_for(timeout=30_000)
+    page.locator("#game-source").get_by_label(game_tab.OWN).check()
+    page.locator("#game-own-box .label-wrap").first.click()
+    page.locator("#game-own textarea").fill(KEEP_TEXT)
+    board = page.locator("#game-board")
+    box = page.locator("#game-guess input, #game-guess textarea").first
+
+    def at(n: int) -> None:  # the board says it waits for character n
+        board.get_by_text(f"Character {n} of").wait_for(timeout=30_000)
+
+    def has_keyboard() -> None:
+        wait_until(lambda: box.evaluate("el => el === document.activeElement"), "the guess box to have the focus")
+        top, bottom = box.evaluate("el => [el.getBoundingClientRect().top, el.getBoundingClientRect().bottom]")
+        assert 0 <= top and bottom <= 720, (top, bottom)
+
+    page.locator("#game-start").click()
+    page.keyboard.type("a")  # typed at once, while the game may still be starting: it waits, and counts
+    at(22)
+    has_keyboard()
+    page.keyboard.type("t")
+    page.keyboard.type(".")
+    at(24)
+    page.locator("#game-newline").click()
+    at(25)
+    has_keyboard()
+    for key in "the":
+        page.keyboard.type(key)
+    at(28)  # a space
+    page.locator("#game-reveal").click()
+    at(29)
+    has_keyboard()
+    for key in "end":
+        page.keyboard.type(key)
+    at(32)  # a space
+    page.locator("#game-space").click()
+    at(33)
+    has_keyboard()
+    page.keyboard.type("o")
+    at(34)
+    revealed = board.locator(".game-text .revealed")
+    assert revealed.inner_text() == "␣"
+    assert "line-through" not in revealed.evaluate("el => getComputedStyle(el).textDecorationLine")
+    tally = page.locator("#game-tally")
+    wait_until(lambda: "Characters played" in tally.inner_text() and _played(tally) == 12, "the tally to count 12")
+    assert page.errors == [] and page.external == []
+    context.close()
