@@ -193,7 +193,7 @@ def test_every_button_hands_the_keyboard_back_to_the_guess_box(browser, app_serv
     def has_keyboard() -> None:
         wait_until(lambda: box.evaluate("el => el === document.activeElement"), "the guess box to have the focus")
         top, bottom = box.evaluate("el => [el.getBoundingClientRect().top, el.getBoundingClientRect().bottom]")
-        assert 0 <= top and bottom <= 720, (top, bottom)
+        assert top >= 0 and bottom <= 720, (top, bottom)
 
     page.locator("#game-start").click()
     page.keyboard.type("a")  # typed at once, while the game may still be starting: it waits, and counts
