@@ -190,7 +190,9 @@ def build(corpus: gr.Textbox) -> dict:
         )
         started.then(None, js="() => charlstmGame.release()", queue=False, api_visibility="private")
         started.then(**keep)
-        send.click(js=NEXT, api_name="game_guess", **played).then(**keep)
+        guessed = send.click(js=NEXT, api_name="game_guess", **played)
+        guessed.then(**keep)
+        guessed.then(None, js="() => charlstmGame.played()", queue=False, api_visibility="private")
         for button, char in ((space, " "), (newline, "\n")):
             button.click(None, js=f"() => charlstmGame.send([{char!r}])", queue=False, api_visibility="private")
         reveal.click(game_reveal, None, api_name="game_reveal", **guessing).then(**keep)
