@@ -1,8 +1,8 @@
-"""Train tab, "Why gates? Compare cells": a plain RNN, a GRU and the LSTM race (the same time, the same number
-of parameters) on a text made to need memory (by default: on ordinary text the three tie after 30 s) or on the
-visitor's text, then how far back each one's prediction reaches (the memory reach
-curve and its half-life) and whether each still closes a bracket opened long ago. The library does the work
-(:mod:`charlstm.race`, :mod:`charlstm.reach`); this module wires widgets to it."""
+"""Train tab, "Why gates? Compare cells": a plain RNN, a GRU and the LSTM race (the same time, the same number of
+parameters) on a text made to need memory (by default: on ordinary text nothing in 30 s shows memory at work, every
+half-life stays a few characters) or on the visitor's text, then how far back each one's prediction reaches (the
+memory reach curve and its half-life) and whether each still closes a bracket opened long ago. The library does the
+work (:mod:`charlstm.race`, :mod:`charlstm.reach`); this module wires widgets to it."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ TRY_THIS = (
     f"**Try this:** race the three cells for {RACE_SECONDS} s on the text made to need memory, then press **Measure "
     "memory reach**. The plain RNN's training signal fades within a few characters, so it cannot learn what "
     "happened long ago; the gates of the GRU and the LSTM let it through. Compare the half-lives. Then race on "
-    "your own text: on most texts the three come out close in this time (the next character depends mostly on "
-    "the last few), and the race says so."
+    "your own text: on most texts every half-life stays a few characters in this time (the next character "
+    "depends mostly on the last few), and results within noise are called a tie."
 )
 SAMPLE_CHARS = 160
 

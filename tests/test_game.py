@@ -195,30 +195,19 @@ def test_every_button_hands_the_keyboard_back_to_the_guess_box(browser, app_serv
         top, bottom = box.evaluate("el => [el.getBoundingClientRect().top, el.getBoundingClientRect().bottom]")
         assert top >= 0 and bottom <= 720, (top, bottom)
 
-    page.locator("#game-start").click()
-    page.keyboard.type("a")  # typed at once, while the game may still be starting: it waits, and counts
-    at(22)
-    has_keyboard()
-    page.keyboard.type("t")
-    page.keyboard.type(".")
-    at(24)
-    page.locator("#game-newline").click()
-    at(25)
-    has_keyboard()
-    for key in "the":
-        page.keyboard.type(key)
-    at(28)  # a space
-    page.locator("#game-reveal").click()
-    at(29)
-    has_keyboard()
-    for key in "end":
-        page.keyboard.type(key)
-    at(32)  # a space
-    page.locator("#game-space").click()
-    at(33)
-    has_keyboard()
-    page.keyboard.type("o")
-    at(34)
+    # (the button pressed, the keys typed right after it, the character the board then waits for)
+    steps = [
+        ("#game-start", "at.", 24),  # typed at once, while the game may still be starting: they wait, in order
+        ("#game-newline", "the", 28),  # a new line, then "the"; character 28 is a space
+        ("#game-reveal", "end", 32),  # the space revealed; character 32 is a space too
+        ("#game-space", "o", 34),
+    ]
+    for button, keys, then in steps:
+        page.locator(button).click()
+        for key in keys:  # each key typed with the keyboard, where the focus is
+            page.keyboard.type(key)
+        at(then)
+        has_keyboard()
     revealed = board.locator(".game-text .revealed")
     assert revealed.inner_text() == "␣"
     assert "line-through" not in revealed.evaluate("el => getComputedStyle(el).textDecorationLine")
