@@ -1,7 +1,9 @@
 """``python -m bench.cells``: the plain RNN, the GRU and the LSTM raced on the same text (the same time in all,
 split in three, and the same number of parameters), then each one's memory reach on the text's held-out part:
 the README's "Why gates?" figures. Texts: tiny Shakespeare (first 90% to train on, last 10% held out) and the
-tutorial's text; ``--seconds`` is the whole race's budget (default 90: 3 × 30 s)."""
+tutorial's text, and the app's default, a text made to need memory (``charlstm.race.memory_text``); ``--seconds``
+is the whole race's budget (default 90: 3 × 30 s; the app's default is 30); ``--only memory`` (or ``shakespeare``,
+``tutorial``) races on one text."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ from pathlib import Path
 import torch
 
 from charlstm.data import val_size
-from charlstm.race import NAMES, Entry, race
+from charlstm.race import NAMES, Entry, memory_text, race
 from charlstm.reach import memory_reach
 
 CORPORA = Path(__file__).resolve().parent.parent / "assets" / "corpora"
 
 TEXTS = {"tiny Shakespeare": "tinyshakespeare.txt", "the tutorial's text": "tutorial-financial-transactions.txt"}
+MEMORY = "a text made to need memory"
+SHORT = {"shakespeare": "tiny Shakespeare", "tutorial": "the tutorial's text", "memory": MEMORY}
 
 
 def measure(text: str, seconds: float) -> list[dict]:
@@ -44,12 +48,13 @@ def measure(text: str, seconds: float) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.cells")
     parser.add_argument("--seconds", type=float, default=90.0, help="the whole race's budget (split in three)")
+    parser.add_argument("--only", action="append", choices=sorted(SHORT), help="race on this text (repeatable)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     report = {}
-    for name, file in TEXTS.items():
-        text = (CORPORA / file).read_text(encoding="utf-8")
+    for name in [SHORT[o] for o in args.only] if args.only else [*TEXTS, MEMORY]:
+        text = memory_text() if name == MEMORY else (CORPORA / TEXTS[name]).read_text(encoding="utf-8")
         report[name] = rows = measure(text, args.seconds)
         for r in rows:
             half = f"{r['half_life']:.1f}" if r["half_life"] else "—"

@@ -36,6 +36,7 @@ class CellView:
     previous_cell: list[float]
     previous_hidden: list[float]
     guesses: list[tuple[str, float]]  # top 5, most likely first
+    known: bool = True  # False: the model never saw ``char``, and read it as its "unknown" symbol
 
 
 def cell_view(model: CharLSTM, vocab: Vocab, text: str, step: int, layer: int = 0) -> CellView:
@@ -62,6 +63,7 @@ def cell_view(model: CharLSTM, vocab: Vocab, text: str, step: int, layer: int = 
         previous_cell=before[0].tolist(),
         previous_hidden=before[1].tolist(),
         guesses=top_chars(probs, vocab, 5),
+        known=not vocab.unknown_in(text[step]),
     )
 
 

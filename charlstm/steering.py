@@ -29,6 +29,10 @@ LN2 = math.log(2)
 # unit at +1 or -1 moved it by 0.05 or more for 36-38% of them (the largest: 0.16). Its knowledge is spread out.
 NOTHING = 0.01  # below: the clamp changes almost nothing
 MATTERS = 0.05  # from here: the unit matters to the model
+# The values a suggestion tries, in order: off first (the experiment's name), then each end of what a unit reads
+# normally (h within ±1; a trained c mostly within ±4). Switched off, no unit of the default model mattered.
+TRY_VALUES = {"hidden": (0.0, 1.0, -1.0), "cell": (0.0, 4.0, -4.0)}
+MAX_TRIES = 48  # clamps scored at most by one search: a few milliseconds each on a short text
 
 
 @torch.no_grad()
@@ -54,6 +58,52 @@ def bits_per_char(model: CharLSTM, vocab: Vocab, text: str, clamp: Clamp | None 
     if not text:
         raise ValueError("give a text of at least one character to score")
     return float(char_bits(model, vocab, text, clamp).mean())
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A clamp worth trying, and what it does to a text's bits per character."""
+
+    clamp: Clamp
+    change: float  # bits/char with the clamp minus without (negative: the model did better)
+    tried: int  # clamps scored to find it
+
+    @property
+    def matters(self) -> bool:
+        return abs(self.change) >= MATTERS
+
+
+def find_clamp(
+    model: CharLSTM,
+    vocab: Vocab,
+    text: str,
+    units: list[tuple[str, int, int]],
+    values: dict[str, tuple[float, ...]] | None = None,
+    max_tries: int = MAX_TRIES,
+) -> Suggestion | None:
+    """The first of ``units`` (``(kind, layer, unit)``, in the order given: the caller's most interesting first)
+    held at one of its :data:`TRY_VALUES` that raises the bits per character of ``text`` by :data:`MATTERS` or
+    more (a cost tells the clearer story: the model needs this unit); when none does within ``max_tries`` clamps,
+    the one that changed it most either way. None for no units. Scored on
+    the text as :func:`compare_clamped` scores it, so the number the learner then sees is the same."""
+    if not text:
+        raise ValueError("give a text of at least one character to score")
+    values = values or TRY_VALUES
+    reference = text[:MAX_PROMPT]
+    plain = bits_per_char(model, vocab, reference)
+    best, tried = None, 0
+    for kind, layer, unit in dict.fromkeys(units):  # each unit once, in order
+        for value in values[kind]:
+            if tried >= max_tries:
+                return best
+            tried += 1
+            clamp = Clamp(kind, layer, unit, value)
+            found = Suggestion(clamp, bits_per_char(model, vocab, reference, clamp) - plain, tried)
+            if found.change >= MATTERS:
+                return found
+            if best is None or abs(found.change) > abs(best.change):
+                best = found
+    return best if best is None else Suggestion(best.clamp, best.change, tried)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""Train tab, "Why gates? Compare cells": a plain RNN, a GRU and the LSTM race on the visitor's text (the same
-time, the same number of parameters), then how far back each one's prediction reaches (the memory reach
-curve and its half-life) and whether each still closes a bracket opened long ago. The library does the work
-(:mod:`charlstm.race`, :mod:`charlstm.reach`); this module wires widgets to it."""
+"""Train tab, "Why gates? Compare cells": a plain RNN, a GRU and the LSTM race (the same time, the same number of
+parameters) on a text made to need memory (by default: on ordinary text nothing in 30 s shows memory at work, every
+half-life stays a few characters) or on the visitor's text, then how far back each one's prediction reaches (the
+memory reach curve and its half-life) and whether each still closes a bracket opened long ago. The library does the
+work (:mod:`charlstm.race`, :mod:`charlstm.reach`); this module wires widgets to it."""
 
 from __future__ import annotations
 
@@ -12,19 +13,30 @@ import pandas as pd
 import torch
 
 from charlstm.data import CorpusError
-from charlstm.race import NAMES, Entry, race, verdict
+from charlstm.race import MEMORY_GAP, NAMES, Entry, memory_floors, memory_text, race, verdict
 from charlstm.reach import ReachError, closing_probability, memory_reach
 from charlstm.sampling import sample
 
 from . import admission, checks, limits, presence, sessions, widgets
 
 RACE_MIN_SECONDS = 6  # two seconds each: less teaches nothing
+RACE_SECONDS = 30  # the race's default budget: 10 s a cell, in which the gates win on MEMORY_TEXT (README)
+MEMORY_TEXT = memory_text()
+REMEMBERS, FORGETS = memory_floors()
+MADE, YOURS = "A text made to need memory", "The Corpus tab's text"
+ABOUT_MADE = (
+    f"Each line opens with a random letter and closes with the same letter {MEMORY_GAP} dots later: "
+    f"`(q {'.' * 12}… q)`. Everything else is predictable from the last few characters; the closing letter only "
+    f"from the opening one. A model that remembers it can reach {REMEMBERS:.2f} bits/char; one that forgets it, "
+    f"{FORGETS:.2f} at best."
+)
 REACH_DISTANCES = (5, 10, 20, 40, 80, 160)  # characters between an opening bracket and where it must close
 TRY_THIS = (
-    "**Try this:** race the three cells for 30 s on your text, then press **Measure memory reach**. The plain "
-    "RNN's training signal fades within a few characters, so it cannot learn what happened long ago; the gates "
-    "of the GRU and the LSTM let it through. Compare the half-lives, then the brackets table: which cell still "
-    "expects a `)` 80 characters after a `(`?"
+    f"**Try this:** race the three cells for {RACE_SECONDS} s on the text made to need memory, then press **Measure "
+    "memory reach**. The plain RNN's training signal fades within a few characters, so it cannot learn what "
+    "happened long ago; the gates of the GRU and the LSTM let it through. Compare the half-lives. Then race on "
+    "your own text: on most texts every half-life stays a few characters in this time (the next character "
+    "depends mostly on the last few), and results within noise are called a tie."
 )
 SAMPLE_CHARS = 160
 
@@ -70,7 +82,29 @@ def race_cells(text: str, seconds: float, request: gr.Request):
         }
     sizes = [[NAMES[e.cell], e.config.hidden_size, e.parameters, e.best_bpc and round(e.best_bpc, 3)] for e in entries]
     samples = "\n\n".join(f"[{NAMES[e.cell]}]\n{texts[e.cell]}" for e in entries if e.cell in texts)
-    yield _curves(rows, drawn), verdict(entries), samples, sizes
+    yield _curves(rows, drawn), verdict(entries) + _about(text, entries), samples, sizes
+
+
+def _about(text: str, entries: list[Entry]) -> str:
+    """What the result means on the text made to need memory: which cells carry the letter across the dots."""
+    if text != MEMORY_TEXT:
+        return ""
+    carried = [NAMES[e.cell] for e in entries if e.best_bpc is not None and e.best_bpc < FORGETS]
+    which = (
+        f"below that, {' and '.join(carried)} must be carrying it."
+        if carried
+        else "none carries it yet (race longer to see it learned); what the cells differ in here is how fast "
+        "they learn the lines' layout."
+    )
+    return (
+        f" On this text a model that forgets each line's opening letter can reach {FORGETS:.2f} bits/char at "
+        f"best, one that carries it across the {MEMORY_GAP} dots {REMEMBERS:.2f}: {which}"
+    )
+
+
+def raced_text(choice: str, corpus: str) -> str:
+    """The text the race and the reach run on: the one made to need memory, or the Corpus tab's."""
+    return corpus if choice == YOURS else MEMORY_TEXT
 
 
 def _curves(rows: list[dict], drawn: dict) -> dict | pd.DataFrame:
@@ -118,9 +152,15 @@ def measure_reach(text: str, request: gr.Request):
 def build(corpus: gr.Textbox) -> None:
     with gr.Accordion("Why gates? Race a plain RNN, a GRU and the LSTM", open=False, elem_id="cells"):
         gr.Markdown(TRY_THIS)
+        choice = gr.Radio([MADE, YOURS], value=MADE, label="Race on", info=ABOUT_MADE, elem_id="race-text")
+        raced = gr.Textbox(visible=False)  # the text raced on, and measured on
         with gr.Row():
             seconds = widgets.Slider(
-                RACE_MIN_SECONDS, limits.TRAIN_MAX_SECONDS, value=30, step=1, label="The race's time budget (seconds)"
+                RACE_MIN_SECONDS,
+                limits.TRAIN_MAX_SECONDS,
+                value=RACE_SECONDS,
+                step=1,
+                label="The race's time budget (seconds)",
             )
             go = gr.Button("Race the cells", variant="primary", elem_id="race-button")
         status = gr.Markdown(elem_id="race-status")
@@ -150,9 +190,10 @@ def build(corpus: gr.Textbox) -> None:
             headers=["cell", *[f"{d} back" for d in REACH_DISTANCES], "none open"],
             label="Probability of “)” when a “(” was opened this many characters back (and with none open)",
         )
-    go.click(
+    picked = {"fn": raced_text, "inputs": [choice, corpus], "outputs": raced, "queue": False}
+    go.click(**picked, api_visibility="private").then(
         race_cells,
-        [corpus, seconds],
+        [raced, seconds],
         [curves, status, samples, sizes],
         api_name="race_cells",
         validator=admission.admit_race,
@@ -160,6 +201,6 @@ def build(corpus: gr.Textbox) -> None:
         concurrency_limit=limits.CONCURRENT_TRAININGS,
         show_progress_on=[status],
     )
-    reach_button.click(
-        measure_reach, corpus, [reach, half_lives, brackets], api_name="memory_reach", **sessions.ANALYSIS
+    reach_button.click(**picked, api_visibility="private").then(
+        measure_reach, raced, [reach, half_lives, brackets], api_name="memory_reach", **sessions.ANALYSIS
     )

@@ -11,7 +11,7 @@ import gradio as gr
 from charlstm.clamp import Clamp, ClampError
 from charlstm.config import SampleConfig
 from charlstm.sampling import SamplingError
-from charlstm.steering import MATTERS, NOTHING, Comparison, compare_clamped
+from charlstm.steering import MATTERS, NOTHING, Comparison, compare_clamped, find_clamp
 
 from . import checks, limits, sessions
 
@@ -109,3 +109,30 @@ def generate_clamped(
         marked_html(result.clamped, differ, first),
         summary(result, label, seed),
     )
+
+
+def suggest_value(text: str, choice: str, request: gr.Request = None) -> tuple:
+    """The clamp value to try first for the unit ``choice`` ("cell/1/17", from Find units): off, or an end of its
+    range, whichever changes the bits per character of ``text`` by MATTERS or more (the first found), with a note
+    saying so; a unit that changes it little whatever its value is said to do so."""
+    text = checks.text(text, "The text", limits.SEED_MAX_CHARS)
+    try:
+        kind, layer, unit = choice.split("/")
+        unit_of = (kind, int(layer) - 1, int(unit))
+    except (AttributeError, ValueError):  # no suggestion chosen (yet)
+        return gr.skip(), gr.skip()
+    model, vocab, _label = sessions.get(request).active()
+    if not text or not 0 <= unit_of[1] < model.config.num_layers or not 0 <= unit_of[2] < model.config.hidden_size:
+        return gr.skip(), gr.skip()
+    with sessions.interactive():  # a few short passes over the text
+        found = find_clamp(model, vocab, text, [unit_of])
+    if found is None:
+        return gr.skip(), gr.skip()
+    if found.change >= MATTERS:
+        note = f"**Suggested:** {found.clamp.describe()}: on the text above it costs {found.change:+.2f} bits/char."
+    else:
+        note = (
+            f"This unit changes the text's bits/char by {found.change:+.2f} at most (held at 0 or either end of its "
+            f"range): under {MATTERS:g}. Find units on a longer text, or pick another unit."
+        )
+    return found.clamp.value, note

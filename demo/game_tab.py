@@ -183,11 +183,16 @@ def build(corpus: gr.Textbox) -> dict:
         guessing = {"outputs": views, "concurrency_id": "game", "concurrency_limit": 1, "trigger_mode": "multiple"}
         guessing["show_progress"] = "hidden"
         played = {**guessing, "fn": game_guess, "inputs": guess}
-        pick = f"(source, own, corpus) => source === {CORPUS!r} ? corpus : own"
-        start.click(None, [source, own, corpus], play, js=pick).then(
+        # guesses typed while a game starts wait on the page until it has started (then, a refusal included)
+        pick = f"(source, own, corpus) => (charlstmGame.hold(), source === {CORPUS!r} ? corpus : own)"
+        started = start.click(None, [source, own, corpus], play, js=pick).then(
             game_start, [source, play, shown], views, api_name="game_start", concurrency_id="light", validator=_capped
-        ).then(**keep)
-        send.click(js=NEXT, api_name="game_guess", **played).then(**keep)
+        )
+        started.then(None, js="() => charlstmGame.release()", queue=False, api_visibility="private")
+        started.then(**keep)
+        guessed = send.click(js=NEXT, api_name="game_guess", **played)
+        guessed.then(**keep)
+        guessed.then(None, js="() => charlstmGame.played()", queue=False, api_visibility="private")
         for button, char in ((space, " "), (newline, "\n")):
             button.click(None, js=f"() => charlstmGame.send([{char!r}])", queue=False, api_visibility="private")
         reveal.click(game_reveal, None, api_name="game_reveal", **guessing).then(**keep)

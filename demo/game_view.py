@@ -77,7 +77,8 @@ def board_html(game: Game | None, move: Move | None = None, note: str = "") -> s
             parts.append(f'<span class="{kind}" title="you {you}, the model {model}">{shown}</span>')
         elif i in game.unknown:
             parts.append(f'<span class="unknown" title="not in the model\'s vocabulary: shown for free">{shown}</span>')
-        else:
+        else:  # a revealed space gets a visible mark: a plain one would be only a tinted gap
+            shown = "␣" if ch == " " else shown
             parts.append(f'<span class="revealed" title="revealed">{shown}</span>')
     if not game.done:
         parts.append('<span class="cursor" role="img" aria-label="the character to guess">?</span>')

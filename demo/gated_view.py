@@ -9,7 +9,18 @@ import math
 
 from charlstm.explain import CellView
 
-from .views import SVG_STYLE, _grid, _sub, gate_colour, show_char, signed_colour, text_strip
+from .views import (
+    SVG_STYLE,
+    _grid,
+    _sub,
+    _unknown,
+    gate_colour,
+    reading,
+    scales,
+    show_char,
+    signed_colour,
+    text_strip,
+)
 
 # Each cell: its equations in words, and its boxes (part, function, colour scale, what it does).
 EQUATIONS = {
@@ -36,7 +47,8 @@ def gated_label(view: CellView, cell: str, length: int | None = None) -> str:
     """The diagram's accessible name."""
     of = f" of {length}" if length else ""
     means = ", ".join(f"{part} mean {value:+.2f}" for part, value in view.means.items())
-    where = f"character {view.step + 1}{of}, “{show_char(view.char)}”, layer {view.layer + 1}"
+    unknown = "" if view.known else " (unknown to the model)"
+    where = f"character {view.step + 1}{of}, “{show_char(view.char)}”{unknown}, layer {view.layer + 1}"
     return f"{NAMES[cell]} cell at {where}: {means}"
 
 
@@ -48,8 +60,7 @@ def gated_svg(view: CellView, cell: str, text: str | None = None) -> str:
     cell_size = 5 if H <= 512 else 3.5
     rows = math.ceil(H / 32)
     grid_height = rows * cell_size
-    char = html.escape(show_char(view.char))
-    lines = [f"Reading {_sub('x', 't')} = “{char}” · layer {view.layer + 1}", *EQUATIONS[cell]]
+    lines = [f"Reading {_sub('x', 't')} = {reading(view)} · layer {view.layer + 1}", *EQUATIONS[cell]]
     parts = [f'<text x="12" y="{22 + 20 * i}" class="l">{line}</text>' for i, line in enumerate(lines)]
     y = 30 + 20 * len(lines)
     box_height = 48 + grid_height
@@ -73,12 +84,8 @@ def gated_svg(view: CellView, cell: str, text: str | None = None) -> str:
         parts.append(f'<text x="{x}" y="{y + 14}" class="l">{title}</text>')
         parts.append(_grid(values, x, y + 22, signed_colour, cell=cell_size))
     y += 34 + grid_height
-    parts.append(
-        f'<text x="8" y="{y}" class="n">One square per unit ({H} units). Gates: dark purple = 0 (closed), '
-        f'yellow = 1 (open).</text><text x="8" y="{y + 17}" class="n">States: purple negative, none 0, '
-        "orange positive.</text>"
-    )
-    height = y + 29
+    parts.append(scales(H, 8, y, "States and candidate:" if BOXES[cell] else "States:", 150 if BOXES[cell] else 60))
+    height = y + 54
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 600 {height}" role="img" class="gated" '
         f'aria-label="{label}" style="max-width:600px">{"".join(parts)}</svg>'
@@ -96,6 +103,6 @@ def describe_gated(view: CellView, cell: str) -> str:
         keeps = "keeps most of its old state" if m["update"] > 0.5 else "takes in mostly new content"
         gates = f"Update gate mean {m['update']:.2f} ({keeps}); reset gate mean {m['reset']:.2f}. "
     return (
-        f"Reading “{show_char(view.char)}” (layer {view.layer + 1}, {NAMES[cell]}). {gates}"
+        f"Reading “{show_char(view.char)}”{_unknown(view)} (layer {view.layer + 1}, {NAMES[cell]}). {gates}"
         f"State h ranges {min(h):+.2f} to {max(h):+.2f}. Next-character guesses: {guesses}."
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gradio as gr
 
 from charlstm.explain import activations, find_units
+from charlstm.steering import MATTERS, find_clamp
 
 from . import checks, clamp_view, limits, sessions, widgets
 from .views import unit_html
@@ -36,7 +37,14 @@ def suggest_units(text: str, request: gr.Request) -> tuple:
     if not matches:
         raise gr.Error("This text shows none of the features searched for; try a longer or more varied one.")
     rows = [[m.feature, m.kind, m.layer + 1, m.unit, round(m.correlation, 3)] for m in matches]
-    best = matches[0]
+    # the first match (best correlated first) whose clamp changes the text's bits/char by MATTERS or more: so
+    # "Switch a unit off" starts on a unit the model relies on, not on a null result
+    found = find_clamp(model, vocab, text, [(m.kind, m.layer, m.unit) for m in matches])
+    chosen = found.clamp if found is not None and found.change >= MATTERS else None
+    best = next(
+        (m for m in matches if chosen and (m.kind, m.layer, m.unit) == (chosen.kind, chosen.layer, chosen.unit)),
+        matches[0],
+    )
     return (
         gr.update(choices=[_choice(m) for m in matches], value=_choice(best)[1]),
         best.kind,
@@ -130,11 +138,13 @@ def build() -> dict:
         suggestions.input(pick, suggestions, [kind, layer, unit], api_visibility="private").then(
             api_visibility="private", **update
         )
-        _clamp_section(text, kind, layer, unit)
+        _clamp_section(text, kind, layer, unit, suggestions)
         return update  # the app re-draws the heatmap with it when the time machine moves
 
 
-def _clamp_section(text: gr.Textbox, kind: gr.Radio, layer: gr.Number, unit: gr.Number) -> None:
+def _clamp_section(
+    text: gr.Textbox, kind: gr.Radio, layer: gr.Number, unit: gr.Number, suggestions: gr.Dropdown
+) -> None:
     """The "Switch a unit off" section: the unit chosen above, held at a value while the model writes."""
     gr.Markdown(
         "### Switch a unit off\nDoes the model *use* this unit, or does it only *track* something? Hold it at a "
@@ -165,6 +175,11 @@ def _clamp_section(text: gr.Textbox, kind: gr.Radio, layer: gr.Number, unit: gr.
         seed = widgets.Number(
             clamp_view.DEFAULTS.seed, label="Random seed", precision=0, minimum=0, info="The same for both texts."
         )
+    hint = gr.Markdown(elem_id="clamp-hint")
+    # a suggested unit (Find units, or picked from the list) comes with the clamp value that shows its effect
+    suggestions.change(
+        clamp_view.suggest_value, [text, suggestions], [value, hint], api_visibility="private", **sessions.ANALYSIS
+    )
     go = gr.Button("Generate with the unit clamped", variant="primary", elem_id="clamp-button")
     with gr.Row():
         normal = gr.HTML(label="Normal", show_label=True, container=True, elem_id="clamp-normal")

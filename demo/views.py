@@ -1,7 +1,9 @@
 """Drawing: the LSTM cell diagram as SVG, text shaded per character, and colour scales.
 
-Pure presentation over plain numbers from :mod:`charlstm.explain`. Colours come from colour-blind-safe
-scales (viridis for gates in [0, 1], purple or orange tints for signed values) and every picture has a text summary.
+Pure presentation over plain numbers from :mod:`charlstm.explain`. One colour language, each scale with its own
+legend: gates (0 … 1) are a green tint, none = closed; signed values (memory, candidate, outputs) are purple
+(negative) or orange (positive). No colour means two things: viridis for the gates made its dark purple "closed"
+next to the states' purple "negative". Every picture has a text summary.
 """
 
 from __future__ import annotations
@@ -14,35 +16,28 @@ import zlib
 from collections.abc import Sequence
 
 from charlstm.explain import CellView, Surprise
+from charlstm.vocab import UNKNOWN_CHAR
 
-VIRIDIS = ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"]
 # Signed values and surprise tint a character's background with a translucent colour over the page: zero is the
 # page itself in the light and the dark theme, the text keeps the theme's own colour, and at most 60% opacity
 # keeps its contrast at 4.5:1 or more on both (worked out for white and for Gradio's dark background).
 NEGATIVE, POSITIVE = (84, 39, 136), (179, 88, 6)  # purple #542788 and orange #b35806: a colour-blind-safe pair
 SURPRISED = (217, 95, 2)  # #d95f02
 MAX_TINT = 0.6
+# A gate's openness: a green tint from none (0, closed: nothing passes) to full (1, open), a hue the signed scale
+# does not use. Gates never sit behind text, so they go to full strength; #1b9e77 is the colour-blind-safe Dark2
+# green, away from both the purple and the orange for the common colour-vision deficiencies.
+OPEN = (27, 158, 119)
 
 
-def _blend(scale: Sequence[str], t: float) -> str:
-    t = 0.0 if not math.isfinite(t) else min(1.0, max(0.0, t))
-    pos = t * (len(scale) - 1)
-    i = min(int(pos), len(scale) - 2)
-    a, b = scale[i], scale[i + 1]
-    mix = [
-        round(int(a[k : k + 2], 16) + (int(b[k : k + 2], 16) - int(a[k : k + 2], 16)) * (pos - i)) for k in (1, 3, 5)
-    ]
-    return "#" + "".join(f"{c:02x}" for c in mix)
-
-
-def _tint(rgb: tuple[int, int, int], strength: float) -> str:
+def _tint(rgb: tuple[int, int, int], strength: float, most: float = MAX_TINT) -> str:
     strength = 0.0 if not math.isfinite(strength) else min(1.0, max(0.0, strength))
-    return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{MAX_TINT * strength:.2f})"
+    return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{most * strength:.2f})"
 
 
 def gate_colour(value: float) -> str:
-    """Viridis over [0, 1]."""
-    return _blend(VIRIDIS, value)
+    """A gate's value in [0, 1]: no tint (closed) to full green (open)."""
+    return _tint(OPEN, value, most=1.0)
 
 
 def signed_colour(value: float, limit: float = 1.0) -> str:
@@ -52,9 +47,18 @@ def signed_colour(value: float, limit: float = 1.0) -> str:
     return _tint(POSITIVE if t > 0 else NEGATIVE, abs(t))
 
 
+UNKNOWN_SHOWN = "⟨unknown⟩"  # the model's "unknown" symbol: "�" read as a broken page, not as a choice
+
+
 def show_char(ch: str) -> str:
-    """A visible stand-in for whitespace characters."""
-    return {"\n": "⏎", " ": "␣", "\t": "⇥"}.get(ch, ch)
+    """A visible stand-in for whitespace characters and for the model's unknown symbol."""
+    return {"\n": "⏎", " ": "␣", "\t": "⇥", UNKNOWN_CHAR: UNKNOWN_SHOWN}.get(ch, ch)
+
+
+def reading(view: CellView) -> str:
+    """The character read, in words (HTML-escaped), saying when the model has never seen it."""
+    char = f"“{html.escape(show_char(view.char))}”"
+    return char if view.known else f"{char}, unknown to the model"
 
 
 def _rgba(colour: str) -> bytes:
@@ -87,6 +91,33 @@ def _grid(values: Sequence[float], x: float, y: float, colour, cols: int = 32, c
     return (
         f'<image x="{x:.1f}" y="{y:.1f}" width="{cols * cell:g}" height="{rows * cell:g}" '
         f'preserveAspectRatio="none" style="image-rendering:pixelated" href="data:image/png;base64,{data}"/>'
+    )
+
+
+def _fit(values: Sequence[float], x: float, y: float, width: float, height: float) -> str:
+    """A signed strip of ``values`` fitted inside ``width`` × ``height`` (the squares as large as fit): a model of
+    512 units drew the strips of 256 twice as tall, over the memory line and the legend."""
+    n = max(1, min(len(values), 512))
+    cols = max(1, math.ceil(math.sqrt(n * width / height)))
+    cell = min(width / cols, height / math.ceil(n / cols), 5.0)
+    return _grid(values, x, y, signed_colour, cols=cols, cell=round(cell, 2))
+
+
+def scales(H: int, x: float, y: float, signed: str = "Memory, candidate, outputs:", indent: int = 206) -> str:
+    """The two legends, each a strip of its own colours with its ends named: gates 0 … 1, and the ``signed``
+    values −1 … +1 (their strip ``indent`` from ``x``)."""
+    gates = [i / 12 for i in range(13)]
+    values = [i / 6 - 1 for i in range(13)]
+    return (
+        f'<text x="{x}" y="{y}" class="n">One square per unit ({H} units).</text>'
+        f'<text x="{x}" y="{y + 22}" class="n">Gates:</text>'
+        f'<text x="{x + 50}" y="{y + 22}" class="n">0 closed</text>'
+        + _grid(gates, x + 112, y + 11, gate_colour, cols=13, cell=10)
+        + f'<text x="{x + 248}" y="{y + 22}" class="n">1 open</text>'
+        f'<text x="{x}" y="{y + 44}" class="n">{signed}</text>'
+        f'<text x="{x + indent}" y="{y + 44}" class="n">−1</text>'
+        + _grid(values, x + indent + 22, y + 33, signed_colour, cols=13, cell=10)
+        + f'<text x="{x + indent + 158}" y="{y + 44}" class="n">+1 (none = 0)</text>'
     )
 
 
@@ -148,7 +179,8 @@ def cell_label(view: CellView, length: int | None = None) -> str:
     """The diagram's accessible name: where it is and what it shows."""
     m, of = view.means, f" of {length}" if length else ""
     return (
-        f"LSTM cell at character {view.step + 1}{of}, “{show_char(view.char)}”, layer {view.layer + 1}: "
+        f"LSTM cell at character {view.step + 1}{of}, “{show_char(view.char)}”"
+        f"{'' if view.known else ' (unknown to the model)'}, layer {view.layer + 1}: "
         f"forget gate mean {m['forget']:.2f}, input {m['input']:.2f}, candidate {m['candidate']:+.2f}, "
         f"output {m['output']:.2f}"
     )
@@ -178,26 +210,18 @@ def cell_svg(view: CellView, text: str | None = None) -> str:
     return f'<div class="cell-diagram">{SVG_STYLE}{strip}{_wide_svg(view, label)}{_compact_svg(view, label)}</div>'
 
 
-def _legend(H: int, x: float, y: float) -> str:
-    return (
-        f'<text x="{x}" y="{y}" class="n">One square per unit ({H} units). Gates: dark purple = 0 (closed) '
-        f'to yellow = 1 (open).</text><text x="{x}" y="{y + 17}" class="n">Memory, candidate and output: '
-        "purple = negative, none = 0, orange = positive.</text>"
-    )
-
-
 def _wide_svg(view: CellView, label: str) -> str:
     v, m = view.values, view.means
     box_top, bus_y = 150, 290
     xs = dict(zip((g for g, _ in GATES), (150, 310, 470, 630)))
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 800 400" role="img" class="wide" aria-label="{label}">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 800 430" role="img" class="wide" aria-label="{label}">',
         ARROW,
         # Memory along the top: c_{t-1} → × forget → + input·candidate → c_t.
         f'<text x="20" y="20" class="l">{_sub("c", "t−1")} memory in</text>',
-        _grid(view.previous_cell, 20, 27, signed_colour, cell=3),
+        _fit(view.previous_cell, 20, 26, 110, 24),
         f'<text x="680" y="20" class="l">{_sub("c", "t")} memory out</text>',
-        _grid(v["cell"], 680, 27, signed_colour, cell=3),
+        _fit(v["cell"], 680, 26, 110, 24),
         _line([(20, 60), (137, 60)]),
         _op(150, 60, "×"),
         _line([(163, 60), (457, 60)]),
@@ -221,13 +245,13 @@ def _wide_svg(view: CellView, label: str) -> str:
         _line([(630, box_top), (630, 140), (727, 140)]),  # output gate scales what is shown
         _line([(753, 140), (790, 140)]),
         f'<text x="702" y="{box_top + 32}" class="l">{_sub("h", "t")} output</text>',
-        _grid(v["hidden"], 702, box_top + 39, signed_colour, cols=30, cell=3),
+        _fit(v["hidden"], 702, box_top + 39, 90, 60),
         # Inputs along the bottom: the previous output and the character read now.
         _line([(20, bus_y), (640, bus_y)], arrow=False),
         f'<text x="20" y="{bus_y + 20}" class="l">{_sub("h", "t−1")} (previous output) and '
-        f"{_sub('x', 't')} = “{html.escape(show_char(view.char))}” (this character)</text>",
-        _grid(view.previous_hidden, 20, bus_y + 28, signed_colour, cell=3),
-        _legend(len(v["forget"]), 20, bus_y + 78),
+        f"{_sub('x', 't')} = {reading(view)}" + (" (this character)" if view.known else "") + "</text>",
+        _fit(view.previous_hidden, 20, bus_y + 28, 110, 30),
+        scales(len(v["forget"]), 20, bus_y + 80),
         "</svg>",
     ]
     return "".join(parts)
@@ -236,11 +260,11 @@ def _wide_svg(view: CellView, label: str) -> str:
 def _compact_svg(view: CellView, label: str) -> str:
     """The same values for a phone: the equations in words, the gates two by two, the states as strips."""
     v, m = view.values, view.means
-    char = html.escape(show_char(view.char))
+    char = f"“{html.escape(show_char(view.char))}”" + ("" if view.known else ", unknown to the model")
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 690" role="img" class="compact" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 700" role="img" class="compact" '
         f'aria-label="{label}">',
-        f'<text x="12" y="22" class="l">Reading {_sub("x", "t")} = “{char}” · layer {view.layer + 1}</text>',
+        f'<text x="12" y="22" class="l">Reading {_sub("x", "t")} = {char} · layer {view.layer + 1}</text>',
         f'<text x="12" y="44" class="l">{_sub("c", "t")} = forget × {_sub("c", "t−1")} + input × candidate</text>',
         f'<text x="12" y="64" class="l">{_sub("h", "t")} = output × tanh({_sub("c", "t")})</text>',
     ]
@@ -258,14 +282,13 @@ def _compact_svg(view: CellView, label: str) -> str:
     ):
         x, top = 8 + (k % 2) * 196, y + (k // 2) * 112
         parts.append(f'<text x="{x}" y="{top + 14}" class="l">{title}</text>')
-        parts.append(_grid(values, x, top + 22, signed_colour, cell=5))
-    parts += [
-        f'<text x="8" y="{y + 240}" class="n">One square per unit ({len(v["forget"])} units).</text>',
-        f'<text x="8" y="{y + 258}" class="n">Gates: dark purple = 0 (closed), yellow = 1 (open).</text>',
-        f'<text x="8" y="{y + 276}" class="n">States: purple negative, none 0, orange positive.</text>',
-        "</svg>",
-    ]
+        parts.append(_fit(values, x, top + 22, 160, 80))
+    parts += [scales(len(v["forget"]), 8, y + 240, "States:", 60), "</svg>"]
     return "".join(parts)
+
+
+def _unknown(view: CellView) -> str:
+    return "" if view.known else ", a character the model has never seen: it reads its “unknown” symbol instead"
 
 
 def describe_cell(view: CellView) -> str:
@@ -273,7 +296,7 @@ def describe_cell(view: CellView) -> str:
     m = view.means
     guesses = ", ".join(f"“{show_char(c)}” {p:.0%}" for c, p in view.guesses)
     return (
-        f"Reading “{show_char(view.char)}” (layer {view.layer + 1}). "
+        f"Reading “{show_char(view.char)}”{_unknown(view)} (layer {view.layer + 1}). "
         f"Forget gate mean {m['forget']:.2f} ({'keeps' if m['forget'] > 0.5 else 'drops'} most of the old memory); "
         f"input gate mean {m['input']:.2f}; candidate mean {m['candidate']:+.2f}; output gate mean {m['output']:.2f}. "
         f"Memory c ranges {min(view.values['cell']):+.2f} to {max(view.values['cell']):+.2f}. "
@@ -293,10 +316,11 @@ def shaded_text(text: str, colours: Sequence[str], titles: Sequence[str], captio
         spans.append(f'<span style="background:{colour}" title="{html.escape(title)}">{shown}</span>')
         if i < TABLE_MAX:
             rows.append(f"<tr><td>{i + 1}</td><td>{html.escape(show_char(ch))}</td><td>{html.escape(title)}</td></tr>")
+    # lines break between words (a word too long for the line alone breaks anywhere): break-all cut words in two
     more = f"<p>The first {TABLE_MAX} of {len(text):,} characters.</p>" if len(text) > TABLE_MAX else ""
     return (
         '<div class="shaded" style="font-family:ui-monospace,monospace;line-height:1.7;white-space:pre-wrap;'
-        f'word-break:break-all">{"".join(spans)}</div>'
+        f'overflow-wrap:anywhere">{"".join(spans)}</div>'
         f'<details class="values"><summary>The values as a table</summary>{more}<table><thead><tr><th>#</th>'
         f"<th>character</th><th>{html.escape(caption)}</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         "</details>"

@@ -91,3 +91,19 @@ def test_the_inside_tab_shows_the_normal_and_the_clamped_text_side_by_side(brows
         assert page.errors == []
     finally:
         context.close()
+
+
+def test_find_units_suggests_a_unit_whose_clamp_changes_bits_per_char_by_at_least_0_05(visitor):
+    """The issue's null result ("a small effect (−0.02)") is not what a teacher meets first: Find units picks the
+    best-matching unit the model relies on, and the clamp value that shows it."""
+    from charlstm.steering import MATTERS
+    from demo import inside_tab
+
+    choice, kind, layer, unit, _rows = inside_tab.suggest_units(EXAMPLE, visitor)
+    assert choice["value"] == f"{kind}/{layer}/{unit}"
+    value, note = clamp_view.suggest_value(EXAMPLE, choice["value"], visitor)
+    assert note.startswith("**Suggested:**")
+    *_texts, summary = clamp_view.generate_clamped(EXAMPLE, kind, layer, unit, value, request=visitor)
+    change = float(re.search(r"\(([+-]\d\.\d\d)\): ", summary).group(1))
+    assert change >= MATTERS and "this unit matters to the model" in summary, summary
+    assert clamp_view.suggest_value(EXAMPLE, None, visitor) == (clamp_view.gr.skip(), clamp_view.gr.skip())

@@ -167,3 +167,51 @@ def test_a_game_played_by_keyboard_alone_updates_the_tally(browser, app_server):
 def _played(tally) -> int:
     row = tally.locator("tr", has_text="Characters played").inner_text().split()
     return int(row[-1].replace(",", ""))
+
+
+KEEP_TEXT = "the cat sat on the mat.\nthe end of it"  # 20 shown: "a" of "mat" is character 21
+
+
+@pytest.mark.browser
+def test_every_button_hands_the_keyboard_back_to_the_guess_box(browser, app_server):
+    """Start, New line, Reveal and Space each leave the focus in the guess box, in view, and the keys typed right
+    after them (with the keyboard, never into a focused box by hand) are each taken as a guess; a revealed space
+    reads as a space mark, with no line through it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})  # the guess box starts below the fold
+    page = watch_page(context.new_page())
+    page.goto(app_server.url + "?tab=guess", wait_until="load")
+    page.get_by_role("tab", name="Guess", selected=True).wait_for(timeout=30_000)
+    page.locator("#game-source").get_by_label(game_tab.OWN).check()
+    page.locator("#game-own-box .label-wrap").first.click()
+    page.locator("#game-own textarea").fill(KEEP_TEXT)
+    board = page.locator("#game-board")
+    box = page.locator("#game-guess input, #game-guess textarea").first
+
+    def at(n: int) -> None:  # the board says it waits for character n
+        board.get_by_text(f"Character {n} of").wait_for(timeout=30_000)
+
+    def has_keyboard() -> None:
+        wait_until(lambda: box.evaluate("el => el === document.activeElement"), "the guess box to have the focus")
+        top, bottom = box.evaluate("el => [el.getBoundingClientRect().top, el.getBoundingClientRect().bottom]")
+        assert top >= 0 and bottom <= 720, (top, bottom)
+
+    # (the button pressed, the keys typed right after it, the character the board then waits for)
+    steps = [
+        ("#game-start", "at.", 24),  # typed at once, while the game may still be starting: they wait, in order
+        ("#game-newline", "the", 28),  # a new line, then "the"; character 28 is a space
+        ("#game-reveal", "end", 32),  # the space revealed; character 32 is a space too
+        ("#game-space", "o", 34),
+    ]
+    for button, keys, then in steps:
+        page.locator(button).click()
+        for key in keys:  # each key typed with the keyboard, where the focus is
+            page.keyboard.type(key)
+        at(then)
+        has_keyboard()
+    revealed = board.locator(".game-text .revealed")
+    assert revealed.inner_text() == "␣"
+    assert "line-through" not in revealed.evaluate("el => getComputedStyle(el).textDecorationLine")
+    tally = page.locator("#game-tally")
+    wait_until(lambda: "Characters played" in tally.inner_text() and _played(tally) == 12, "the tally to count 12")
+    assert page.errors == [] and page.external == []
+    context.close()

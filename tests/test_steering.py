@@ -10,7 +10,7 @@ from charlstm import checkpoint
 from charlstm.cell import cell_step, layer_weights
 from charlstm.clamp import MAX_VALUE, Clamp, ClampError
 from charlstm.sampling import char_probabilities, generate, prompt_ids, sample
-from charlstm.steering import bits_per_char, char_bits, compare_clamped
+from charlstm.steering import MATTERS, TRY_VALUES, bits_per_char, char_bits, compare_clamped, find_clamp
 from tests.conftest import ROOT
 
 TEXT = "Paid 42.50 to the grocer; received 1,200 from the bank.\n"
@@ -150,3 +150,26 @@ def test_clamps_outside_the_model_are_refused(small_model, corpus, clamp, match)
         char_bits(small_model, corpus.vocab, TEXT, clamp)
     with pytest.raises(ClampError, match=match):
         compare_clamped(small_model, corpus.vocab, clamp, "x", 5, 1.0, 0, 1.0, 0, TEXT)
+
+
+def test_find_clamp_returns_the_first_unit_and_value_that_costs_enough_or_else_the_largest(small_model, corpus):
+    units = [("hidden", 0, u) for u in range(6)] + [("cell", 1, 3)]
+    plain = bits_per_char(small_model, corpus.vocab, TEXT)
+    every = {
+        (k, layer, u, v): bits_per_char(small_model, corpus.vocab, TEXT, Clamp(k, layer, u, v)) - plain
+        for k, layer, u in units
+        for v in TRY_VALUES[k]
+    }
+    found = find_clamp(small_model, corpus.vocab, TEXT, units)
+    first = next((key for key, change in every.items() if change >= MATTERS), None)
+    if first is not None:
+        assert (found.clamp.kind, found.clamp.layer, found.clamp.unit, found.clamp.value) == first
+    else:
+        assert abs(found.change) == pytest.approx(max(abs(c) for c in every.values()))
+    assert found.change == pytest.approx(
+        every[(found.clamp.kind, found.clamp.layer, found.clamp.unit, found.clamp.value)]
+    )
+    assert find_clamp(small_model, corpus.vocab, TEXT, units, max_tries=2).tried <= 2
+    assert find_clamp(small_model, corpus.vocab, TEXT, []) is None
+    with pytest.raises(ValueError, match="at least one character"):
+        find_clamp(small_model, corpus.vocab, "", units)

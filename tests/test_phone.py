@@ -1,0 +1,45 @@
+"""The phone layout (390×844, dark): the runs table shows its essential columns whole, the loss plot's legend is
+not cut, and Learn's wide equations say that they scroll. Measured from the page in Debian's Chromium."""
+
+import pytest
+
+from tests.conftest import watch_page
+
+
+@pytest.mark.browser
+def test_a_phone_reads_the_runs_table_the_plot_legend_and_knows_the_equations_scroll(browser, app_server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    page = watch_page(context.new_page())
+    page.goto(app_server.url + "?tab=learn", wait_until="load")
+    page.locator("#learn-explanation .katex-display").first.wait_for(timeout=60_000)
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('#learn-explanation .katex-display')]
+            .filter(e => e.scrollWidth > e.clientWidth)
+            .map(e => getComputedStyle(e.closest('p'), '::after').content)"""
+    )
+    assert wide and all("scroll sideways" in cue for cue in wide), wide  # a cut equation says it scrolls
+
+    page.goto(app_server.url + "?tab=train", wait_until="load")
+    page.get_by_role("tab", name="Train", selected=True).wait_for(timeout=60_000)
+    budget = page.get_by_label("Time budget (seconds)").first
+    budget.fill("2")
+    budget.press("Enter")
+    page.locator("#train-button").click()
+    table = page.locator("#runs-table")
+    table.locator(".body-cell", has_text="first run").first.wait_for(timeout=120_000)
+    table.scroll_into_view_if_needed()
+    cells = table.evaluate(
+        """t => [...t.querySelector('.virtual-row').children].filter(c => c.getBoundingClientRect().width > 0)
+            .map(c => { const r = c.getBoundingClientRect(), s = c.querySelector('span');
+                        return [r.left, r.right, s.scrollWidth <= s.clientWidth + 1, s.textContent]; })"""
+    )
+    assert len(cells) >= 4, cells  # run, what changed, seconds trained, best validation: not 2 of 11
+    assert all(left >= 0 and right <= 390 and whole for left, right, whole, _ in cells), cells  # whole, in view
+    legend = page.evaluate(
+        """() => { const svg = document.querySelector('#loss-plot svg.marks').getBoundingClientRect();
+                   const legend = document.querySelector('#loss-plot .role-legend').getBoundingClientRect();
+                   return [legend.left, legend.right, svg.left, svg.right]; }"""
+    )
+    assert legend[2] <= legend[0] and legend[1] <= legend[3], legend  # the legend inside the plot: not cut
+    assert page.external == []
+    context.close()
