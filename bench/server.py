@@ -34,9 +34,12 @@ def rss_mb(pid: int) -> float:
 
 
 class AppServer:
-    """``python -m demo`` in a subprocess on a free loopback port, as a visitor would meet it."""
+    """``python -m demo`` in a subprocess on a free loopback port, as a visitor would meet it (``python``: another
+    interpreter, such as a fresh virtual environment's)."""
 
-    def __init__(self, command: tuple[str, ...] = ("-m", "demo"), cwd: Path = ROOT, **env: str) -> None:
+    def __init__(
+        self, command: tuple[str, ...] = ("-m", "demo"), cwd: Path = ROOT, python: str = sys.executable, **env: str
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         # Its files (Gradio's copies of every download, each session's model) in a folder of its own, removed
@@ -46,7 +49,7 @@ class AppServer:
         environ |= {"GRADIO_TEMP_DIR": self.files, "TMPDIR": self.files} | env
         self.log = tempfile.NamedTemporaryFile("w+", prefix="charlstm-app-", suffix=".log")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, *command], cwd=cwd, env=environ, stdout=self.log, stderr=subprocess.STDOUT
+            [python, *command], cwd=cwd, env=environ, stdout=self.log, stderr=subprocess.STDOUT
         )
         self._wait()
 
