@@ -92,7 +92,7 @@ def build() -> gr.Textbox:
             max_length=limits.CORPUS_MAX_CHARS,
             elem_id="corpus-text",
         )
-        summary = gr.Markdown(_summary(preset_text(FIRST_PRESET)), elem_id="corpus-summary")
+        summary = gr.Markdown(_summary(preset_text(FIRST_PRESET)), label="Summary", elem_id="corpus-summary")
         chars = gr.HTML(_characters(preset_text(FIRST_PRESET)), label="The characters")
 
         # The public endpoint is registered first, so it keeps the plain name "corpus_stats".

@@ -117,7 +117,7 @@ def build() -> dict:
             back = gr.Button("◀ Previous", size="sm", min_width=90, elem_id="learn-previous")
             forward = gr.Button("Next ▶", size="sm", min_width=90, elem_id="learn-next")
             last = gr.Button("Last ▶▶", size="sm", min_width=70, elem_id="learn-last")
-        summary = gr.Markdown(elem_id="learn-summary")
+        summary = gr.Markdown(label="Summary", elem_id="learn-summary")
         with gr.Row():
             diagram = gr.HTML(label="The cell at this character", min_width=320, elem_id="learn-diagram")
         guesses = gr.Label(num_top_classes=5, label="What the model expects next", elem_id="learn-guesses")

@@ -123,7 +123,7 @@ def slider() -> tuple[gr.Slider, gr.Markdown]:
         0, 1, value=1, step=0.1, label=SLIDER_LABEL, info=SLIDER_INFO, visible=False, elem_id="moment"
     )
     widgets.open_maximum(moment)  # its range is the visitor's run: the handler checks against that
-    note = gr.Markdown(elem_id="moment-note")
+    note = gr.Markdown(label="Moment", elem_id="moment-note")
     return moment, note
 
 
@@ -154,7 +154,7 @@ def build(moment: gr.Slider) -> tuple[gr.Radio, gr.Slider, gr.Slider]:
             right = gr.Textbox(
                 label="Your model at the second moment", lines=6, interactive=False, elem_id="moment-right"
             )
-        note = gr.Markdown()
+        note = gr.Markdown(label="Note")
     go.click(
         compare_moments,
         [a, b, seed_text, length, seed],

@@ -311,9 +311,13 @@ def build(corpus: gr.Textbox, choice: gr.Radio, moment: gr.Slider) -> gr.Radio:
             start = gr.Button("Train", variant="primary", elem_id="train-button")
             halt = gr.Button("Stop", variant="stop", interactive=False, elem_id="stop-button")
             more = gr.Button("Continue", elem_id="continue-button")
-        stop_note = gr.Markdown(elem_id="stop-note")  # Stop's answer: beside, so it never hides how a run ended
+        stop_note = gr.Markdown(
+            label="Stop", elem_id="stop-note"
+        )  # Stop's answer: beside, so it never hides how a run ended
         status = gr.Markdown(
-            "Press Train to start. The loss curves and samples appear as it learns.", elem_id="train-status"
+            "Press Train to start. The loss curves and samples appear as it learns.",
+            label="Status",
+            elem_id="train-status",
         )
         plot = gr.LinePlot(
             None,  # an empty DataFrame here would fix the axis types wrongly and no line would ever be drawn
@@ -354,7 +358,7 @@ def build(corpus: gr.Textbox, choice: gr.Radio, moment: gr.Slider) -> gr.Radio:
             uploaded = gr.File(
                 label="Upload a model to continue or generate", file_types=[".safetensors"], type="filepath"
             )
-        upload_note = gr.Markdown()
+        upload_note = gr.Markdown(label="Upload")
         with gr.Row():
             report_button = gr.Button("Download a report", elem_id="report-button")
             report_file = gr.File(label="A report of your run (one HTML file, opens offline)", interactive=False)
