@@ -21,6 +21,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# What a Hugging Face Space's container sets (its server name is 0.0.0.0 there; loopback here, as every test binds)
+SPACE_ENV = {
+    "SYSTEM": "spaces",
+    "SPACE_ID": "someone/charlstm",
+    "SPACE_AUTHOR_NAME": "someone",
+    "SPACE_REPO_NAME": "charlstm",
+    "SPACE_HOST": "someone-charlstm.hf.space",
+    "CPU_CORES": "2",
+    "MEMORY": "16Gi",
+    "GRADIO_SERVER_NAME": "127.0.0.1",
+}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -12,6 +12,7 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import fields, replace
+from typing import NoReturn
 
 import torch
 
@@ -37,7 +38,7 @@ KNOBS = [f for cls in (ModelConfig, TrainConfig) for f in fields(cls) if f.name 
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage dump
+    def error(self, message: str) -> NoReturn:  # one line, no usage dump
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -192,7 +193,7 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
         the_plan = plan(text, args.init, seconds, args.steps, args.preset, device=device, **knobs)
         vocab = Vocab.latin() if args.vocab == "latin" else None
         run, corpus = Run.start(text, the_plan, val_text=val_text, vocab=vocab, device=device)
-        config = run.train_config
+        config = the_plan.train_config  # the run's own, as Run.start set it
     out = sys.stderr if args.json else sys.stdout
     precision = resolve_precision(config.precision, device)  # refuses bf16 where it is not native, before training
     notes = [*run.notes, f"computing in {NAMES[precision]} ({config.precision}); the checkpoint is float32"]

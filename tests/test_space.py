@@ -10,6 +10,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
+from bench.server import SPACE_ENV as SPACE
 from bench.server import AppServer
 from tests.conftest import ROOT, watch_page
 
@@ -98,18 +99,6 @@ def test_a_space_installs_pytorchs_cpu_build_before_the_requirements():
     options, reqs = requirements("requirements.txt")
     assert options == [], "an index in requirements.txt would be asked for every package of a local install"
     assert reqs["torch"].specifier.contains(cpu_build)
-
-
-SPACE = {  # what a Space's container sets (its server name is 0.0.0.0 there; loopback here)
-    "SYSTEM": "spaces",
-    "SPACE_ID": "someone/charlstm",
-    "SPACE_AUTHOR_NAME": "someone",
-    "SPACE_REPO_NAME": "charlstm",
-    "SPACE_HOST": "someone-charlstm.hf.space",
-    "CPU_CORES": "2",
-    "MEMORY": "16Gi",
-    "GRADIO_SERVER_NAME": "127.0.0.1",
-}
 
 
 @pytest.fixture(scope="module")
