@@ -88,7 +88,8 @@ def main() -> None:
         print(f"python app.py answering: {time.perf_counter() - start:.1f} s; idle: {server.rss_mb():,.0f} MB")
         from gradio_client import Client
 
-        text, *_ = Client(server.url, verbose=False).predict("ROMEO:", 200, api_name="/generate")
+        client = Client(server.url, verbose=False, httpx_kwargs={"timeout": 120})  # a busy machine answers slowly
+        text, *_ = client.predict("ROMEO:", 200, api_name="/generate")
         assert text.strip(), "the smoke test got no text"
         print(f"after one generation (gradio_client): {server.rss_mb():,.0f} MB")
         print(f"page load to the Learn tab's first guesses (Chromium): {page_load_seconds(server.url):.2f} s")
