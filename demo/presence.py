@@ -104,16 +104,21 @@ async def _call_post(app: Any, scope: dict, receive: Any, send: Any) -> None:
 
     async def receive_body() -> dict:
         message = await receive()
-        if message["type"] == "http.request" and len(asked) < 64 * 1024 * 1024:  # uploads are capped below this
+        if message["type"] == "http.request" and len(asked) < 64 * 1024 * 1024:  # corpora are capped far below
             asked.extend(message.get("body", b""))
         return message
 
     async def send_body(message: dict) -> None:
         if message["type"] == "http.response.body":
             answer.extend(message.get("body", b""))
+            if not message.get("more_body"):  # noted before the client has the event id to ask for
+                _note_call_session(bytes(asked), bytes(answer))
         await send(message)
 
     await app(scope, receive_body, send_body)
+
+
+def _note_call_session(asked: bytes, answer: bytes) -> None:
     try:
         event, session = json.loads(answer)["event_id"], json.loads(asked).get("session_hash")
     except (ValueError, KeyError, TypeError, AttributeError):  # refused, or not JSON: no event to note
@@ -193,7 +198,8 @@ def await_listener(key: str, timeout: float = limits.LISTEN_WAIT_SECONDS) -> boo
 def _queue() -> Any:
     """Gradio's queue, the one private attribute read here: Gradio has no public view of when an event joined
     or of the events waiting and running (its own cURL route reads the queue the same way)."""
-    return _blocks._queue  # type: ignore[union-attr]
+    assert _blocks is not None, "only a watched app has a queue to read (see watch)"
+    return _blocks._queue
 
 
 def _joined_at(key: str) -> float:

@@ -16,6 +16,7 @@ from bench.server import AppServer
 from tests.conftest import FINANCE, ROOT
 
 pytestmark = pytest.mark.package
+PATIENT = {"timeout": 120}  # gradio_client's own 5 s is too short for a first call on a busy shared machine
 
 
 def run(*command, cwd, check=True) -> subprocess.CompletedProcess:
@@ -76,7 +77,7 @@ def test_the_app_is_installed_as_charlstm_app_with_its_files_and_no_bare_demo(in
             assert b"charlstm" in page.read()
         from gradio_client import Client
 
-        text, *_ = Client(server.url, verbose=False).predict("ROMEO:", 20, api_name="/generate")
+        text, *_ = Client(server.url, verbose=False, httpx_kwargs=PATIENT).predict("ROMEO:", 20, api_name="/generate")
         assert text.strip()  # the continuation of the seed
     finally:
         server.stop()

@@ -112,7 +112,7 @@ def space():
 def test_a_simulated_space_runs_app_py_and_answers_a_script(space):
     from gradio_client import Client
 
-    client = Client(space.url, verbose=False)
+    client = Client(space.url, verbose=False, httpx_kwargs={"timeout": 120})  # a busy machine answers slowly
     text, *_ = client.predict("ROMEO:", 40, api_name="/generate")
     assert text.strip()  # the continuation of the seed
     assert "not found in __main__" not in space.log_tail(200)  # the reloader found `demo` in app.py
