@@ -136,3 +136,23 @@ def test_a_simulated_space_loads_in_a_browser_offline(space, browser):
         assert errors == [], f"console errors: {errors}"
     finally:
         context.close()
+
+
+def test_the_readmes_deploy_commands_are_ones_the_hf_command_takes():
+    """Offline: each ``hf`` line of "Deploy as a Hugging Face Space" names a subcommand whose help lists every
+    option the line uses (the Hub itself is not reachable from here)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("hf") is None:
+        pytest.skip("huggingface_hub's hf command is not installed")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Deploy as a Hugging Face Space\n", 1)[1].split("\n## ", 1)[0]
+    # the words of each line, its comment and quoted arguments (a commit message) left out
+    lines = [re.sub(r'"[^"]*"', '""', line.split("#")[0]).split() for line in re.findall(r"^hf .*$", section, re.M)]
+    assert [words[:2] for words in lines] == [["hf", "auth"], ["hf", "repos"], ["hf", "upload"]]
+    for words in lines:
+        command = words[:3] if words[1] in ("auth", "repos") else words[:2]
+        shown = subprocess.run([*command, "--help"], capture_output=True, text=True, check=True).stdout
+        for option in (w for w in words if w.startswith("--")):
+            assert option in shown, f"{' '.join(command)} has no {option}"
