@@ -60,6 +60,9 @@ class Progress:
     best_bpc: float | None = None  # the best validation of this run so far
     best_elapsed: float | None = None  # when it was measured (seconds of training): keep-best returns there
     memorising: bool = False  # validation has risen from its best while the training loss kept falling
+    # on "done": when keep-best put back earlier weights, the seconds of training they come from (their validation
+    # is ``val_bpc``); None when the model ends with its latest weights
+    kept_from: float | None = None
 
 
 @dataclass
@@ -321,7 +324,7 @@ class _Loop:
                 f"validation was best at {self.best_elapsed:.0f} s ({best_bpc:.3f} bits/char, against "
                 f"{final.val_bpc:.3f} at the end): kept the weights from then"
             )
-        return replace(final, val_loss=self.best_loss, val_bpc=best_bpc, message=why)
+        return replace(final, val_loss=self.best_loss, val_bpc=best_bpc, message=why, kept_from=self.best_elapsed)
 
 
 def _step(run: _Loop, lr: float) -> float:

@@ -16,18 +16,20 @@ from . import (
     learn_tab,
     limits,
     presence,
+    quickstart,
     sessions,
     share,
     time_machine,
     train_tab,
     widgets,
+    writes,
 )
 
 HERE = Path(__file__).parent
 # Styles and scripts the page loads, all served by this app (nothing from outside): one file per concern.
 CSS_FILES = [HERE / "style.css", HERE / "present.css"]
 # <script> elements added to the page's <head>
-HEAD_FILES = [HERE / "keys.html", HERE / "present.html", HERE / "game.html"]
+HEAD_FILES = [HERE / "keys.html", HERE / "edits.html", HERE / "present.html", HERE / "game.html"]
 # Gradio's default greys and oranges fall below 4.5:1 for help texts (1.9:1) and white on the primary button
 # (2.8:1): darker shades, the same hues, in light and dark.
 THEME = gr.themes.Default(
@@ -67,39 +69,50 @@ def choose_model(choice: str, request: gr.Request) -> str:
 
 
 with widgets.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(600, 1800)) as demo:
-    gr.Markdown(
-        "# charlstm · a character-level LSTM lab\nLearn how an LSTM reads text, train one on any text "
-        "in your browser, and watch it write.",
-        elem_id="title",
-    )
-    choice = widgets.Radio(
-        [sessions.DEFAULT_LABEL, sessions.OWN_LABEL],
-        value=sessions.DEFAULT_LABEL,
-        label="Model used by Learn, Generate, Guess and Inside",
-        elem_id="model-choice",
-    )
-    moment, moment_note = time_machine.slider()  # shown once the visitor's own run has moments
+    # One line of title; the model choice beside it appears once the visitor has a model of their own (before
+    # that, offering "your model" only confuses), in a row whose height does not change when it does.
+    with gr.Row(elem_id="top", equal_height=True):
+        gr.Markdown("# charlstm · a character-level LSTM lab", elem_id="title")
+        choice = widgets.Radio(
+            [sessions.DEFAULT_LABEL, sessions.OWN_LABEL],
+            value=sessions.DEFAULT_LABEL,
+            label="Model used by Learn, Generate, Guess and Inside",
+            show_label=False,
+            container=False,
+            visible=False,
+            elem_id="model-choice",
+        )
+    path = quickstart.build(*corpus_tab.first())  # ① your text → ② train → ③ it writes, above every tab
     with gr.Tabs() as tabs:
         learn = learn_tab.build()
-        corpus = corpus_tab.build()
-        jump = train_tab.build(corpus, choice, moment)
+        corpus_tab.build(path)
+        jump, moment, moment_note = train_tab.build(path, choice)
         generate_tab.build()
-        game = game_tab.build(corpus)
+        game = game_tab.build(path.text)
         inside = inside_tab.build()
     choice.input(choose_model, choice, choice, api_name="choose_model", concurrency_id="light")
     choice.change(api_visibility="private", **learn)
-    # the time machine: a moment chosen on the slider (let go) or from the Train tab's list re-draws Learn
-    # and Inside, when a heatmap is drawn there
+    # the time machine: a moment chosen on the slider (let go), from the Train tab's list or with ③'s pick
+    # re-draws Learn and Inside, when a heatmap is drawn there
     chosen = {"fn": time_machine.choose_moment, "outputs": [moment_note, choice, moment], "concurrency_id": "light"}
     heat = {**inside, "fn": inside_tab.redraw, "inputs": [*inside["inputs"], inside["outputs"][0]]}
+    picked = path.pick.input(
+        writes.write_with,
+        path.pick,
+        [path.writes, moment_note, choice, moment],
+        api_visibility="private",
+        concurrency_id="generate",
+        concurrency_limit=limits.CONCURRENT_GENERATIONS,
+    )
     for event in (
         moment.release(inputs=moment, api_name="choose_moment", **chosen),
         jump.input(inputs=jump, api_visibility="private", **chosen),
     ):
         event.then(api_visibility="private", **learn).then(api_visibility="private", **heat)
+    picked.then(api_visibility="private", **learn).then(api_visibility="private", **heat)
     demo.load(api_visibility="private", **learn)
     demo.load(api_visibility="private", show_progress="hidden", **game)  # a reloaded page resumes its game
-    link, show = share.build(tabs)  # the Share accordion; a link's parameters, applied on load
+    link, show = share.build(tabs, path)  # the Share accordion; a link's parameters, applied on load
     demo.load(**link).then(**show)
     # no demo.unload: Gradio fires it on any dropped heartbeat; sessions ends a session after a grace period
 

@@ -1,4 +1,5 @@
-"""Corpus tab: pick a preset, paste or upload text, and see exactly what a model would learn from."""
+"""Corpus tab: pick a preset or upload a text file for the box at the top of the page (① your text), and see
+exactly what a model would learn from: the summary under the box, every character here."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import gradio as gr
 from charlstm.data import describe, normalize_text
 from charlstm.vocab import MAX_VOCAB
 
-from . import checks, limits, uploads
+from . import checks, limits, quickstart, uploads
 from .sessions import ASSETS
 from .views import show_char
 
@@ -30,23 +31,41 @@ def preset_text(name: str) -> str:
 def corpus_stats(text: str) -> tuple[str, str]:
     """A summary (with warnings) and the table of characters of ``text``."""
     text = normalize_text(checks.text(text, "The corpus", limits.CORPUS_MAX_CHARS))
-    return _summary(text), _characters(text)
+    return _summary(text), _details(text) + _characters(text)
+
+
+def first() -> tuple[str, str]:
+    """The text the page opens with (the first preset) and its summary."""
+    text = preset_text(FIRST_PRESET)
+    return text, _summary(text)
 
 
 def _summary(text: str, notes: tuple[str, ...] = ()) -> str:
+    """What is being learned, in one line (under the text box), then any warnings."""
     stats = describe(text)
-    distinct = len(stats.counts)
-    kept = (
-        "the vocabulary, plus one id for characters never seen"
-        if distinct <= MAX_VOCAB
-        else f"a model keeps only the {MAX_VOCAB:,} most frequent"
-    )
     lines = [
-        f"**{stats.chars:,} characters**, {stats.lines:,} lines, **{distinct:,} distinct characters** ({kept}).",
-        f"Training on the first {stats.train_chars:,} characters; validating on the last {stats.val_chars:,} (10%).",
+        f"Your text: **{stats.chars:,} characters** ({stats.train_chars:,} to learn from, {stats.val_chars:,} held "
+        f"out to check), {len(stats.counts):,} distinct characters."
     ]
     lines += [f"**Note:** {w}" for w in (*notes, *stats.warnings)]
     return "\n\n".join(lines)
+
+
+def _details(text: str) -> str:
+    """The Corpus tab's account of the split and the vocabulary, above the table of characters."""
+    stats = describe(text)
+    distinct = len(stats.counts)
+    kept = (
+        "the model's vocabulary, plus one id for characters never seen"
+        if distinct <= MAX_VOCAB
+        else f"a model keeps only the {MAX_VOCAB:,} most frequent"
+    )
+    return (
+        f"<p>{stats.chars:,} characters in {stats.lines:,} lines. A model trains on the first {stats.train_chars:,} "
+        f"and is checked on the last {stats.val_chars:,} (10%), which it never learns from: how well it predicts "
+        f"those says whether it learned how the text is written or only the text itself. {distinct:,} distinct "
+        f"characters: {kept}.</p>"
+    )
 
 
 def _characters(text: str) -> str:
@@ -72,31 +91,25 @@ def _characters(text: str) -> str:
 def upload(path: str | None) -> tuple[str, str, str]:
     """Put an uploaded text file in the paste box, with its statistics (and a note if it was truncated)."""
     text, notes = uploads.read_corpus_file(path)
-    return text, _summary(text, notes), _characters(text)
+    return text, _summary(text, notes), _details(text) + _characters(text)
 
 
-def build() -> gr.Textbox:
+def build(path: quickstart.Path) -> None:
+    """The tab; the text box and its summary are the path's, at the top of the page."""
     with gr.Tab("Corpus", id="corpus"):
         gr.Markdown(
-            "Choose what the model learns from: a preset, your own text pasted below, or a `.txt` file. "
-            f"Up to {limits.CORPUS_MAX_CHARS:,} characters."
+            "Your text is the box at the top of the page (**① Your text**): paste into it, or fill it from a preset "
+            f"or a `.txt` file here. Up to {limits.CORPUS_MAX_CHARS:,} characters."
         )
         with gr.Row():
             preset = gr.Dropdown(list(PRESETS), value=FIRST_PRESET, label="Preset", scale=3)
             file = gr.File(label="…or upload a .txt file (UTF-8)", file_types=[".txt"], type="filepath", scale=2)
-        text = gr.Textbox(
-            preset_text(FIRST_PRESET),
-            label="Corpus text",
-            lines=10,
-            max_lines=14,
-            max_length=limits.CORPUS_MAX_CHARS,
-            elem_id="corpus-text",
-        )
-        summary = gr.Markdown(_summary(preset_text(FIRST_PRESET)), label="Summary", elem_id="corpus-summary")
-        chars = gr.HTML(_characters(preset_text(FIRST_PRESET)), label="The characters")
+        first_text = preset_text(FIRST_PRESET)
+        chars = gr.HTML(_details(first_text) + _characters(first_text), label="The characters", elem_id="corpus-chars")
 
+        text, summary = path.text, path.summary
         # The public endpoint is registered first, so it keeps the plain name "corpus_stats".
-        text.input(  # the statistics follow as the text is typed or pasted (the latest text only)
+        text.input(  # the statistics follow the text however it changes (demo/edits.html: pastes, cuts, undo...)
             corpus_stats,
             text,
             [summary, chars],
@@ -110,4 +123,3 @@ def build() -> gr.Textbox:
             corpus_stats, text, [summary, chars], api_visibility="private"
         )
         file.upload(upload, file, [text, summary, chars], api_visibility="private", concurrency_id="light")
-    return text

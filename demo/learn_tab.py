@@ -76,35 +76,26 @@ LAST = "(step, text) => Math.max(1, (text || '').length)"
 
 
 def build() -> dict:
+    # Laid out to fit one screen under the path at the top (1366×768): the text and stepping controls in two
+    # slim rows, then the diagram with the model's guesses and the summary beside it; the equations follow.
     with gr.Tab("Learn", id="learn", elem_id="learn-panel"):
-        with gr.Row():
+        with gr.Row(elem_id="learn-controls", equal_height=True):
             text = gr.Textbox(
                 EXAMPLE,
                 label="Text to step through",
-                info="The diagram follows as you type.",
                 max_length=limits.SEED_MAX_CHARS,
-                scale=4,
-                min_width=240,
+                scale=3,
+                min_width=220,
                 elem_id="learn-text",
             )
-            layer = widgets.Number(
-                1,
-                label="Layer",
-                precision=0,
-                minimum=1,
-                maximum=limits.MODEL_MAX_LAYERS,
-                info="Which LSTM layer to show (1 = nearest the input).",
-                min_width=140,
-                elem_id="learn-layer",
-            )
-        with gr.Row(elem_id="learn-stepper"):
             step = widgets.Slider(
                 1,
                 len(EXAMPLE),
                 value=1,
                 step=1,
-                label="Character (1 = the first)",
-                info="Keys: ←/→ step, Home/End jump, Space plays.",
+                label="Character (keys ←/→, Home/End, Space)",
+                scale=3,
+                min_width=220,
                 elem_id="learn-step",
             )
             widgets.open_maximum(step)  # the handler checks the position against the text it is sent
@@ -112,16 +103,28 @@ def build() -> dict:
             # button (demo/keys.html): Gradio's own slider events got slower with every drag (0.3 s after one,
             # 3 s after fifty), the buttons' path does not.
             go = gr.Button("Show this character", elem_id="learn-go", elem_classes=["lab-hidden"])
-        with gr.Row():
-            first = gr.Button("◀◀ First", size="sm", min_width=70, elem_id="learn-first")
-            back = gr.Button("◀ Previous", size="sm", min_width=90, elem_id="learn-previous")
-            forward = gr.Button("Next ▶", size="sm", min_width=90, elem_id="learn-next")
-            last = gr.Button("Last ▶▶", size="sm", min_width=70, elem_id="learn-last")
-        summary = gr.Markdown(label="Summary", elem_id="learn-summary")
-        with gr.Row():
-            diagram = gr.HTML(label="The cell at this character", min_width=320, elem_id="learn-diagram")
-        guesses = gr.Label(num_top_classes=5, label="What the model expects next", elem_id="learn-guesses")
-        with gr.Accordion("How an LSTM cell reads one character (the equations)", open=True):
+            with gr.Column(scale=0, min_width=290, elem_id="learn-buttons"), gr.Row():
+                first = gr.Button("◀◀ First", size="sm", min_width=60, elem_id="learn-first")
+                back = gr.Button("◀ Previous", size="sm", min_width=80, elem_id="learn-previous")
+                forward = gr.Button("Next ▶", size="sm", min_width=60, elem_id="learn-next")
+                last = gr.Button("Last ▶▶", size="sm", min_width=60, elem_id="learn-last")
+            layer = widgets.Number(
+                1,
+                label="Layer",
+                precision=0,
+                minimum=1,
+                maximum=limits.MODEL_MAX_LAYERS,
+                min_width=100,
+                scale=0,
+                elem_id="learn-layer",
+            )
+        with gr.Row(elem_id="learn-view"):
+            with gr.Column(scale=3, min_width=320):
+                diagram = gr.HTML(label="The cell at this character", elem_id="learn-diagram")
+            with gr.Column(scale=1, min_width=220, elem_id="learn-side"):
+                guesses = gr.Label(num_top_classes=5, label="What the model expects next", elem_id="learn-guesses")
+                summary = gr.Markdown(label="Summary", elem_id="learn-summary")
+        with gr.Accordion("How an LSTM cell reads one character (the equations)", open=True, elem_id="learn-how"):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX, elem_id="learn-explanation")
         with gr.Accordion("The numbers (JSON)", open=False):
             # as text: a JSON tree of a thousand numbers re-rendered at every step slowed the whole page down

@@ -10,7 +10,12 @@ still open the page.
 
 from __future__ import annotations
 
+import fcntl
 import html
+import ipaddress
+import os
+import socket
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -161,3 +166,90 @@ def qr_svg(url: str) -> str:
     words = f'<span class="qr-address">{html.escape(address)}</span>'
     words += f'<span class="qr-query">?{html.escape(query)}</span>' if query else ""
     return f'<figure class="qr">{svg}<figcaption>{words}</figcaption></figure>'
+
+
+PUBLIC_URL_VARIABLE = "CHARLSTM_PUBLIC_URL"  # the address the room uses, when the server cannot know it
+LOOPBACK_NOTE = (
+    '<p class="qr-note">Phones in the room cannot open this page\'s address ({address}): it names this '
+    "computer only. Start the app with <code>GRADIO_SERVER_NAME=0.0.0.0</code> to show its network address here, "
+    "or set <code>CHARLSTM_PUBLIC_URL</code> to the address the room uses.</p>"
+)
+
+
+def reachable(page: str) -> str | None:
+    """``page`` (the address the browser used) as others can reach it, or None when only this computer's own
+    address is known. In order: the configured public URL, a Hugging Face Space's own address, the browser's
+    address when it is not loopback (a LAN address or a name the visitor typed), and, when the server listens on
+    every interface, this machine's network address with the page's port."""
+    parts = urlsplit(page)
+    configured = os.environ.get(PUBLIC_URL_VARIABLE, "").strip()
+    if configured:
+        return _on(configured, parts)
+    space = os.environ.get("SPACE_HOST", "").strip()  # set by Hugging Face on a Space: "owner-name.hf.space"
+    if space:
+        return _on(f"https://{space}/", parts)
+    if parts.hostname and not _is_loopback(parts.hostname):
+        return page
+    if os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1") in ("0.0.0.0", "::"):
+        address = network_address()
+        if address:
+            netloc = f"{address}:{parts.port}" if parts.port else address
+            return urlunsplit((parts.scheme or "http", netloc, parts.path or "/", parts.query, ""))
+    return None
+
+
+def _on(base: str, parts) -> str:
+    """``base`` (a configured address) with the page's path and query kept."""
+    base_parts = urlsplit(base if "://" in base else f"http://{base}")
+    path = base_parts.path.rstrip("/") + (parts.path or "/")
+    return urlunsplit((base_parts.scheme, base_parts.netloc, path, parts.query, ""))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def network_address() -> str | None:
+    """This machine's first IPv4 address that is not loopback, read from its interfaces (Linux; nothing is sent
+    anywhere), or from its host name elsewhere; None when it has none."""
+    for _, name in socket.if_nameindex() if hasattr(socket, "if_nameindex") else []:
+        if name == "lo":
+            continue
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                packed = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name[:15].encode()))  # SIOCGIFADDR
+        except OSError:  # an interface with no IPv4 address
+            continue
+        address = socket.inet_ntoa(packed[20:24])
+        if not ipaddress.ip_address(address).is_loopback:
+            return address
+    try:
+        candidates = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return None
+    return next((c[4][0] for c in candidates if not ipaddress.ip_address(c[4][0]).is_loopback), None)
+
+
+def room_qr(page: str, setup: Setup) -> tuple[str, str]:
+    """The link the room can open for ``setup`` (``page`` when no other address is known) and its QR code, or,
+    when only loopback is known, a note saying why there is no code."""
+    address = reachable(page)
+    if address is None:
+        shown = urlsplit(page).netloc or page
+        return link(page, setup), LOOPBACK_NOTE.format(address=html.escape(shown))
+    room = link(address, setup)
+    return room, qr_svg(room)
+
+
+def join_html(room: str, code: str) -> str:
+    """The presenter's chip naming the room's address, which opens ``code`` (:func:`room_qr`'s) large; a note
+    as it is."""
+    if "<figure" not in code:
+        return code
+    shown = room.split("://", 1)[-1].split("?", 1)[0]
+    return f'<details class="join"><summary>Join: {html.escape(shown)} ▣</summary>{code}</details>'

@@ -22,6 +22,7 @@ from charlstm.run import MODEL_FIELDS
 
 from . import checks, limits, sessions, train_tab
 from .sessions import Session
+from .train_view import samples_text
 from .views import surprise_html, unit_html
 
 REPORT_NAME = "charlstm-report.html"
@@ -83,7 +84,7 @@ def page(session: Session, text: str) -> str:
         "corpus": _corpus(text, session.vocab.size),
         "settings": _settings(session),
         "loss": loss_curve_svg(session.rows, session.best_at),
-        "samples": f"<pre>{html.escape(session.samples.strip() or 'No evaluation yet.')}</pre>",
+        "samples": f"<pre>{html.escape(samples_text(session) or 'No evaluation yet.')}</pre>",
         "surprise": _surprise(session, held_out[:PASSAGE_CHARS]),
         "units": _units(session, held_out),
         "command": _command(session),

@@ -58,9 +58,10 @@ class Session:
     vocab: Vocab | None = None  # the vocabulary of ``model``
     use_own: bool = False
     rows: list[dict] = field(default_factory=list)  # loss-plot rows: seconds, bits per char, series
-    samples: str = ""
+    samples: list[str] = field(default_factory=list)  # the run's samples, oldest first
     best_bpc: float | None = None
     best_at: float | None = None  # seconds of training of this run's best validation (keep-best returns there)
+    kept_from: float | None = None  # when keep-best put back earlier weights: the seconds they come from
     running: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)

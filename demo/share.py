@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import gradio as gr
 
-from . import corpus_tab, links
+from . import corpus_tab, links, quickstart
 from .generate_tab import SLIDERS
 
 URL_MAX_CHARS = 10_000  # the longest page address taken from a browser (the longest link is about 7,000)
@@ -46,15 +46,10 @@ def _one(tabs: gr.Tabs, tab_id: str, kind: type, **attributes) -> gr.components.
     return found[0]
 
 
-def find(tabs: gr.Tabs) -> list[gr.components.Component]:
-    """The widgets a link sets, in the order :func:`apply` returns their values: the corpus preset, text, summary
-    and table of characters, then Generate's seed text and settings."""
-    corpus = [
-        _one(tabs, "corpus", gr.Dropdown),
-        _one(tabs, "corpus", gr.Textbox, elem_id="corpus-text"),
-        _one(tabs, "corpus", gr.Markdown, elem_id="corpus-summary"),
-        _one(tabs, "corpus", gr.HTML),
-    ]
+def find(tabs: gr.Tabs, path: quickstart.Path) -> list[gr.components.Component]:
+    """The widgets a link sets, in the order :func:`apply` returns their values: the corpus preset, text (the
+    path's, at the top of the page), summary and table of characters, then Generate's seed text and settings."""
+    corpus = [_one(tabs, "corpus", gr.Dropdown), path.text, path.summary, _one(tabs, "corpus", gr.HTML)]
     return corpus + [_one(tabs, "generate", gr.components.Component, label=label) for label in LABELS.values()]
 
 
@@ -94,7 +89,7 @@ def apply(sent_url: str, request: gr.Request) -> tuple:
     corpus preset and its statistics, Generate's seed text and settings, presenter mode, what is hidden, the
     room's link, its QR code twice and the notes on what was ignored."""
     setup = links.parse(request.query_params)
-    room = links.link(_page_url(sent_url, request), replace(setup, present=False))
+    room, qr = links.room_qr(_page_url(sent_url, request), replace(setup, present=False))
     corpus = [gr.skip()] * 4
     if setup.preset:
         text = corpus_tab.preset_text(setup.preset)
@@ -103,9 +98,9 @@ def apply(sent_url: str, request: gr.Request) -> tuple:
     generate = [gr.skip() if given.get(name) is None else given[name] for name in LABELS]
     if setup.notes:
         gr.Warning("This link: " + " ".join(setup.notes))
-    qr = links.qr_svg(room)
     tab = gr.Tabs(selected=setup.tab) if setup.tab else gr.skip()
-    return tab, *corpus, *generate, setup.present, ",".join(setup.hide), room, qr, qr, " ".join(setup.notes)
+    joined = links.join_html(room, qr)
+    return tab, *corpus, *generate, setup.present, ",".join(setup.hide), room, qr, joined, " ".join(setup.notes)
 
 
 def setup_link(where: str, hide: str, preset: str, seed_text: str, *settings: float) -> tuple[str, str, str, str]:
@@ -119,15 +114,14 @@ def setup_link(where: str, hide: str, preset: str, seed_text: str, *settings: fl
         url, tab = None, None
     values = {"tab": tab, "preset": preset, "seed_text": seed_text, "hide": hide, **dict(zip(links.SETTINGS, settings))}
     setup = links.parse({name: str(value) for name, value in values.items() if value is not None})
-    result = links.link(_page_url(url, None), setup)
-    qr = links.qr_svg(result)
-    return result, qr, qr, " ".join(setup.notes)
+    result, qr = links.room_qr(_page_url(url, None), setup)
+    return result, qr, links.join_html(result, qr), " ".join(setup.notes)
 
 
-def build(tabs: gr.Tabs) -> tuple[dict, dict]:
+def build(tabs: gr.Tabs, path: quickstart.Path) -> tuple[dict, dict]:
     """The Share accordion and the presenter's QR code; the events of the page's load that apply its link."""
     mark(tabs)
-    targets = find(tabs)
+    targets = find(tabs, path)
     presenter_qr = gr.HTML(elem_id="present-qr", padding=False)
     with gr.Accordion("Share this setup", open=False, elem_id="share"):
         with gr.Row():

@@ -1,5 +1,5 @@
 """The training time machine: while a visitor's model trains, its weights are kept at moments of the run
-(:class:`charlstm.moments.Timeline`, within :data:`limits.MOMENTS_MEMORY_MB`). A slider under the model choice
+(:class:`charlstm.moments.Timeline`, within :data:`limits.MOMENTS_MEMORY_MB`). A slider on the Train tab
 moves Learn, Generate and Inside to the model as it was at that moment; on the Train tab, the samples' moments
 can be jumped to, and two moments write side by side from the same random seed ("eoa nhet" at 2 s, "the king
 hath" at 60 s)."""
@@ -98,43 +98,45 @@ def compare_moments(
     return texts[0], texts[1], note
 
 
+def hidden() -> tuple:
+    """The time machine's updates at a run's start: its slider and moments wait for the run's first moments."""
+    return gr.update(visible=False), gr.update(choices=[], value=None), gr.skip(), gr.skip()
+
+
 def updates(session: Session) -> tuple[dict, dict, dict, dict]:
-    """The slider under the model choice, the moments to jump to, and the two compare sliders, for the
-    session's current run (hidden while it has none)."""
+    """The slider, the moments to jump to, and the two compare sliders, for the session's current run (hidden
+    while it has none). When keep-best put back earlier weights, "now" says the moment they come from."""
     if session.model is None or not session.timeline:
-        hidden = gr.update(visible=False)
-        return hidden, gr.update(choices=[], value=None), gr.update(), gr.update()
+        return (*hidden()[:2], gr.update(), gr.update())
     end = end_of(session)
+    top = max(end, 0.1)  # a slider's maximum must pass its minimum, even for a run of no time at all
     at = end if session.moment is None else session.moment[0].elapsed
     moments = [(m.describe(), m.elapsed) for m in session.timeline.moments if m.elapsed < end]
-    moments.append((f"{end:.1f} s · now", end))
+    now = f"{end:.1f} s · now" if session.kept_from is None else f"now: the weights kept from {session.kept_from:.1f} s"
+    moments.append((now, end))
     first = session.timeline.moments[0].elapsed
     return (
-        gr.update(maximum=end, value=at, visible=True),
+        gr.update(maximum=top, value=at, visible=True),
         gr.update(choices=moments, value=at),
-        gr.update(maximum=end, value=first),
-        gr.update(maximum=end, value=end),
+        gr.update(maximum=top, value=first),
+        gr.update(maximum=top, value=top),
     )
 
 
-def slider() -> tuple[gr.Slider, gr.Markdown]:
-    """The time machine's slider and its note, placed under the model choice (hidden until a run has moments)."""
-    moment = widgets.Slider(
-        0, 1, value=1, step=0.1, label=SLIDER_LABEL, info=SLIDER_INFO, visible=False, elem_id="moment"
-    )
-    widgets.open_maximum(moment)  # its range is the visitor's run: the handler checks against that
-    note = gr.Markdown(label="Moment", elem_id="moment-note")
-    return moment, note
-
-
-def build(moment: gr.Slider) -> tuple[gr.Radio, gr.Slider, gr.Slider]:
-    """The Train tab's time machine: the samples' moments to jump to, and two moments side by side."""
-    with gr.Accordion("Time machine: your model at any moment of its training", open=True, elem_id="time-machine"):
+def build() -> tuple[gr.Slider, gr.Markdown, gr.Radio, gr.Slider, gr.Slider]:
+    """The Train tab's time machine: a slider over the run, the samples' moments to jump to, and two moments side
+    by side; returns the slider, its note, the list of moments and the two compare sliders."""
+    with gr.Accordion("Time machine: your model at any moment of its training", open=False, elem_id="time-machine"):
         gr.Markdown(TRY_THIS)
+        moment = widgets.Slider(
+            0, 1, value=1, step=0.1, label=SLIDER_LABEL, info=SLIDER_INFO, visible=False, elem_id="moment"
+        )
+        widgets.open_maximum(moment)  # its range is the visitor's run: the handler checks against that
+        moment_note = gr.Markdown(label="Moment", elem_id="moment-note")
         jump = widgets.Radio(
             [],
             label="Use the model from a sample's moment (seconds of training · validation)",
-            info="Learn, Generate and Inside follow; so does the slider at the top of the page.",
+            info="Learn, Generate and Inside follow; so does the slider above.",
             elem_id="moment-jump",
         )
         with gr.Row():
@@ -163,4 +165,4 @@ def build(moment: gr.Slider) -> tuple[gr.Radio, gr.Slider, gr.Slider]:
         concurrency_id="generate",
         concurrency_limit=limits.CONCURRENT_GENERATIONS,
     )
-    return jump, a, b
+    return moment, moment_note, jump, a, b

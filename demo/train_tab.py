@@ -1,5 +1,7 @@
-"""Train tab: automatic or hand-set size, a time budget, Train / Stop / Continue, a live loss plot, samples at
-each evaluation, the equivalent command line, and model download and upload."""
+"""Train tab: the run's status and live loss plot, with everything else in closed sections: the settings
+(time budget, where to start, size), every sample, compare runs, the time machine, why gates, the equivalent
+command line, and model download, upload and report. Train, Stop and Continue are the path's, at the top of the
+page (:mod:`demo.quickstart`), as is the model's writing (:mod:`demo.writes`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from dataclasses import fields, replace
 import gradio as gr
 
 from charlstm.config import CELLS, MAX_LEARNING_RATE, ConfigError, ModelConfig, TrainConfig
-from charlstm.data import CorpusError
+from charlstm.data import CorpusError, describe, normalize_text
 from charlstm.run import Plan, Run, plan
 from charlstm.runs import summarize
 
@@ -21,15 +23,17 @@ from . import (
     checks,
     limits,
     presence,
+    quickstart,
     report,
     runs_view,
     sessions,
     time_machine,
     uploads,
     widgets,
+    writes,
 )
 from .sessions import Session
-from .train_view import record, status_text
+from .train_view import record, samples_text, status_text
 
 KNOBS = {  # field -> (minimum, maximum, step, one-line help); defaults come from the config dataclasses
     "hidden_size": (16, limits.MODEL_MAX_HIDDEN, 16, "Units per LSTM layer: more remember more, but train slower."),
@@ -58,12 +62,19 @@ START_CHOICES = {  # label -> init: "auto" starts from the base when the base kn
     "random weights": "scratch",
 }
 START_INFO = (
-    "Transfer learning: the base model was pretrained on 11 MB of English, so it only has to learn your "
-    "text's style — {figure}. Random weights must learn spelling from your text alone, and memorise it."
+    "Transfer learning: the base model has read 11 MB of English, so it only has to learn your text's style — "
+    "{figure}. Random weights must learn spelling from your text alone."
 )
 # Measured by ``python -m bench.own_texts`` (README, "Your own text"): the tutorial's text, 60 s each.
-TRANSFER_FIGURE = (
-    "on the tutorial's 5k-character text it reaches 1.4 bits/char where random weights reach 3.1 (bzip2: 2.3)"
+TRANSFER_FIGURE = "on a 5k-character text its guesses are twice as sure as those of random weights after a minute"
+# The app ends a run with its latest weights, which know the learner's text (the best moment on held-out text is
+# offered beside them, demo.writes); the library's default keeps the best (TrainConfig.keep_best).
+KEEP_BEST = False
+# Train and Continue open this tab in the page itself (no round trip), and clear Stop's last answer.
+TO_TRAIN_TAB = "() => { document.querySelector('[role=tab][data-tab-id=train]')?.click(); return ''; }"
+IDLE_STATUS = (
+    "Press **Train ▶** (at the top) to learn your text. The loss curve draws here as it learns, and the model "
+    "writes under ③."
 )
 SHAPE = ("hidden_size", "num_layers", "embedding_size")
 
@@ -93,7 +104,7 @@ def _plan(text: str, seconds: float, init: str, auto: bool, keep_best: bool, kno
 
 
 def command(
-    seconds: float, auto: bool, knobs: dict, init: str = "auto", keep_best: bool = True, cell: str = "lstm"
+    seconds: float, auto: bool, knobs: dict, init: str = "auto", keep_best: bool = KEEP_BEST, cell: str = "lstm"
 ) -> str:
     """The ``python -m charlstm train`` command that trains the same way from a shell."""
     parts = ["python", "-m", "charlstm", "train", "--corpus", "corpus.txt", "--seconds", f"{seconds:g}"]
@@ -111,29 +122,43 @@ def command(
     return shlex.join([*parts, "--out", "model.safetensors", "--plot", "loss.png"])
 
 
-def _frame(session: Session, status, samples, download, buttons, choice, moments, runs: bool = False) -> tuple:
+def _frame(session: Session, status, samples, download, buttons, choice, moments, written, runs: bool = False):
     """One update of the Train tab's outputs (see ``outputs`` in :func:`build`); the runs' table and choices
-    only with ``runs`` (a run's start and end: in between they do not change)."""
+    only with ``runs`` (a run's start and end: in between they do not change), and then the plot is shown (it
+    stays hidden until a run has something to draw)."""
     compared = (runs_view.table(session), runs_view.run_choices(session)) if runs else (gr.skip(), gr.skip())
-    return (runs_view.plot(session), status, samples, download, *buttons, choice, *moments, *compared)
+    plot = runs_view.plot(session)
+    if runs:
+        plot = {**plot, "visible": True} if isinstance(plot, dict) else gr.update(value=plot, visible=True)
+    return (plot, status, samples, download, *buttons, choice, *moments, *compared, *written)
+
+
+def _learning(text: str) -> str:
+    """What a run learns, in the learner's words (the status's first note)."""
+    stats = describe(text)
+    return (
+        f"Learning your text: {stats.chars:,} characters ({stats.train_chars:,} to learn from, {stats.val_chars:,} "
+        "held out to check how well it guesses text it has not seen)."
+    )
 
 
 def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan | None):
-    """Shared body of Train and Continue: stream plot, status and samples; always leave the session usable."""
+    """Shared body of Train and Continue: stream plot, status, samples and the writing; always leave the session
+    usable."""
     buttons = (gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=True))
     with session.lock:
         if session.running:
             raise gr.Error("This session is already training: press Stop first.")
         session.running = True
         session.stop.clear()
-    started, notes, last, run = time.perf_counter(), {}, None, None
+    started, notes, last, run = time.perf_counter(), {"start": _learning(normalize_text(text))}, None, None
     try:
         presence.require_reader(key, "this training's progress")
         if the_plan is not None:
             run, corpus = Run.start(text, the_plan)
             sessions.check_memory(session, run.memory_bytes(training=True))
             runs_view.start_run(session, summarize(run.init, run.model.config, the_plan.train_config, text))
-            session.run, session.rows, session.samples, session.best_bpc = run, [], "", None
+            session.run, session.rows, session.samples, session.best_bpc = run, [], [], None
             session.timeline = time_machine.new_timeline()  # the time machine keeps this run's moments
             config = the_plan.train_config
         else:
@@ -146,19 +171,25 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
                 runs_view.start_run(session, summarize(run.init, run.model.config, config, text))
             if session.timeline is None:
                 session.timeline = time_machine.new_timeline()
-        session.best_at, session.moment = None, None  # the other tabs follow the model in training
-        hidden = (gr.update(visible=False), gr.update(choices=[], value=None), gr.skip(), gr.skip())
+        # the other tabs follow the model in training
+        session.best_at, session.kept_from, session.moment = None, None, None
+        hidden = time_machine.hidden()
         first = True
+        written = (writes.training(), gr.update(visible=False, choices=[], value=None), gr.update(interactive=False))
         notes |= {f"note{i}": note for i, note in enumerate(run.notes)}
         with closing(run.train(corpus, config)) as progress:
             for p in progress:
                 last = p
-                record(session, p, notes, config.keep_best)
+                newest = record(session, p, notes, config.keep_best)
                 status = status_text(p, seconds, session, notes)
+                samples = gr.skip()
+                if newest is not None:  # an evaluation: a new sample, written under ③ and added to the list
+                    written, samples = (newest, *written[1:]), samples_text(session)
                 # the buttons, the time machine and the runs' table change at a run's start: later frames
                 # skip them (each property update is rebuilt on the server's event loop)
-                yield _frame(session, status, session.samples, gr.skip(), buttons, gr.skip(), hidden, runs=first)
+                yield _frame(session, status, samples, gr.skip(), buttons, gr.skip(), hidden, written, first)
                 buttons, hidden, first = (gr.skip(),) * 3, (gr.skip(),) * 4, False
+                written = (gr.skip(),) * 3
                 sessions.yield_to_interactive(session.stop)
                 if session.stop.is_set():
                     notes["end"] = "**Stopped**: the weights learned so far are kept. Continue picks up from here."
@@ -178,9 +209,16 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
         sessions.trim_when_quiet()  # the run's temporaries (evaluations, keep-best and moment copies) go back
     status = status_text(last, seconds, session, notes) if last else ""
     buttons = (gr.update(interactive=True), gr.update(interactive=True), gr.update(interactive=False))
-    choice = sessions.OWN_LABEL if session.use_own else gr.skip()
+    choice = gr.update(value=sessions.OWN_LABEL, visible=True) if session.use_own else gr.skip()
     moments = time_machine.updates(session)
-    yield _frame(session, status, session.samples, str(session.download_path()), buttons, choice, moments, runs=True)
+    if session.model is not None and session.use_own:
+        with sessions.interactive():
+            shown, pick = writes.after_run(session)
+        written = (shown, pick, gr.update(interactive=True))
+    else:
+        written = (gr.skip(),) * 3
+    download = str(session.download_path())
+    yield _frame(session, status, samples_text(session), download, buttons, choice, moments, written, runs=True)
 
 
 def train_model(
@@ -195,7 +233,7 @@ def train_model(
     learning_rate: float,
     dropout: float,
     init: str = "auto",
-    keep_best: bool = True,
+    keep_best: bool = KEEP_BEST,
     cell: str = "lstm",
     request: gr.Request = None,
 ):
@@ -258,67 +296,22 @@ def _knob(name: str, low: float, high: float, step: float, info: str) -> gr.comp
     return widgets.Slider(low, high, value=DEFAULTS[name], step=step, label=name, info=info, min_width=200)
 
 
-def build(corpus: gr.Textbox, choice: gr.Radio, moment: gr.Slider) -> gr.Radio:
-    """The tab; returns the time machine's list of moments (the app wires it with the slider ``moment``)."""
-    with gr.Tab("Train", id="train"):
-        # Each control in its own column: a row of bare form controls never wraps, and on a phone the checkbox
-        # beside it was squeezed to a sliver; columns with a minimum width wrap under each other instead.
-        with gr.Row():
-            with gr.Column(scale=3, min_width=300):
-                init = widgets.Radio(
-                    list(START_CHOICES.items()),  # (label, value): the API takes "auto" or "scratch"
-                    value="auto",
-                    label="Start from",
-                    info=START_INFO.format(figure=TRANSFER_FIGURE),
-                    elem_id="start-from",
-                )
-            with gr.Column(scale=2, min_width=260):
-                keep_best = widgets.Checkbox(
-                    DEFAULTS["keep_best"],
-                    label="Keep the best weights",
-                    info="End with the weights that scored best on the held-out text, and stop once the model "
-                    "only memorises it; off: train the whole budget and keep the last weights.",
-                    elem_id="keep-best",
-                )
-        with gr.Row():
-            with gr.Column(scale=3, min_width=300):
-                seconds = widgets.Slider(
-                    1,
-                    limits.TRAIN_MAX_SECONDS,
-                    value=DEFAULTS["seconds"],
-                    step=1,
-                    label="Time budget (seconds)",
-                    info=f"Training time of one run, up to {limits.TRAIN_MAX_SECONDS} s.",
-                )
-            with gr.Column(scale=2, min_width=260):
-                auto = widgets.Checkbox(
-                    True,
-                    label="Automatic size",
-                    info="Pick the model and batch from the corpus "
-                    "length and the budget (tuned by the project's benchmark).",
-                )
-        with gr.Accordion("Model and training knobs (used when Automatic size is off)", open=False), gr.Row():
-            knobs = [_knob(name, *spec) for name, spec in KNOBS.items()]
-            cell = widgets.Radio(
-                list(CELLS),
-                value="lstm",
-                label="cell",
-                info="The recurrent cell: lstm (gated memory), gru (two gates) or rnn (no gate). Another cell than "
-                "the LSTM starts from random weights: the base model is an LSTM.",
-                min_width=200,
-            )
-        with gr.Row():
-            start = gr.Button("Train", variant="primary", elem_id="train-button")
-            halt = gr.Button("Stop", variant="stop", interactive=False, elem_id="stop-button")
-            more = gr.Button("Continue", elem_id="continue-button")
-        stop_note = gr.Markdown(
-            label="Stop", elem_id="stop-note"
-        )  # Stop's answer: beside, so it never hides how a run ended
-        status = gr.Markdown(
-            "Press Train to start. The loss curves and samples appear as it learns.",
-            label="Status",
-            elem_id="train-status",
-        )
+def plan_note(seconds: float, auto: bool, init: str, keep_best: bool, cell: str) -> str:
+    """The line under Train at the top: the budget, where the run starts and what it ends with."""
+    start = "random weights" if init == "scratch" or cell != "lstm" else "a model that already reads English"
+    size = "" if auto else ", your settings"
+    end = "the best weights on held-out text" if keep_best else "the latest weights"
+    return f"{seconds:g} s from {start}{size}, ending with {end}. Settings: Train tab."
+
+
+def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider, gr.Markdown]:
+    """The tab, wired to the path's Train, Stop and Continue; returns the time machine's list of moments, its
+    slider and its note (the app wires them to Learn and Inside)."""
+    corpus, start, halt, more, stop_note = path.text, path.train, path.stop, path.more, path.stopped
+    with gr.Tab("Train", id="train", elem_id="train-panel"):
+        # The run's status and plot first: in view from Train to the run's end, with nothing above them that
+        # changes height. Everything else waits in closed sections.
+        status = gr.Markdown(IDLE_STATUS, label="Status", elem_id="train-status")
         plot = gr.LinePlot(
             None,  # an empty DataFrame here would fix the axis types wrongly and no line would ever be drawn
             x="seconds",
@@ -327,9 +320,65 @@ def build(corpus: gr.Textbox, choice: gr.Radio, moment: gr.Slider) -> gr.Radio:
             label="Loss while training (bits per character, lower is better)",
             x_title="seconds of training",
             y_title="bits per character",
+            height=280,
+            visible=False,  # until a run has something to draw
             elem_id="loss-plot",
         )
-        with gr.Accordion("Compare runs: the last five on the plot", open=True, elem_id="runs"):
+        with gr.Accordion("Settings: time budget, where to start, size", open=False, elem_id="train-settings"):
+            with gr.Row():
+                with gr.Column(scale=3, min_width=300):
+                    seconds = widgets.Slider(
+                        1,
+                        limits.TRAIN_MAX_SECONDS,
+                        value=DEFAULTS["seconds"],
+                        step=1,
+                        label="Time budget (seconds)",
+                        info=f"Training time of one run, up to {limits.TRAIN_MAX_SECONDS} s.",
+                    )
+                with gr.Column(scale=2, min_width=260):
+                    keep_best = widgets.Checkbox(
+                        KEEP_BEST,
+                        label="Keep the best weights",
+                        info="On: end with the weights that guessed the held-out text best, and stop once the model "
+                        "only memorises. Off: train the whole budget and end with the latest weights, which know "
+                        "your text (the best moment is offered beside them).",
+                        elem_id="keep-best",
+                    )
+            with gr.Row():
+                with gr.Column(scale=3, min_width=300):
+                    init = widgets.Radio(
+                        list(START_CHOICES.items()),  # (label, value): the API takes "auto" or "scratch"
+                        value="auto",
+                        label="Start from",
+                        info=START_INFO.format(figure=TRANSFER_FIGURE),
+                        elem_id="start-from",
+                    )
+                with gr.Column(scale=2, min_width=260):
+                    auto = widgets.Checkbox(
+                        True,
+                        label="Automatic size",
+                        info="Pick the model and batch from the text's length and the budget (tuned by the "
+                        "project's benchmark); off: the knobs below.",
+                    )
+            with gr.Row(elem_id="train-knobs"):
+                knobs = [_knob(name, *spec) for name, spec in KNOBS.items()]
+                cell = widgets.Radio(
+                    list(CELLS),
+                    value="lstm",
+                    label="cell",
+                    info="The recurrent cell: lstm (gated memory), gru (two gates) or rnn (no gate). Another cell "
+                    "than the LSTM starts from random weights: the base model is an LSTM.",
+                    min_width=200,
+                )
+        with gr.Accordion("Every sample, newest first", open=False, elem_id="train-samples"):
+            samples = gr.Textbox(
+                label="Samples at each evaluation (temperature 0.8)",
+                lines=8,
+                max_lines=16,
+                interactive=False,
+                elem_id="samples",
+            )
+        with gr.Accordion("Compare runs: the last five on the plot", open=False, elem_id="runs"):
             gr.Markdown(runs_view.TRY_THIS)
             runs_shown = gr.CheckboxGroup(
                 [], label="Runs on the plot", visible=False, elem_id="runs-shown", type="value"
@@ -337,34 +386,30 @@ def build(corpus: gr.Textbox, choice: gr.Radio, moment: gr.Slider) -> gr.Radio:
             runs = gr.Dataframe(
                 headers=runs_view.TABLE_HEADERS, label="Each run's settings", interactive=False, elem_id="runs-table"
             )
-        samples = gr.Textbox(
-            label="Samples at each evaluation (temperature 0.8)",
-            lines=8,
-            max_lines=8,
-            autoscroll=True,
-            interactive=False,
-        )
-        jump, moment_a, moment_b = time_machine.build(moment)
+        moment, moment_note, jump, moment_a, moment_b = time_machine.build()
         cells_view.build(corpus)
-        cli = gr.Code(
-            command(DEFAULTS["seconds"], True, {}),
-            language="shell",
-            wrap_lines=True,  # on a phone the whole command shows, not its first 40 characters
-            label="The same training from a terminal",
-            interactive=False,
-        )
-        with gr.Row():
-            download = gr.File(label="Download your model (.safetensors)", interactive=False)
-            uploaded = gr.File(
-                label="Upload a model to continue or generate", file_types=[".safetensors"], type="filepath"
+        with gr.Accordion("The same training from a terminal", open=False, elem_id="train-command"):
+            cli = gr.Code(
+                command(DEFAULTS["seconds"], True, {}),
+                language="shell",
+                wrap_lines=True,  # on a phone the whole command shows, not its first 40 characters
+                label="The same training from a terminal",
+                show_label=False,
+                interactive=False,
             )
-        upload_note = gr.Markdown(label="Upload")
-        with gr.Row():
-            report_button = gr.Button("Download a report", elem_id="report-button")
-            report_file = gr.File(label="A report of your run (one HTML file, opens offline)", interactive=False)
+        with gr.Accordion("Download, upload, report", open=False, elem_id="train-files"):
+            with gr.Row():
+                download = gr.File(label="Download your model (.safetensors)", interactive=False)
+                uploaded = gr.File(
+                    label="Upload a model to continue or generate", file_types=[".safetensors"], type="filepath"
+                )
+            upload_note = gr.Markdown(label="Upload")
+            with gr.Row():
+                report_button = gr.Button("Download a report", elem_id="report-button")
+                report_file = gr.File(label="A report of your run (one HTML file, opens offline)", interactive=False)
 
         outputs = [plot, status, samples, download, start, more, halt, choice, moment, jump, moment_a, moment_b]
-        outputs += [runs, runs_shown]
+        outputs += [runs, runs_shown, path.writes, path.pick, path.again]
         common = {
             "outputs": outputs,
             "concurrency_id": "train",
@@ -373,30 +418,66 @@ def build(corpus: gr.Textbox, choice: gr.Radio, moment: gr.Slider) -> gr.Radio:
             # buttons or the model chooser at the top of the page
             "show_progress_on": [status],
         }
-        start.click(
+        # A run shows on this tab: its status and plot come into view. Registered first: the page runs a click's
+        # events one after another, each to its end, and a training streams until the run is over.
+        for button in (start, more):
+            button.click(None, None, stop_note, js=TO_TRAIN_TAB, api_visibility="private")
+        trained = start.click(
             train_model,
             [corpus, seconds, auto, *knobs, init, keep_best, cell],
             api_name="train",
             validator=admission.admit_train,
             **common,
         )
-        more.click(continue_model, [corpus, seconds], api_name="continue", validator=admission.admit_continue, **common)
+        continued = more.click(
+            continue_model, [corpus, seconds], api_name="continue", validator=admission.admit_continue, **common
+        )
         # Stop only sets a flag: its own group with no limit, so it never waits behind heavy requests
         halt.click(stop, None, stop_note, api_name="stop", concurrency_id="stop", concurrency_limit=None)
-        start.click(lambda: "", None, stop_note, queue=False, api_visibility="private")  # a new run: no old answer
+        for event in (trained, continued):  # a refused or failed run leaves the buttons as they were
+            event.failure(_buttons_back, None, [start, more, halt], queue=False, api_visibility="private")
         uploaded.upload(
             uploads.upload_model, uploaded, [upload_note, choice], api_name="upload_model", concurrency_id="light"
-        )
+        ).then(_upload_done, None, [more, path.again], api_visibility="private", queue=False)
         runs_shown.input(show_runs, runs_shown, plot, api_visibility="private", concurrency_id="light").then(
             redraw_runs, None, plot, api_visibility="private", concurrency_id="light"
         )
         report_button.click(report.report, corpus, report_file, api_name="report", concurrency_id="light")
+        path.again.click(
+            writes.write_again,
+            None,
+            path.writes,
+            api_visibility="private",
+            concurrency_id="generate",
+            concurrency_limit=limits.CONCURRENT_GENERATIONS,
+        )
+        settings = [seconds, auto, init, keep_best, cell]
         gr.on(
-            [seconds.change, auto.change, init.change, keep_best.change, cell.change, *[k.change for k in knobs]],
+            [s.change for s in (*settings, *knobs)],
             lambda s, a, i, b, c, *k: command(s, a, dict(zip(KNOBS, k)), i, b, c),
-            [seconds, auto, init, keep_best, cell, *knobs],
+            [*settings, *knobs],
             cli,
             api_visibility="private",
             concurrency_id="light",
         )
-        return jump
+        gr.on(
+            [s.change for s in settings],
+            plan_note,
+            settings,
+            path.plan,
+            api_visibility="private",
+            concurrency_id="light",
+        )
+        return jump, moment, moment_note
+
+
+def _buttons_back(request: gr.Request) -> tuple:
+    """After a refusal: Train on, Stop off, Continue on only if there is a run to continue."""
+    has_run = sessions.get(request).run is not None
+    return gr.update(interactive=True), gr.update(interactive=has_run), gr.update(interactive=False)
+
+
+def _upload_done(request: gr.Request) -> tuple:
+    """An uploaded model can be continued and written with."""
+    has_model = sessions.get(request).model is not None
+    return gr.update(interactive=has_model), gr.update(interactive=has_model)

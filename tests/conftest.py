@@ -83,6 +83,7 @@ def browser():
 
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+ROOM_URL = "http://lab.example:7860/"  # never opened: only written into links and QR codes
 
 
 def watch_page(page):
@@ -117,7 +118,8 @@ def wide_page(browser, app_server):
 
 @pytest.fixture(scope="session")
 def app_server():
-    server = AppServer()
+    # the address a room would use (links and QR codes carry it; with loopback alone they would say why not)
+    server = AppServer(CHARLSTM_PUBLIC_URL=ROOM_URL)
     yield server
     server.stop()
 

@@ -121,7 +121,8 @@ def test_training_streams_then_generation_uses_the_new_model(visitor):
     assert len(updates) >= 4
     assert set(plot["series"]) == {"train", "validation", runs_view.BEST_SERIES} and len(plot) >= 3
     assert "best validation" in status and samples.count("validation") >= 2
-    assert download.endswith(".safetensors") and choice == sessions.OWN_LABEL
+    shown = {"__type__": "update", "value": sessions.OWN_LABEL, "visible": True}  # the choice appears, on "your model"
+    assert download.endswith(".safetensors") and choice == shown
     session = sessions.get(visitor)
     assert session.use_own and not session.running
     text = list(generate_tab.generate_text("The ", 30, 0, 0, 1.0, 0, visitor))[-1][2]

@@ -14,7 +14,7 @@ import pytest
 from demo import links, share
 from demo.corpus_tab import PRESETS
 from demo.generate_tab import DEFAULTS
-from tests.conftest import watch_page
+from tests.conftest import ROOM_URL, watch_page
 
 SHAKESPEARE = next(label for label in PRESETS if "Shakespeare" in label)
 
@@ -162,7 +162,8 @@ def test_the_load_handler_fills_the_page_and_gives_the_room_a_link_without_prese
     present, hidden, room, qr, qr_again, note = values[-6:]
     assert (present, hidden) == (True, "knobs")
     assert room == "http://10.0.0.5:7860/?tab=generate&temperature=0.5&hide=knobs"
-    assert qr == qr_again and "QR code of " + html.escape(room) in qr and "oops" in note
+    assert qr_again == links.join_html(room, qr) and "QR code of " + html.escape(room) in qr and "oops" in note
+    assert "Join: 10.0.0.5:7860/" in qr_again  # the presenter's chip: the address to type, the code behind it
     # an address the browser did not send (or a strange one) falls back on the Host header
     with pytest.warns(UserWarning):
         assert share.apply("javascript:alert(1)", request)[-4].startswith("http://10.0.0.5:7860/?")
@@ -267,14 +268,36 @@ def test_presenter_mode_is_large_and_light_hides_the_knobs_and_shows_the_learn_d
 
 
 @pytest.mark.browser
-def test_the_presenters_qr_code_reads_as_the_page_link_without_presenter_mode(visit, app_server):
+def test_the_presenters_qr_code_reads_as_the_rooms_link_without_presenter_mode(visit):
     page = visit({"present": "1"})
+    chip = page.locator("#present-qr summary")
+    chip.wait_for()  # shown once presenter mode is on: "Join: the address"
+    assert "lab.example:7860" in chip.inner_text()
+    chip.click()  # the code opens large, to scan from the back of the room
     qr = page.locator("#present-qr svg")
-    qr.wait_for()  # shown once presenter mode is on
-    assert decode_qr(qr) == app_server.url
+    qr.wait_for()
+    assert qr.bounding_box()["width"] >= 300
+    assert decode_qr(qr) == ROOM_URL
     page = visit({"present": "1", "tab": "generate", "temperature": "0.5"})
-    page.locator("#present-qr svg").wait_for()
-    assert decode_qr(page.locator("#present-qr svg")) == app_server.url + "?tab=generate&temperature=0.5"
+    page.locator("#present-qr summary").click()
+    assert decode_qr(page.locator("#present-qr svg")) == ROOM_URL + "?tab=generate&temperature=0.5"
+
+
+def test_with_only_loopback_known_the_page_says_so_instead_of_drawing_a_code(monkeypatch):
+    for name in (links.PUBLIC_URL_VARIABLE, "SPACE_HOST", "GRADIO_SERVER_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    request = SimpleNamespace(query_params={"present": "1"}, headers={"host": "127.0.0.1:7860"})
+    *_, room, qr, joined, _note = share.apply("http://127.0.0.1:7860/?present=1", request)
+    assert room == "http://127.0.0.1:7860/" and "<svg" not in qr and joined == qr
+    assert "cannot open" in qr and "127.0.0.1:7860" in qr and "CHARLSTM_PUBLIC_URL" in qr
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")  # listening on the network: its address is the room's
+    if links.network_address():
+        *_, room, qr, _joined, _note = share.apply("http://127.0.0.1:7860/?present=1", request)
+        assert room.startswith(f"http://{links.network_address()}:7860/") and "<svg" in qr
+    monkeypatch.setenv("SPACE_HOST", "someone-charlstm.hf.space")  # on a Space: the Space's own address
+    assert links.reachable("http://127.0.0.1:7860/?tab=learn") == "https://someone-charlstm.hf.space/?tab=learn"
+    monkeypatch.setenv(links.PUBLIC_URL_VARIABLE, "http://10.1.2.3:8080")  # configured: wins over everything
+    assert links.reachable("http://192.168.1.20:7860/?tab=learn") == "http://10.1.2.3:8080/?tab=learn"
 
 
 @pytest.mark.browser
@@ -301,7 +324,7 @@ def test_the_presenter_mode_toggle_turns_it_on_and_off(visit):
     toggle = page.get_by_label("Presenter mode")
     toggle.check()
     page.locator("html.lab-present").wait_for(state="attached")
-    page.locator("#present-qr svg").wait_for()
+    page.locator("#present-qr summary").wait_for()
     toggle.uncheck()
     page.locator("#present-qr").wait_for(state="hidden")
     assert not page.locator("html.lab-present").count()

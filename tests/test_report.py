@@ -15,6 +15,7 @@ from charlstm import cli
 from charlstm.report import loss_curve_svg
 from charlstm.run import plan
 from demo import report, sessions, train_tab
+from demo.train_view import samples_text
 from tests.conftest import FINANCE
 
 # The held-out end of the corpus carries markup, so escaping is tested where the report quotes the text.
@@ -66,7 +67,7 @@ def test_the_report_has_every_section_and_reaches_for_nothing_outside(trained, r
     assert f"{len(CORPUS):,}" in page and "distinct characters" in page  # corpus stats
     assert f"init = {session.run.init}" in page and "hidden_size" in page and "learning_rate" in page  # settings
     assert 'class="lc-train"' in page and 'class="lc-validation"' in page  # the loss curve's two lines
-    assert html.escape(session.samples.strip()) in page  # the samples at each evaluation
+    assert html.escape(samples_text(session)) in page  # the samples at each evaluation, newest first
     assert "surprise" in page and page.count("<span style=") > 500  # two shaded passages
     assert "correlation" in page  # the interpretable units' table
     assert "python -m charlstm train --corpus corpus.txt" in page
