@@ -144,7 +144,7 @@ def score_text(text: str, request: gr.Request) -> tuple[str, str]:
 
 
 def build() -> None:
-    with gr.Tab("Generate", id="generate"):
+    with gr.Tab("Generate", id="generate", elem_id="generate-panel"):
         with gr.Row():
             with gr.Column(scale=2):
                 seed_text = gr.Textbox(
@@ -154,6 +154,10 @@ def build() -> None:
                     max_length=limits.SEED_MAX_CHARS,
                     info="The model reads this first, then continues it.",
                 )
+                # Generate right under the seed text: on a projector it stays on the first screen
+                with gr.Row():
+                    go = gr.Button("Generate", variant="primary", elem_id="generate-button")
+                    halt = gr.Button("Stop", interactive=False, elem_id="generate-stop")
                 settings = [
                     widgets.Slider(low, high, value=getattr(DEFAULTS, name), step=step, label=label, info=info)
                     for name, (label, low, high, step, info) in SLIDERS.items()
@@ -165,9 +169,6 @@ def build() -> None:
                     minimum=0,
                     info="The same seed and settings give the same text.",
                 )
-                with gr.Row():
-                    go = gr.Button("Generate", variant="primary", elem_id="generate-button")
-                    halt = gr.Button("Stop", interactive=False, elem_id="generate-stop")
             with gr.Column(scale=3):
                 output = gr.Textbox(
                     label="Generated text",

@@ -86,13 +86,16 @@ def pick(choice: str) -> tuple:
 
 
 def build() -> dict:
-    with gr.Tab("Inside", id="inside") as tab:
+    with gr.Tab("Inside", id="inside", elem_id="inside-panel") as tab:
         gr.Markdown(
             "Each unit of the LSTM is a number that changes as the model reads. Some end up tracking "
             "things a person can name: whether we are inside quotes, how far along the line we are. "
-            "**Find units** searches every unit for the best match to a few such features."
+            "**Find units** searches every unit for the best match to a few such features.",
+            elem_id="inside-intro",
         )
-        text = gr.Textbox(EXAMPLE, label="Text to read", lines=6, max_length=limits.SEED_MAX_CHARS)
+        text = gr.Textbox(
+            EXAMPLE, label="Text to read", lines=6, max_length=limits.SEED_MAX_CHARS, elem_id="inside-text"
+        )
         with gr.Row():
             find = gr.Button("Find units", variant="primary")
             suggestions = gr.Dropdown([], label="Suggested units", scale=3, allow_custom_value=False)

@@ -63,7 +63,10 @@ def cell_values(text: str, position: float, layer: float, request: gr.Request):
         json.dumps(numbers, ensure_ascii=False),
         # the slider's value only when it was brought within range: sending it back every time would pull a
         # slider being dragged back to where an earlier answer was
-        gr.update(maximum=len(text), value=position) if position != asked else gr.update(maximum=len(text)),
+        # (a slider's maximum must pass its minimum, 1: a one-character text gets a slider to 2, checked above)
+        gr.update(maximum=max(2, len(text)), value=position)
+        if position != asked
+        else gr.update(maximum=max(2, len(text))),
         gr.update(value=layer, maximum=layers),
     )
 

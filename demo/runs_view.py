@@ -56,10 +56,15 @@ def start_run(session: Session, summary: RunSummary) -> None:
 
 def plot_rows(session: Session) -> pd.DataFrame | None:
     """The loss rows: this run's (training and validation), the earlier runs shown, and this run's
-    best-validation moment as a vertical line across the curves. The chart colours its lines in this order
-    (train, validation, then each earlier run), so the current run keeps its two colours whatever came before."""
+    best-validation moment as a vertical line across the curves.
+
+    A run keeps its colour from its start to its last day on the plot: the chart gives colours by the order in
+    which its lines first appear in the data, so the data opens with one empty row (no value: nothing is drawn)
+    per colour slot — run n's validation line in slot (n − 1) mod :data:`KEPT_RUNS`, then this run's training
+    line, then the best moment — with a blank name for a slot no run holds (the legend lists only real lines)."""
     current = [] if session.run_number in session.hidden_runs else session.rows
-    rows = current + [dict(r, series=past.series) for past in shown(session) for r in past.rows]
+    past = shown(session)
+    rows = current + [dict(r, series=p.series) for p in past for r in p.rows]
     if not rows:
         return None
     if session.best_at is not None and current:
@@ -67,7 +72,13 @@ def plot_rows(session: Session) -> pd.DataFrame | None:
         low, high = min(values), max(values)
         x = round(session.best_at, 2)
         rows += [{"seconds": x, "bpc": low, "series": BEST_SERIES}, {"seconds": x, "bpc": high, "series": BEST_SERIES}]
-    return pd.DataFrame(rows)
+    slots = [" " * (k + 1) for k in range(KEPT_RUNS)]  # blank names: free slots
+    for p in past:
+        slots[(p.number - 1) % KEPT_RUNS] = p.series
+    slots[(session.run_number - 1) % KEPT_RUNS] = "validation"
+    order = [*slots, "train", BEST_SERIES]
+    start = rows[0]["seconds"]
+    return pd.DataFrame([{"seconds": start, "bpc": math.nan, "series": name} for name in order] + rows)
 
 
 def shown(session: Session) -> list[PastRun]:
@@ -81,13 +92,15 @@ def plot(session: Session) -> dict | pd.DataFrame | None:
     rebuild it (its colour scale keeps the lines it was built with): so when the set of lines changes, the
     legend's list of lines (``colors_in_legend``) is sent too, with this update and the next, which rebuilds the
     chart. Not at every update: a rebuild costs far more than new points, and an update of a component's
-    properties is rebuilt on the server's event loop, where Stop is answered. (Colours are the chart's own, by
-    order: a ``color_map`` changed by a later run of the same event is not applied by Gradio 6.31's page.)"""
+    properties is rebuilt on the server's event loop, where Stop is answered. (Colours follow the order in which
+    lines first appear in the data, which :func:`plot_rows` fixes: a ``color_map`` changed by a later run of the
+    same event is not applied by Gradio 6.31's page.)"""
     rows = plot_rows(session)
     title = "Loss while training (bits per character, lower is better)"
     if session.past_runs:
         title += f" · now run {session.run_number}: {session.run_label}"
-    lines = tuple(dict.fromkeys(rows["series"])) if rows is not None else ()
+    drawn = rows.dropna(subset=["bpc"]) if rows is not None else None  # (not the colour slots' empty rows)
+    lines = tuple(dict.fromkeys(drawn["series"])) if drawn is not None else ()
     if lines != session.plotted_lines:
         # twice: the page may rebuild the chart from the data it had before this update arrived
         session.plotted_lines, session.legend_due = lines, 2

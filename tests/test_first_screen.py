@@ -56,7 +56,7 @@ def end_run(page) -> None:
     status.get_by_text("Stopped").or_(status.get_by_text("Done")).first.wait_for(timeout=60_000)
 
 
-def test_the_path_is_on_the_first_screen_and_reaches_your_model_writing_in_three_actions(open_page):
+def test_the_path_is_on_the_first_screen_and_reaches_your_model_writing_in_three_actions(open_page, app_server):
     page = open_page()
     assert page.evaluate("() => window.scrollY") == 0
     for part in ("#corpus-text", "#train-button", "#it-writes", "#learn-diagram svg.wide", "#learn-guesses"):
@@ -77,6 +77,7 @@ def test_the_path_is_on_the_first_screen_and_reaches_your_model_writing_in_three
     assert page.locator("#model-choice input[value='your model']").is_checked()
     assert page.locator("#continue-button").is_enabled() and page.locator("#write-again").is_enabled()
     assert page.errors == [] and page.external == []
+    assert "must be less than maximum" not in app_server.log_tail(2000), "no slider error in the server's log"
 
 
 def test_every_way_of_changing_a_text_updates_what_follows_it(open_page):

@@ -61,15 +61,28 @@ def test_without_a_run_the_time_machine_says_to_train_first(visitor):
 
 
 def plot_data(plot):
-    """The loss plot's rows, sent alone or in an update with the chart's title and lines."""
-    return plot["value"] if isinstance(plot, dict) else plot
+    """The loss plot's drawn rows, sent alone or in an update with the chart's title and lines (without the empty
+    rows that fix the colours' order)."""
+    rows = plot["value"] if isinstance(plot, dict) else plot
+    return None if rows is None else rows.dropna(subset=["bpc"])
+
+
+def colour_order(plot) -> list[str]:
+    """The lines in the order the chart gives them colours: the order of first appearance in the data."""
+    rows = plot["value"] if isinstance(plot, dict) else plot
+    return list(dict.fromkeys(rows["series"]))
 
 
 def test_runs_are_compared_with_labels_and_can_be_hidden(visitor):
-    run_training(visitor, seconds=1, auto=False, hidden_size=32, init="scratch")
+    first = run_training(visitor, seconds=1, auto=False, hidden_size=32, init="scratch")
     run_training(visitor, seconds=1, auto=False, hidden_size=64, init="scratch")
     updates = run_training(visitor, seconds=1, auto=False, hidden_size=64, dropout=0.2, init="scratch")
-    plot, *_, table, shown = updates[-1]
+    plot, *_, table, shown = updates[-1][:14]
+    # a run keeps its colour: run 1's validation line has the colour its line "validation" had while it trained
+    assert colour_order(first[-1][0]).index("validation") == colour_order(plot).index(
+        "run 1: first run, from random weights"
+    )
+    assert colour_order(plot).index("validation") == 2 and colour_order(plot)[5:] == ["train", runs_view.BEST_SERIES]
     series = set(plot_data(plot)["series"])
     assert {"run 1: first run, from random weights", "run 2: hidden_size 32 → 64", "train", "validation"} <= series
     # the chart is rebuilt (its title and lines sent) when they change, and only then
