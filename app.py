@@ -1,5 +1,11 @@
-"""Entry point for a Hugging Face Space, which runs ``python app.py`` (locally, ``python -m demo`` is the same)."""
+"""Entry point for a Hugging Face Space, which runs ``python app.py`` (locally, ``python -m demo`` is the same).
 
-from demo.app import launch
+``demo`` is bound here at module level: the Spaces reloader looks for it in ``__main__`` (without it, it logs
+"Launching demo not found in __main__")."""
 
-launch()
+from demo.app import demo, launch
+
+__all__ = ["demo"]
+
+if __name__ == "__main__":
+    launch()

@@ -21,6 +21,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# What a Hugging Face Space's container sets (its server name is 0.0.0.0 there; loopback here, as every test binds)
+SPACE_ENV = {
+    "SYSTEM": "spaces",
+    "SPACE_ID": "someone/charlstm",
+    "SPACE_AUTHOR_NAME": "someone",
+    "SPACE_REPO_NAME": "charlstm",
+    "SPACE_HOST": "someone-charlstm.hf.space",
+    "CPU_CORES": "2",
+    "MEMORY": "16Gi",
+    "GRADIO_SERVER_NAME": "127.0.0.1",
+}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -34,9 +47,12 @@ def rss_mb(pid: int) -> float:
 
 
 class AppServer:
-    """``python -m demo`` in a subprocess on a free loopback port, as a visitor would meet it."""
+    """``python -m demo`` in a subprocess on a free loopback port, as a visitor would meet it (``python``: another
+    interpreter, such as a fresh virtual environment's)."""
 
-    def __init__(self, command: tuple[str, ...] = ("-m", "demo"), cwd: Path = ROOT, **env: str) -> None:
+    def __init__(
+        self, command: tuple[str, ...] = ("-m", "demo"), cwd: Path = ROOT, python: str = sys.executable, **env: str
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         # Its files (Gradio's copies of every download, each session's model) in a folder of its own, removed
@@ -46,7 +62,7 @@ class AppServer:
         environ |= {"GRADIO_TEMP_DIR": self.files, "TMPDIR": self.files} | env
         self.log = tempfile.NamedTemporaryFile("w+", prefix="charlstm-app-", suffix=".log")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, *command], cwd=cwd, env=environ, stdout=self.log, stderr=subprocess.STDOUT
+            [python, *command], cwd=cwd, env=environ, stdout=self.log, stderr=subprocess.STDOUT
         )
         self._wait()
 

@@ -20,7 +20,6 @@ import math
 import statistics
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -30,11 +29,12 @@ from .config import ModelConfig, TrainConfig, auto_config
 from .data import Corpus, make_corpus, random_batch, read_text
 from .evaluation import evaluate
 from .model import CharLSTM
+from .paths import CORPORA
 from .precision import bf16_supported
 from .sampling import generate
 from .training import new_state, train
 
-DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "assets" / "corpora" / "tinyshakespeare.txt"
+DEFAULT_CORPUS = CORPORA / "tinyshakespeare.txt"
 
 
 def matmul_peak(seconds: float = 3.0) -> float:

@@ -12,6 +12,7 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import fields, replace
+from typing import NoReturn
 
 import torch
 
@@ -22,6 +23,7 @@ from .data import CorpusError, read_text, unknown_cost
 from .device import DEVICES, resolve_device
 from .distributed import SINGLE, World
 from .evaluation import evaluate
+from .paths import model_path
 from .precision import NAMES, PRECISIONS, resolve_precision
 from .reach import DEFAULT_DISTANCE, DEFAULT_POSITIONS, MAX_DISTANCE, MAX_POSITIONS, memory_reach
 from .run import Run, plan
@@ -36,7 +38,7 @@ KNOBS = [f for cls in (ModelConfig, TrainConfig) for f in fields(cls) if f.name 
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage dump
+    def error(self, message: str) -> NoReturn:  # one line, no usage dump
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -45,6 +47,9 @@ def _finite(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     return value
+
+
+MODEL_HELP = "a .safetensors checkpoint, or the shipped models: default (tiny Shakespeare) or base"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
             t.add_argument(flag, dest=f.name, type=kind, help=f"override {f.name}")
 
     s = sub.add_parser("sample", help="generate text from a checkpoint")
-    s.add_argument("--model", required=True)
+    s.add_argument("--model", default="default", help=MODEL_HELP)
     s.add_argument("--prompt", default="", help="seed text the model continues")
     s.add_argument("--length", type=int, default=SAMPLING.length)
     s.add_argument("--temperature", type=_finite, default=SAMPLING.temperature, help="0 is greedy")
@@ -110,12 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=SAMPLING.seed, help="random seed (same seed, same text)")
 
     e = sub.add_parser("eval", help="bits per character of a text under a checkpoint")
-    e.add_argument("--model", required=True)
+    e.add_argument("--model", required=True, help=MODEL_HELP)
     e.add_argument("--text", required=True)
     e.add_argument("--json", action="store_true")
 
     r = sub.add_parser("reach", help="how far back a checkpoint's predictions depend on what it read")
-    r.add_argument("--model", required=True)
+    r.add_argument("--model", required=True, help=MODEL_HELP)
     r.add_argument("--text", required=True, help="reference text (UTF-8) the predictions are taken from")
     r.add_argument(
         "--max-distance", type=int, default=DEFAULT_DISTANCE, help=f"characters back, at most {MAX_DISTANCE}"
@@ -188,7 +193,7 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
         the_plan = plan(text, args.init, seconds, args.steps, args.preset, device=device, **knobs)
         vocab = Vocab.latin() if args.vocab == "latin" else None
         run, corpus = Run.start(text, the_plan, val_text=val_text, vocab=vocab, device=device)
-        config = run.train_config
+        config = the_plan.train_config  # the run's own, as Run.start set it
     out = sys.stderr if args.json else sys.stdout
     precision = resolve_precision(config.precision, device)  # refuses bf16 where it is not native, before training
     notes = [*run.notes, f"computing in {NAMES[precision]} ({config.precision}); the checkpoint is float32"]
@@ -257,7 +262,7 @@ def format_progress(p: Progress, config: TrainConfig, before: float = 0.0) -> st
 
 
 def _sample(args: argparse.Namespace, device: torch.device) -> int:
-    checkpoint = load(args.model, device)
+    checkpoint = load(model_path(args.model), device)
     steps = generate(
         checkpoint.model,
         checkpoint.vocab,
@@ -277,7 +282,7 @@ def _sample(args: argparse.Namespace, device: torch.device) -> int:
 
 
 def _eval(args: argparse.Namespace, device: torch.device) -> int:
-    checkpoint = load(args.model, device)
+    checkpoint = load(model_path(args.model), device)
     text = read_text(args.text)
     if len(text) < 2:
         raise CorpusError("the text needs at least two characters to evaluate")
@@ -295,7 +300,7 @@ def _eval(args: argparse.Namespace, device: torch.device) -> int:
 
 
 def _reach(args: argparse.Namespace, device: torch.device) -> int:
-    checkpoint = load(args.model, device)
+    checkpoint = load(model_path(args.model), device)
     text = read_text(args.text)
     result = memory_reach(checkpoint.model, checkpoint.vocab, text, args.max_distance, args.positions)
     if args.json:

@@ -8,15 +8,31 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
 
 from .data import eval_streams
-from .model import CharLSTM
 from .vocab import UNKNOWN_ID
 
 LN2 = math.log(2)
+
+
+class Scored(Protocol):
+    """What :func:`evaluate` needs of a model: a :class:`~charlstm.model.CharLSTM`, or the benchmark's plain
+    ``nn.LSTM`` network that it is compared with (``charlstm.bench``)."""
+
+    training: bool
+
+    @property
+    def device(self) -> torch.device: ...
+
+    def __call__(self, ids: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]: ...
+
+    def eval(self) -> Any: ...
+
+    def train(self, mode: bool = True) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +44,7 @@ class Evaluation:
 
 @torch.no_grad()
 def evaluate(
-    model: CharLSTM,
+    model: Scored,
     ids: torch.Tensor,
     streams: int = 8,
     chunk: int = 512,
@@ -58,7 +74,7 @@ def evaluate(
                 total += unknown_cost * (ys == UNKNOWN_ID).sum().item()
         tail = ids[S * L :].long().to(model.device)  # the few characters after the last full row
         if whole and len(tail) > 1:
-            last = tuple(s[:, -1:].contiguous() for s in state)
+            last = None if state is None else (state[0][:, -1:].contiguous(), state[1][:, -1:].contiguous())
             logits, _ = model(tail[None, :-1], last)
             total += F.cross_entropy(logits[0], tail[1:], reduction="sum").item()
             if unknown_cost:

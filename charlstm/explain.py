@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .cell import PARTS as CELL_PARTS
-from .cell import trace
+from .cell import Trace, trace
 from .model import CharLSTM
 from .sampling import char_probabilities, prompt_ids, top_chars
 from .vocab import Vocab
@@ -88,7 +88,7 @@ def activations(model: CharLSTM, vocab: Vocab, text: str) -> Activations:
         raise ValueError("give some text to look at")
     result = trace(model, prompt_ids(vocab, text, model.device))
     hidden = result.hidden[0, 1:].cpu().numpy()  # (T, L, H)
-    cell = result.cell[0, 1:].cpu().numpy() if model.config.cell == "lstm" else hidden[:, :, :0]
+    cell = result.cell[0, 1:].cpu().numpy() if isinstance(result, Trace) else hidden[:, :, :0]  # GRU, RNN: none
     return Activations(text, hidden, cell)
 
 

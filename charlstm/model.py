@@ -56,7 +56,7 @@ class CharLSTM(nn.Module):
         """The network after the embedding: ``x`` (B, T, E) embedded characters -> (logits, state). Memory reach
         (:mod:`charlstm.reach`) differentiates with respect to ``x``."""
         if self.is_lstm:
-            out, state = self.lstm(x, state)  # out (B, T, H)
+            out, state = self.recurrent(x, state)  # out (B, T, H)
             return self.head(self.drop(out)), state  # (B, T, V)
         out, h = self.recurrent(x, None if state is None else state[0])  # h (L, B, H)
         return self.head(self.drop(out)), (h, h.new_empty(*h.shape[:2], 0))  # no memory cell: c is (L, B, 0)

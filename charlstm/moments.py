@@ -26,7 +26,7 @@ Packed = tuple[torch.Tensor, torch.Tensor | None]  # int8 rows and their float32
 
 def pack(weights: dict[str, torch.Tensor]) -> dict[str, Packed]:
     """Each matrix as int8 with one scale per row (``row ≈ q * scale``); vectors (biases) stay float32."""
-    packed = {}
+    packed: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
     for name, w in weights.items():
         w = w.detach().float().cpu()
         if w.dim() < 2:

@@ -107,19 +107,19 @@ def race(
 
 def verdict(entries: list[Entry]) -> str:
     """One sentence: who won and by how much (bits per character of held-out text, lower is better)."""
-    scored = sorted((e for e in entries if e.best_bpc is not None), key=lambda e: e.best_bpc)
+    scored = sorted(((e.best_bpc, e.cell) for e in entries if e.best_bpc is not None), key=lambda s: s[0])
     if len(scored) < 2:
         return "Not enough racers finished to compare."
-    first, second, last = scored[0], scored[1], scored[-1]
-    if last.best_bpc - first.best_bpc < TIE_BPC:
+    (first, winner), (second, runner_up), (last, loser) = scored[0], scored[1], scored[-1]
+    if last - first < TIE_BPC:
         return (
-            f"A tie: all {len(scored)} within {TIE_BPC} bits/char ({first.best_bpc:.2f} to {last.best_bpc:.2f}), "
+            f"A tie: all {len(scored)} within {TIE_BPC} bits/char ({first:.2f} to {last:.2f}), "
             "less than two races of the same cells differ by. On this text, in this time, the next character "
             "depends mostly on the last few, and every cell learns that first: memory does not pay yet."
         )
     return (
-        f"{NAMES[first.cell][0].upper()}{NAMES[first.cell][1:]} won with {first.best_bpc:.2f} bits/char, "
-        f"{second.best_bpc - first.best_bpc:.2f} ahead of {NAMES[second.cell]}"
-        + (f" and {last.best_bpc - first.best_bpc:.2f} ahead of {NAMES[last.cell]}" if last is not second else "")
+        f"{NAMES[winner][0].upper()}{NAMES[winner][1:]} won with {first:.2f} bits/char, "
+        f"{second - first:.2f} ahead of {NAMES[runner_up]}"
+        + (f" and {last - first:.2f} ahead of {NAMES[loser]}" if len(scored) > 2 else "")
         + " on the held-out text, with the same time and the same number of parameters."
     )

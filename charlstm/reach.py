@@ -159,7 +159,8 @@ def closing_probability(
     model.eval()
     closer_id = int(vocab.encode(closer)[0])
     try:
-        with_opener, without_opener = [], []
+        with_opener: list[float] = []
+        without_opener: list[float] = []
         for d in distances:
             tail = filler[len(filler) - (d - 1) :]  # the last d - 1 filler characters
             for text, out in ((opener + tail, with_opener), (tail, without_opener)):

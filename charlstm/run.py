@@ -10,7 +10,7 @@ the settings from the text's length, its characters and the time budget ("auto",
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -212,7 +212,9 @@ class Run:
             )
         return make_corpus(text, val_text=val_text, vocab=self.vocab)
 
-    def train(self, corpus: Corpus, config: TrainConfig | None = None, world: World = SINGLE) -> Iterator[Progress]:
+    def train(
+        self, corpus: Corpus, config: TrainConfig | None = None, world: World = SINGLE
+    ) -> Generator[Progress, None, None]:
         """Train on ``corpus`` (made by :meth:`corpus`) with ``config`` (default: the run's own settings);
         ``world`` is this process's place under torchrun."""
         config = config or self.train_config

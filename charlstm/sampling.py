@@ -95,9 +95,9 @@ def generate(
         step = _stepper(model, clamp)
         if clamp is None:
             # prime: the whole seed in one fused nn.LSTM pass
-            logits, (h, c) = prime(model, vocab, prompt)
-            h, c = [s.cpu().numpy() for s in h[:, 0]], [s.cpu().numpy() for s in c[:, 0]]  # per layer, (H,) each
-            logits = logits.cpu().numpy()
+            primed, (h_all, c_all) = prime(model, vocab, prompt)
+            h, c = [s.cpu().numpy() for s in h_all[:, 0]], [s.cpu().numpy() for s in c_all[:, 0]]  # per layer, (H,)
+            logits = primed.cpu().numpy()
         else:
             # prime through the clamped steps, so the state the text continues from was clamped all along
             h, c = zero_state(model)
@@ -160,7 +160,10 @@ def _stepper(model: CharLSTM, clamp: Clamp | None = None):
     def mv(weight: torch.Tensor, x: np.ndarray) -> np.ndarray:
         return torch.mv(weight, torch.from_numpy(x)).numpy()
 
-    clamped = clamp.layer if clamp is not None else -1  # the clamped layer (-1: none; the checks cost 14 ns)
+    # the clamped layer (-1: none; the checks cost 14 ns), and what it holds
+    clamped, kind, unit, value = (
+        (clamp.layer, clamp.kind, clamp.unit, clamp.value) if clamp is not None else (-1, "", 0, 0.0)
+    )
 
     def step(i: int, h: list[np.ndarray], c: list[np.ndarray]) -> np.ndarray:
         for k in range(L):
@@ -170,12 +173,12 @@ def _stepper(model: CharLSTM, clamp: Clamp | None = None):
             sig = t[: 3 * H] * 0.5 + 0.5  # input, forget and output gates
             # memory: keep part of the old, write part of the candidate
             c[k] = sig[H : 2 * H] * c[k] + sig[:H] * t[3 * H :]
-            if k == clamped and clamp.kind == "cell":
-                c[k][clamp.unit] = clamp.value  # before h reads it; the next step reads it too
+            if k == clamped and kind == "cell":
+                c[k][unit] = value  # before h reads it; the next step reads it too
             # output: show part of the memory
             h[k] = sig[2 * H :] * np.tanh(c[k])
-            if k == clamped and clamp.kind == "hidden":
-                h[k][clamp.unit] = clamp.value  # the layer above, the head and the next step read it
+            if k == clamped and kind == "hidden":
+                h[k][unit] = value  # the layer above, the head and the next step read it
         return mv(head_w, h[-1]) + head_b  # (V,)
 
     return step

@@ -208,7 +208,8 @@ class Game:
     def tally(self) -> Tally:
         played = tuple(sorted(self.guesses))
         human = [self.guesses[i] for i in played]
-        model = [self.predictions[i].rank for i in played]
+        # a played character always has a rank: one the vocabulary lacks is skipped, never guessed
+        model = [rank for i in played if (rank := self.predictions[i].rank) is not None]
         bits = [-math.log2(max(self.predictions[i].prob, 1e-12)) for i in played]
         return Tally(
             played=played,

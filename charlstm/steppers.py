@@ -36,7 +36,7 @@ def stepper(model: CharLSTM, clamp: Clamp | None = None) -> Step:
     first = (model.embed.weight.detach().cpu() @ w_ih[0].T).numpy() + b_ih[0]  # (V, GH): layer 0's input share
     head_w, head_b = model.head.weight.detach().cpu().contiguous(), model.head.bias.detach().cpu().numpy().copy()
     update = _gru_update if model.config.cell == "gru" else _rnn_update
-    clamped = clamp.layer if clamp is not None else -1  # the clamped layer (-1: none)
+    clamped, unit, value = (clamp.layer, clamp.unit, clamp.value) if clamp is not None else (-1, 0, 0.0)  # -1: none
 
     def step(i: int, h: list[np.ndarray], c: list[np.ndarray]) -> np.ndarray:
         for k in range(L):
@@ -45,7 +45,7 @@ def stepper(model: CharLSTM, clamp: Clamp | None = None) -> Step:
             h_part = _mv(w_hh[k], h[k]) + b_hh[k]
             h[k] = update(x_part, h_part, h[k])
             if k == clamped:
-                h[k][clamp.unit] = clamp.value  # the layer above, the head and the next step read it
+                h[k][unit] = value  # the layer above, the head and the next step read it
         return _mv(head_w, h[-1]) + head_b  # (V,)
 
     return step

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -103,7 +103,7 @@ def train(
     *,
     start_head: bool = True,
     world: World = SINGLE,
-) -> Iterator[Progress]:
+) -> Generator[Progress, None, None]:
     """Train ``model`` on ``corpus`` within the budget of ``config``, yielding progress records.
 
     ``state`` carries the optimiser between runs (pass the one a previous run used to continue). The budget
@@ -179,7 +179,7 @@ class _Loop:
 
     def steps_due(self, steps: int) -> bool:
         budget = self.config.steps
-        return bool(budget) and steps % max(1, budget // 20) == 0
+        return budget is not None and budget > 0 and steps % max(1, budget // 20) == 0
 
     def recent_loss(self) -> float | None:
         return self.loss_sum / self.loss_count if self.loss_count else None
@@ -306,7 +306,8 @@ class _Loop:
             stopped = f"stopped early, after {self.train_time:.0f} s{budget}: "
         else:
             stopped = ""
-        if not self.config.keep_best or self.best_loss >= final.val_loss - 1e-3:
+        final_loss = math.inf if final.val_loss is None else final.val_loss  # (an evaluation always has one)
+        if not self.config.keep_best or self.best_loss >= final_loss - 1e-3:
             if early:
                 return replace(final, message=stopped + "the model had started memorising the text")
             return final

@@ -16,15 +16,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from functools import cache
-from pathlib import Path
 
 import torch
 
 from .checkpoint import Checkpoint, load
 from .model import CharLSTM
+from .paths import BASE_MODEL_PATH
 from .vocab import MAX_VOCAB, UNKNOWN_ID, Vocab
 
-BASE_MODEL_PATH = Path(__file__).resolve().parent.parent / "assets" / "base-model.safetensors"
 BASE_COVERAGE = 0.95  # the automatic choice starts from the base when it knows this share of a text's characters
 
 

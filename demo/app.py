@@ -120,7 +120,7 @@ with widgets.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(
 def launch(**kwargs) -> None:
     """Serve ``demo`` with the workshop settings (caps and queue sizes in :mod:`demo.limits`)."""
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("demo").setLevel(logging.INFO)
+    logging.getLogger(__package__).setLevel(logging.INFO)
     torch.set_num_threads(limits.torch_threads())
     sessions.limit_malloc_arenas()
     sessions.start_sweeper()

@@ -163,7 +163,7 @@ def build(corpus: gr.Textbox) -> None:
                 label="The race's time budget (seconds)",
             )
             go = gr.Button("Race the cells", variant="primary", elem_id="race-button")
-        status = gr.Markdown(elem_id="race-status")
+        status = gr.Markdown(label="Status", elem_id="race-status")
         curves = gr.LinePlot(
             None,
             x="seconds",
@@ -177,7 +177,7 @@ def build(corpus: gr.Textbox) -> None:
         )
         samples = gr.Textbox(label="A sample from each (the same random seed)", lines=8, interactive=False)
         reach_button = gr.Button("Measure memory reach", elem_id="reach-button")
-        half_lives = gr.Markdown(elem_id="half-lives")
+        half_lives = gr.Markdown(label="Half-lives", elem_id="half-lives")
         reach = gr.LinePlot(
             None,
             x="characters back",

@@ -158,7 +158,7 @@ def build(corpus: gr.Textbox) -> dict:
             )
         play = gr.Textbox(visible=False)  # the text sent: your own, or the Corpus tab's
         start = gr.Button("Start a game", variant="primary", elem_id="game-start")
-        board = gr.HTML(elem_id="game-board")
+        board = gr.HTML(label="Board", elem_id="game-board")
         guess = gr.Textbox(
             label="Your guess: type a character (Enter is a new line)",
             elem_id="game-guess",
@@ -171,7 +171,7 @@ def build(corpus: gr.Textbox) -> dict:
             space = gr.Button("Space ␣", size="sm", min_width=80, elem_id="game-space")
             newline = gr.Button("New line ⏎", size="sm", min_width=80, elem_id="game-newline")
             reveal = gr.Button("Reveal (give up)", size="sm", min_width=80, elem_id="game-reveal")
-        tally = gr.HTML(elem_id="game-tally")
+        tally = gr.HTML(label="Tally", elem_id="game-tally")
         with gr.Accordion("The numbers (JSON)", open=False):
             data = gr.Code(language="json", label="The game as it stands")
         saved = gr.BrowserState(None, storage_key="charlstm-game")

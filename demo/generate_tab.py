@@ -178,7 +178,7 @@ def build() -> None:
                     interactive=False,
                     buttons=["copy"],
                 )
-                note = gr.Markdown(elem_id="generate-note")
+                note = gr.Markdown(label="Note", elem_id="generate-note")
                 bars = gr.BarPlot(
                     None,  # not an empty DataFrame: that would fix the axis types wrongly and no bar would show
                     x="character",
@@ -189,10 +189,10 @@ def build() -> None:
                     elem_id="next-chars",
                 )
         with gr.Accordion("Copied from the training text?", open=True):
-            copied = gr.HTML(elem_id="copied")
+            copied = gr.HTML(label="Copied passages", elem_id="copied")
         gr.Markdown("### Surprise: how unlikely the model found each character")
-        shaded = gr.HTML(elem_id="surprise")
-        summary = gr.Markdown()
+        shaded = gr.HTML(label="Surprise", elem_id="surprise")
+        summary = gr.Markdown(label="Surprise summary")
         with gr.Accordion("Score any text", open=False):
             pasted = gr.Textbox(label="Text to score", lines=4, max_length=limits.SEED_MAX_CHARS * 5)
             score = gr.Button("Show surprise")

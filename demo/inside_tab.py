@@ -112,8 +112,8 @@ def build() -> dict:
             layer = widgets.Number(1, label="Layer", precision=0, minimum=1, maximum=limits.MODEL_MAX_LAYERS)
             unit = widgets.Number(0, label="Unit", precision=0, minimum=0, maximum=limits.MODEL_MAX_HIDDEN - 1)
             show = gr.Button("Show unit")
-        heat = gr.HTML(elem_id="unit-heatmap")
-        summary = gr.Markdown()
+        heat = gr.HTML(label="Heatmap", elem_id="unit-heatmap")
+        summary = gr.Markdown(label="Summary")
         table = gr.Dataframe(
             headers=["feature", "state", "layer", "unit", "correlation"], label="Every match", interactive=False
         )
@@ -184,7 +184,7 @@ def _clamp_section(
     with gr.Row():
         normal = gr.HTML(label="Normal", show_label=True, container=True, elem_id="clamp-normal")
         clamped = gr.HTML(label="Clamped", show_label=True, container=True, elem_id="clamp-clamped")
-    summary = gr.Markdown(elem_id="clamp-summary")
+    summary = gr.Markdown(label="Summary", elem_id="clamp-summary")
     go.click(
         clamp_view.generate_clamped,
         [text, kind, layer, unit, value, seed_text, length, seed],

@@ -126,7 +126,7 @@ def build() -> dict:
                 diagram = gr.HTML(label="The cell at this character", elem_id="learn-diagram")
             with gr.Column(scale=1, min_width=220, elem_id="learn-side"):
                 guesses = gr.Label(num_top_classes=5, label="What the model expects next", elem_id="learn-guesses")
-                summary = gr.Markdown(elem_id="learn-summary")
+                summary = gr.Markdown(label="Summary", elem_id="learn-summary")
         with gr.Accordion("How an LSTM cell reads one character (the equations)", open=True, elem_id="learn-how"):
             gr.Markdown(EXPLANATION, latex_delimiters=LATEX, elem_id="learn-explanation")
         with gr.Accordion("The numbers (JSON)", open=False):

@@ -6,7 +6,10 @@ runs before an event is queued, and handlers check again), whatever the browser 
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
+from pathlib import Path
 
 
 def _env(name: str, default: float, kind: type = int) -> float:
@@ -54,8 +57,52 @@ CONCURRENT_GENERATIONS = int(_env("CONCURRENT_GENERATIONS", 2))  # more only thr
 # flooded: one at a time, in their own queue, pausing while a generation runs.
 CONCURRENT_ANALYSES = int(_env("CONCURRENT_ANALYSES", 1))
 QUEUE_MAX = int(_env("QUEUE_MAX", 60))  # events waiting; beyond this a visitor is told to try again
-# Cores this process's trainings share: the machine's, or a replica's part of them (demo.replicas sets it).
-CORES = int(_env("CORES", os.cpu_count() or 1))
+CGROUP = Path("/sys/fs/cgroup")
+
+
+def usable_cores(environ: Mapping[str, str] = os.environ, cgroup: Path = CGROUP) -> int:
+    """The cores this process may use: the fewest of the CPUs it may run on (affinity), its cgroup's CPU quota
+    (rounded up) and, on a Hugging Face Space, ``CPU_CORES``. ``os.cpu_count()`` counts the host's: 16 have been
+    reported on a 2-core Space, and 8 threads on 2 cores trained 2.4x slower than 2."""
+    counts = [len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1]
+    if (quota := _cgroup_quota(cgroup)) is not None:
+        counts.append(quota)
+    if (space := environ.get("CPU_CORES")) is not None:
+        try:
+            counts.append(int(space))
+        except ValueError:
+            raise SystemExit(f"CPU_CORES must be a whole number of cores from 1 up, not {space!r}") from None
+        if counts[-1] < 1:
+            raise SystemExit(f"CPU_CORES must be a whole number of cores from 1 up, not {space!r}")
+    return max(1, min(counts))
+
+
+def _cgroup_quota(cgroup: Path) -> int | None:
+    """The cgroup's CPU quota in whole cores, rounded up (a quota of 1.5 cores lets 2 threads make progress);
+    None when there is none. cgroup v2 writes "max 100000" or "200000 100000" in ``cpu.max``; v1 writes the
+    quota (-1 for none) and the period in microseconds in two files."""
+    try:
+        quota, period = (cgroup / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        for v1 in (cgroup / "cpu", cgroup / "cpu,cpuacct", cgroup / "cpuacct,cpu"):
+            try:
+                quota, period = ((v1 / f"cpu.cfs_{n}_us").read_text().strip() for n in ("quota", "period"))
+                break
+            except OSError:
+                continue
+        else:
+            return None
+    try:
+        quota_us, period_us = int(quota), int(period)
+    except ValueError:  # "max": no quota
+        return None
+    if quota_us <= 0 or period_us <= 0:  # v1's -1: no quota
+        return None
+    return max(1, math.ceil(quota_us / period_us))
+
+
+# Cores this process's trainings share: those it may use, or a replica's part of them (demo.replicas sets it).
+CORES = int(_env("CORES", usable_cores()))
 
 
 def torch_threads(cores: int | None = None) -> int:

@@ -2,7 +2,8 @@
 waiting in the queue.
 
 A page keeps a heartbeat stream open while it is shown and reads its results from an event stream; an API
-script opens an event stream for each call. A small ASGI middleware (:class:`Watch`) counts both per session, so
+script opens an event stream for each call: ``/queue/data`` (gradio_client, the page) or the API page's cURL
+route, ``GET /call/<api_name>/<event_id>``. A small ASGI middleware (:class:`Watch`) counts them per session, so
 the app can tell a page that lost its Wi-Fi for a moment (its heartbeat comes back: keep its work) from one that
 is gone (free its work after :data:`limits.SESSION_GRACE_SECONDS`), and a join whose results nobody reads from
 a real visitor (stop it at once). Gradio's own unload event fires on any dropped heartbeat, so it is not used.
@@ -10,6 +11,8 @@ a real visitor (stop it at once). Gradio's own unload event fires on any dropped
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
 from collections import Counter
@@ -33,6 +36,11 @@ class _Streams:
 
 _streams: dict[str, _Streams] = {}
 _changed = threading.Condition()
+# The cURL route's events whose POST named a session of its own: event id -> (session, when). Without one, an
+# event's session is its id (Gradio's rule), so most events never need an entry here.
+_call_sessions: dict[str, tuple[str, float]] = {}
+CALL_POST = re.compile(r"/gradio_api/call/(?:v2/)?[^/]+/?$")  # POST .../call/<api_name>: join the queue
+CALL_GET = re.compile(r"/gradio_api/call/(?:v2/)?[^/]+/([^/]+)/?$")  # GET .../call/<api_name>/<event_id>: read
 _blocks: gr.Blocks | None = None  # set by :func:`watch`: the app whose queue is read
 
 
@@ -54,12 +62,15 @@ def watching() -> bool:
 
 
 class Watch:
-    """ASGI middleware: counts the open ``/heartbeat/<session>`` and ``/queue/data?session_hash=`` streams."""
+    """ASGI middleware: counts the open ``/heartbeat/<session>``, ``/queue/data?session_hash=`` and
+    ``/call/<api_name>/<event_id>`` streams."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http" and scope.get("method") == "POST" and CALL_POST.search(scope["path"]):
+            return await _call_post(self.app, scope, receive, send)
         kind, key = stream_of(scope)
         if kind is None:
             return await self.app(scope, receive, send)
@@ -80,7 +91,41 @@ def stream_of(scope: dict) -> tuple[str | None, str]:
     if path.endswith("/queue/data"):
         key = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash", [""])[0]
         return (EVENTS, key) if key else (None, "")
+    if call := CALL_GET.search(path):
+        event = call[1]
+        return EVENTS, _call_sessions.get(event, (event, 0.0))[0]
     return None, ""
+
+
+async def _call_post(app: Any, scope: dict, receive: Any, send: Any) -> None:
+    """Pass a cURL-route join through, noting its event's session when the request named one (the answer gives
+    the event id), so that the GET stream that reads it counts for that session."""
+    asked, answer = bytearray(), bytearray()
+
+    async def receive_body() -> dict:
+        message = await receive()
+        if message["type"] == "http.request" and len(asked) < 64 * 1024 * 1024:  # corpora are capped far below
+            asked.extend(message.get("body", b""))
+        return message
+
+    async def send_body(message: dict) -> None:
+        if message["type"] == "http.response.body":
+            answer.extend(message.get("body", b""))
+            if not message.get("more_body"):  # noted before the client has the event id to ask for
+                _note_call_session(bytes(asked), bytes(answer))
+        await send(message)
+
+    await app(scope, receive_body, send_body)
+
+
+def _note_call_session(asked: bytes, answer: bytes) -> None:
+    try:
+        event, session = json.loads(answer)["event_id"], json.loads(asked).get("session_hash")
+    except (ValueError, KeyError, TypeError, AttributeError):  # refused, or not JSON: no event to note
+        return
+    if session and session != event:
+        with _changed:
+            _call_sessions[event] = (session, time.monotonic())
 
 
 def _opened(kind: str, key: str) -> None:
@@ -114,6 +159,8 @@ def prune(keep: set[str], now: float) -> None:
         for key in [k for k, s in _streams.items() if k not in keep and not +s.open]:
             if now - _streams[key].last_open > limits.SESSION_GRACE_SECONDS:
                 del _streams[key]
+        for event in [e for e, (_, when) in _call_sessions.items() if now - when > limits.SESSION_GRACE_SECONDS]:
+            del _call_sessions[event]
 
 
 def gone_for(key: str, now: float) -> float | None:
@@ -148,9 +195,16 @@ def await_listener(key: str, timeout: float = limits.LISTEN_WAIT_SECONDS) -> boo
     return True
 
 
+def _queue() -> Any:
+    """Gradio's queue, the one private attribute read here: Gradio has no public view of when an event joined
+    or of the events waiting and running (its own cURL route reads the queue the same way)."""
+    assert _blocks is not None, "only a watched app has a queue to read (see watch)"
+    return _blocks._queue
+
+
 def _joined_at(key: str) -> float:
     """When the session's oldest event in Gradio's queue joined it (now, if it has none there)."""
-    queue = _blocks._queue  # Gradio keeps no public view of it
+    queue = _queue()
     events = [queue.event_ids_to_events.get(i) for i in list(queue.pending_event_ids_session.get(key, ()))]
     return min((e.enqueue_time for e in events if e is not None), default=time.monotonic())
 
@@ -174,7 +228,7 @@ def queued_work(client: str, api_names: tuple[str, ...]) -> tuple[int, int]:
     disconnects, so the counts cannot drift."""
     if _blocks is None:
         return 0, 0
-    events = list(_blocks._queue.event_ids_to_events.values())  # Gradio keeps no public view of it
+    events = list(_queue().event_ids_to_events.values())
     mine = [e for e in events if e.fn.api_name in api_names and client_of(e.request) == client]
     with _changed:
         unread = sum(1 for e in mine if not ((s := _streams.get(e.session_hash)) and s.open[EVENTS] > 0))

@@ -47,7 +47,7 @@ def build(first_text: str, first_summary: str) -> Path:
                 max_length=limits.CORPUS_MAX_CHARS,
                 elem_id="corpus-text",
             )
-            summary = gr.Markdown(first_summary, elem_id="corpus-summary")
+            summary = gr.Markdown(first_summary, label="Summary", elem_id="corpus-summary")
         with gr.Column(scale=2, min_width=180, elem_id="path-train"):
             gr.Markdown("② Train on it", elem_classes=["path-label"])
             train = gr.Button("Train ▶", variant="primary", size="lg", elem_id="train-button")
@@ -57,7 +57,7 @@ def build(first_text: str, first_summary: str) -> Path:
                 )
                 more = gr.Button("Continue", size="sm", interactive=False, min_width=60, elem_id="continue-button")
             plan = gr.Markdown(elem_id="path-plan", elem_classes=["path-note"])
-            stopped = gr.Markdown(elem_id="stop-note", elem_classes=["path-note"])  # Stop's answer
+            stopped = gr.Markdown(label="Stop", elem_id="stop-note", elem_classes=["path-note"])  # Stop's answer
         with gr.Column(scale=5, min_width=280, elem_id="path-writes"):
             # the label, the pick between two models and "Write again" share one row of fixed height, so the
             # path never grows when they appear
@@ -74,5 +74,5 @@ def build(first_text: str, first_summary: str) -> Path:
                     min_width=160,
                 )
                 again = gr.Button("Write again", size="sm", interactive=False, min_width=90, elem_id="write-again")
-            out = gr.HTML(writes.waiting(), elem_id="it-writes", padding=False)
+            out = gr.HTML(writes.waiting(), label="It writes", elem_id="it-writes", padding=False)
     return Path(text, summary, train, stop, more, plan, stopped, out, pick, again)

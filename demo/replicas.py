@@ -45,9 +45,9 @@ class Child:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    cores = os.cpu_count() or 1
+    cores = limits.usable_cores()
     parser = argparse.ArgumentParser(prog="python -m demo.replicas", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--replicas", default="2", help=f"app processes, 1 to {cores} (this machine's cores)")
+    parser.add_argument("--replicas", default="2", help=f"app processes, 1 to {cores} (the cores this process may use)")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="the balancer's")
     parser.add_argument("--port", default=os.environ.get("GRADIO_SERVER_PORT", "7860"), help="the balancer's")
     parser.add_argument("--cores-per-replica", help="torch's cores for each (default: the cores ÷ replicas)")

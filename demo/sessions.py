@@ -31,6 +31,7 @@ from charlstm.data import val_size
 from charlstm.memorisation import CopyIndex
 from charlstm.model import CharLSTM
 from charlstm.moments import Moment, Timeline
+from charlstm.paths import ASSETS, DEFAULT_MODEL_PATH
 from charlstm.run import Run
 from charlstm.runs import RunSummary
 from charlstm.shannon import Game
@@ -38,8 +39,6 @@ from charlstm.vocab import Vocab
 
 from . import boot, limits, presence
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-DEFAULT_MODEL_PATH = ASSETS / "default-model.safetensors"
 DEFAULT = checkpoint.load(DEFAULT_MODEL_PATH)
 if transfer.BASE_MODEL_PATH.exists():
     transfer.base_model()  # loaded now, so the first Train from it does not wait for the file

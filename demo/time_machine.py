@@ -132,7 +132,7 @@ def build() -> tuple[gr.Slider, gr.Markdown, gr.Radio, gr.Slider, gr.Slider]:
             0, 1, value=1, step=0.1, label=SLIDER_LABEL, info=SLIDER_INFO, visible=False, elem_id="moment"
         )
         widgets.open_maximum(moment)  # its range is the visitor's run: the handler checks against that
-        moment_note = gr.Markdown(elem_id="moment-note")
+        moment_note = gr.Markdown(label="Moment", elem_id="moment-note")
         jump = widgets.Radio(
             [],
             label="Use the model from a sample's moment (seconds of training · validation)",
@@ -156,7 +156,7 @@ def build() -> tuple[gr.Slider, gr.Markdown, gr.Radio, gr.Slider, gr.Slider]:
             right = gr.Textbox(
                 label="Your model at the second moment", lines=6, interactive=False, elem_id="moment-right"
             )
-        note = gr.Markdown()
+        note = gr.Markdown(label="Note")
     go.click(
         compare_moments,
         [a, b, seed_text, length, seed],

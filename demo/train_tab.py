@@ -311,7 +311,7 @@ def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider,
     with gr.Tab("Train", id="train", elem_id="train-panel"):
         # The run's status and plot first: in view from Train to the run's end, with nothing above them that
         # changes height. Everything else waits in closed sections.
-        status = gr.Markdown(IDLE_STATUS, elem_id="train-status")
+        status = gr.Markdown(IDLE_STATUS, label="Status", elem_id="train-status")
         plot = gr.LinePlot(
             None,  # an empty DataFrame here would fix the axis types wrongly and no line would ever be drawn
             x="seconds",
@@ -403,7 +403,7 @@ def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider,
                 uploaded = gr.File(
                     label="Upload a model to continue or generate", file_types=[".safetensors"], type="filepath"
                 )
-            upload_note = gr.Markdown()
+            upload_note = gr.Markdown(label="Upload")
             with gr.Row():
                 report_button = gr.Button("Download a report", elem_id="report-button")
                 report_file = gr.File(label="A report of your run (one HTML file, opens offline)", interactive=False)
