@@ -88,12 +88,12 @@ def find_clamp(
     the text as :func:`compare_clamped` scores it, so the number the learner then sees is the same."""
     if not text:
         raise ValueError("give a text of at least one character to score")
-    values = values or TRY_VALUES
+    tries: dict[str, tuple[float, ...]] = dict(values or TRY_VALUES)
     reference = text[:MAX_PROMPT]
     plain = bits_per_char(model, vocab, reference)
     best, tried = None, 0
     for kind, layer, unit in dict.fromkeys(units):  # each unit once, in order
-        for value in values[kind]:
+        for value in tries[kind]:
             if tried >= max_tries:
                 return best
             tried += 1
