@@ -82,7 +82,8 @@ with widgets.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(
             visible=False,
             elem_id="model-choice",
         )
-    path = quickstart.build(*corpus_tab.first())  # ① your text → ② train → ③ it writes, above every tab
+    # ① your text → ② train → ③ it writes, above every tab
+    path = quickstart.build(*corpus_tab.first(), train_tab.plan_note(**train_tab.FIRST_PLAN))
     with gr.Tabs() as tabs:
         learn = learn_tab.build()
         corpus_tab.build(path)

@@ -34,8 +34,8 @@ class Path:
     again: gr.Button  # write another text with the chosen model
 
 
-def build(first_text: str, first_summary: str) -> Path:
-    """The strip, filled with the first preset's text and its summary."""
+def build(first_text: str, first_summary: str, first_plan: str) -> Path:
+    """The strip, filled with the first preset's text, its summary and the default run's plan."""
     with gr.Row(elem_id="path", equal_height=False):
         with gr.Column(scale=5, min_width=280, elem_id="path-text"):
             text = gr.Textbox(
@@ -56,7 +56,7 @@ def build(first_text: str, first_summary: str) -> Path:
                     "Stop", variant="stop", size="sm", interactive=False, min_width=60, elem_id="stop-button"
                 )
                 more = gr.Button("Continue", size="sm", interactive=False, min_width=60, elem_id="continue-button")
-            plan = gr.Markdown(elem_id="path-plan", elem_classes=["path-note"])
+            plan = gr.Markdown(first_plan, elem_id="path-plan", elem_classes=["path-note"])
             stopped = gr.Markdown(label="Stop", elem_id="stop-note", elem_classes=["path-note"])  # Stop's answer
         with gr.Column(scale=5, min_width=280, elem_id="path-writes"):
             # the label, the pick between two models and "Write again" share one row of fixed height, so the

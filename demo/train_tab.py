@@ -72,6 +72,7 @@ TRANSFER_FIGURE = "on a 5k-character text its guesses are twice as sure as those
 KEEP_BEST = False
 # Train and Continue open this tab in the page itself (no round trip), and clear Stop's last answer.
 TO_TRAIN_TAB = "() => { document.querySelector('[role=tab][data-tab-id=train]')?.click(); return ''; }"
+FIRST_PLAN = {"seconds": DEFAULTS["seconds"], "auto": True, "init": "auto", "keep_best": KEEP_BEST, "cell": "lstm"}
 IDLE_STATUS = (
     "Press **Train ▶** (at the top) to learn your text. The loss curve draws here as it learns, and the model "
     "writes under ③."
@@ -297,11 +298,12 @@ def _knob(name: str, low: float, high: float, step: float, info: str) -> gr.comp
 
 
 def plan_note(seconds: float, auto: bool, init: str, keep_best: bool, cell: str) -> str:
-    """The line under Train at the top: the budget, where the run starts and what it ends with."""
-    start = "random weights" if init == "scratch" or cell != "lstm" else "a model that already reads English"
-    size = "" if auto else ", your settings"
-    end = "the best weights on held-out text" if keep_best else "the latest weights"
-    return f"{seconds:g} s from {start}{size}, ending with {end}. Settings: Train tab."
+    """The line under Train at the top: the budget and where the run starts (kept to a line or two, so the
+    path never changes height)."""
+    start = "random weights" if init == "scratch" or cell != "lstm" else "the English base model"
+    size = "" if auto else ", your size"
+    end = ", keeping the best" if keep_best else ""
+    return f"{seconds:g} s from {start}{size}{end}."
 
 
 def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider, gr.Markdown]:
@@ -320,7 +322,7 @@ def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider,
             label="Loss while training (bits per character, lower is better)",
             x_title="seconds of training",
             y_title="bits per character",
-            height=280,
+            height=220,  # the lines, their axes and their legend in view under the status, on a 768-px screen
             visible=False,  # until a run has something to draw
             elem_id="loss-plot",
         )

@@ -61,7 +61,7 @@ def test_train_streams_points_then_stop_keeps_the_model(page):
         r"""([first, longest]) => {
             const match = (document.querySelector('#train-status')?.innerText || '').match(/Step ([\d,]+)/);
             const step = match ? Number(match[1].replaceAll(',', '')) : -1;
-            const paths = Array.from(document.querySelectorAll('#loss-plot .mark-line path'));
+            const paths = Array.from(document.querySelectorAll('#loss-plot .mark-line path'));  // (empty: a free slot)
             return step > first && paths.some(p => (p.getAttribute('d') || '').length > longest);
         }""",
         arg=[first, max(lines, default=0)],
@@ -98,9 +98,11 @@ def test_generate_streams_text(page):
 
 
 def _plotted(page) -> list[int]:
-    """The length of each drawn line's path: it grows as points are added."""
+    """The length of each drawn line's path: it grows as points are added (the empty paths of the colour slots no
+    run holds are left out: see runs_view.plot_rows)."""
     paths = "document.querySelectorAll('#loss-plot .mark-line path')"
-    return page.evaluate(f"() => Array.from({paths}).map(p => (p.getAttribute('d') || '').length)")
+    lengths = page.evaluate(f"() => Array.from({paths}).map(p => (p.getAttribute('d') || '').length)")
+    return [n for n in lengths if n]
 
 
 def _step(status: str) -> int:
@@ -118,7 +120,8 @@ def test_after_generate_the_loss_plot_still_draws_both_lines_and_their_legend(pa
     page.locator("#train-button").click()
     status = page.locator("#train-status")
     status.get_by_text("best validation").wait_for(timeout=30_000)
-    page.wait_for_function("() => document.querySelectorAll('#loss-plot .mark-line path').length >= 3", timeout=20_000)
+    drawn = "Array.from(document.querySelectorAll('#loss-plot .mark-line path')).filter(p => p.getAttribute('d'))"
+    page.wait_for_function(f"() => {drawn}.length >= 3", timeout=20_000)
     legend = page.evaluate(
         "() => Array.from(document.querySelectorAll('#loss-plot .role-legend-label text')).map(t => t.textContent)"
     )
