@@ -103,19 +103,19 @@ def _fit(values: Sequence[float], x: float, y: float, width: float, height: floa
     return _grid(values, x, y, signed_colour, cols=cols, cell=round(cell, 2))
 
 
-def scales(H: int, x: float, y: float, signed: str = "Memory, candidate, outputs:", indent: int = 206) -> str:
+def scales(H: int, x: float, y: float, signed: str = "Memory, candidate, outputs:", indent: int = 236) -> str:
     """The two legends, each a strip of its own colours with its ends named: gates 0 … 1, and the ``signed``
     values −1 … +1 (their strip ``indent`` from ``x``)."""
     gates = [i / 12 for i in range(13)]
     values = [i / 6 - 1 for i in range(13)]
     return (
         f'<text x="{x}" y="{y}" class="n">One square per unit ({H} units).</text>'
-        f'<text x="{x}" y="{y + 22}" class="n">Gates:</text>'
-        f'<text x="{x + 50}" y="{y + 22}" class="n">0 closed</text>'
-        + _grid(gates, x + 112, y + 11, gate_colour, cols=13, cell=10)
-        + f'<text x="{x + 248}" y="{y + 22}" class="n">1 open</text>'
-        f'<text x="{x}" y="{y + 44}" class="n">{signed}</text>'
-        f'<text x="{x + indent}" y="{y + 44}" class="n">−1</text>'
+        # each strip's left label ends where the strip begins (anchored at its end), so a larger type (presenter
+        # mode) grows away from the strip instead of over it
+        f'<text x="{x + 136}" y="{y + 22}" class="n" text-anchor="end">Gates: 0 closed</text>'
+        + _grid(gates, x + 142, y + 11, gate_colour, cols=13, cell=10)
+        + f'<text x="{x + 278}" y="{y + 22}" class="n">1 open</text>'
+        f'<text x="{x + indent + 16}" y="{y + 44}" class="n" text-anchor="end">{signed} −1</text>'
         + _grid(values, x + indent + 22, y + 33, signed_colour, cols=13, cell=10)
         + f'<text x="{x + indent + 158}" y="{y + 44}" class="n">+1 (none = 0)</text>'
     )
