@@ -246,3 +246,13 @@ def test_a_finished_training_holds_no_gradients(corpus, small_model):
     for _ in train(small_model, corpus, quick_config(steps=3)):
         pass
     assert all(p.grad is None for p in small_model.parameters())  # before: one more copy of the weights
+
+
+# --- the low ones -------------------------------------------------------------------------------------------------
+
+
+def test_a_vanishing_temperature_is_greedy(app_server):
+    greedy = call(app_server.url, "/generate", ["ROMEO:", 40, 0.0, 0, 1.0, 0], "10.11.0.1")
+    tiny = call(app_server.url, "/generate", ["ROMEO:", 40, 1e-308, 0, 1.0, 0], "10.11.0.1")
+    assert tiny["success"], tiny
+    assert tiny["output"]["data"][0] == greedy["output"]["data"][0]  # before: "zzzz…" (logits / T overflowed)
