@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 
+from charlstm.data import replace_surrogates
 from charlstm.shannon import MAX_CHARS, Game, passage, predictions
 
 from . import checks, corpus_tab, limits, sessions, widgets
@@ -70,6 +71,8 @@ def game_guess(guess: str, request: gr.Request):
         return _view(game)
     if len(guess) != 1:
         raise checks.Refusal(f"{GUESS_WORDS} is one character; {checks.shown(guess)} has {len(guess)}.")
+    if "\ud800" <= guess <= "\udfff":  # kept in the game, it could never be sent back: every view after failed
+        raise checks.Refusal(f"{GUESS_WORDS} is one character, not half of a two-part one (a lone surrogate).")
     return _view(game, game.guess(guess))
 
 
@@ -87,9 +90,10 @@ def game_show(saved: Any, request: gr.Request):
         return _view(game)
     try:
         text, shown, moves = saved["text"], saved["shown"], saved["moves"]
-        checks.text(text, "The saved game", limits.CORPUS_MAX_CHARS)
+        text = checks.text(text, "The saved game", limits.CORPUS_MAX_CHARS)  # the cleaned copy is the one played
         if len(text) > TEXT_CAP or len(moves) > 100 * len(text) or not all(isinstance(m, str) for m in moves):
             raise ValueError("not a game this page saved")
+        moves = [replace_surrogates(m) for m in moves]
         game = _start(text, shown, request, moves)
     except (TypeError, KeyError, ValueError, gr.Error):  # nothing saved, or not by this app: a fresh start
         return _view(None)

@@ -256,3 +256,13 @@ def test_a_vanishing_temperature_is_greedy(app_server):
     tiny = call(app_server.url, "/generate", ["ROMEO:", 40, 1e-308, 0, 1.0, 0], "10.11.0.1")
     assert tiny["success"], tiny
     assert tiny["output"]["data"][0] == greedy["output"]["data"][0]  # before: "zzzz…" (logits / T overflowed)
+
+
+def test_a_lone_surrogate_guess_is_refused_and_the_game_goes_on(app_server):
+    from demo.game_tab import OWN
+
+    session = uuid.uuid4().hex
+    assert call(app_server.url, "/game_start", [OWN, "hello world", 2], "10.11.0.2", session)["success"]
+    odd = call(app_server.url, "/game_guess", ["\ud800"], "10.11.0.2", session)
+    assert not odd["success"] and "lone surrogate" in odd["output"]["error"], odd  # before: the stream crashed
+    assert call(app_server.url, "/game_guess", ["l"], "10.11.0.2", session)["success"]  # before: wedged
