@@ -266,3 +266,33 @@ def test_a_lone_surrogate_guess_is_refused_and_the_game_goes_on(app_server):
     odd = call(app_server.url, "/game_guess", ["\ud800"], "10.11.0.2", session)
     assert not odd["success"] and "lone surrogate" in odd["output"]["error"], odd  # before: the stream crashed
     assert call(app_server.url, "/game_guess", ["l"], "10.11.0.2", session)["success"]  # before: wedged
+
+
+def test_an_uploaded_gru_is_named_continued_and_reproduced_as_such(app_server, tmp_path):
+    import torch
+
+    from charlstm.config import ModelConfig
+    from charlstm.model import CharLSTM
+    from demo.sessions import DEFAULT
+
+    torch.manual_seed(0)
+    gru = CharLSTM(ModelConfig(embedding_size=16, hidden_size=32, num_layers=1, cell="gru"), DEFAULT.vocab.size)
+    path = tmp_path / "my-gru.safetensors"
+    path.write_bytes(to_bytes(gru, DEFAULT.vocab))
+    client = Client(app_server.url, verbose=False, headers={"x-forwarded-for": "10.11.0.3"})
+    note = client.predict(handle_file(str(path)), api_name="/upload_model")[0]
+    assert note.startswith("Loaded: a GRU of 1×32"), note  # before: "Loaded: 1×32 LSTM"
+    client.submit(CORPUS, 1, api_name="/continue").result()
+    with open(client.predict(CORPUS, api_name="/report"), encoding="utf-8") as f:
+        card = f.read()
+    assert "--cell gru" in card  # before: the command trained an LSTM
+    assert "--init my-gru.safetensors" in card and "random weights" not in card  # before: "--init scratch"
+
+
+def test_the_games_json_names_its_model(app_server):
+    from demo.game_tab import OWN
+
+    answer = call(app_server.url, "/game_start", [OWN, "hello world", 2], "10.11.0.4")
+    state = json.loads(answer["output"]["data"][2])
+    assert state["model_name"] == "the default model (tiny Shakespeare)"  # before: lost under the scores
+    assert set(state["model"]) == {"mean", "lower", "upper"}
