@@ -196,6 +196,13 @@ def test_one_address_cannot_hold_the_whole_memory_budget(small_memory):
     assert "best validation" in honest.submit(CORPUS, 1, *model, api_name="/train").result()[1]
 
 
+def test_the_cell_race_is_held_to_the_memory_budget(small_memory):
+    client = visitor(small_memory.url, "10.9.2.1")
+    with pytest.raises(Exception) as refusal:  # three models of about 6 MB each, and their moments
+        client.submit(CORPUS, 6, api_name="/race_cells").result()  # before: raced, never checked
+    assert "up to 20 MB" in str(refusal.value), refusal.value
+
+
 # --- 4. every reply capped by what a person can read -------------------------------------------------------------
 
 
