@@ -303,3 +303,10 @@ def test_the_games_json_names_its_model(app_server):
     state = json.loads(answer["output"]["data"][2])
     assert state["model_name"] == "the default model (tiny Shakespeare)"  # before: lost under the scores
     assert set(state["model"]) == {"mean", "lower", "upper"}
+
+
+def test_a_moment_past_the_end_of_the_run_is_the_model_now(app_server):
+    client = visitor(app_server.url, "10.11.0.5")
+    client.submit(CORPUS, 2, *SMALL, api_name="/train").result()
+    note, _choice, _at = client.predict(10**6, api_name="/choose_moment")
+    assert "as it is now" in note, note  # before: the last 8-bit snapshot, "as it was at 2.0 s"
