@@ -128,6 +128,7 @@ def hostile(url: str, index: int, text: str, until: threading.Event) -> None:
     # a million distinct characters (every code point from U+0100 on, but the surrogates): 4 MB of UTF-8
     distinct = "".join(chr(c) for c in range(0x100, 0x10FFFF) if not 0xD800 <= c <= 0xDFFF)[:1_000_000]
     session = f"hostile{index}"
+    client = Client(url, verbose=False, download_files=False, headers={"x-forwarded-for": address})
     while not until.is_set():
         if attack == "fill the queue":  # analyses and trainings joined from one session, never read
             join("find_units", [heavy], session)
@@ -137,7 +138,7 @@ def hostile(url: str, index: int, text: str, until: threading.Event) -> None:
             join("choose_model", ["the default model (tiny Shakespeare)"], uuid.uuid4().hex)
             time.sleep(0.05)
         elif attack == "hold the memory":  # fresh sessions, each training a 3×512 model for a second
-            client = Client(url, verbose=False, download_files=False, headers={"x-forwarded-for": address})
+            client.session_hash = uuid.uuid4().hex
             try:
                 client.predict(
                     text, 1, False, 512, 3, 64, 32, 8, 0.01, 0.0, "scratch", False, "lstm", api_name="/train"
@@ -145,7 +146,6 @@ def hostile(url: str, index: int, text: str, until: threading.Event) -> None:
             except Exception:  # refused at its share: try again a little later
                 until.wait(2)
         else:  # the character table of a million distinct characters, and its reply read
-            client = Client(url, verbose=False, download_files=False, headers={"x-forwarded-for": address})
             try:
                 client.predict(distinct, api_name="/corpus_stats")
             except Exception:

@@ -6,10 +6,10 @@ import html
 
 import gradio as gr
 
-from charlstm.data import describe, normalize_text
+from charlstm.data import CorpusStats, describe, normalize_text
 from charlstm.vocab import MAX_VOCAB
 
-from . import checks, limits, uploads
+from . import checks, limits, sessions, uploads
 from .sessions import ASSETS
 from .views import show_char
 
@@ -27,14 +27,20 @@ def preset_text(name: str) -> str:
     return (ASSETS / "corpora" / PRESETS[name]).read_text(encoding="utf-8")[: limits.CORPUS_MAX_CHARS]
 
 
+LARGE = 100_000  # characters: a text this long takes a noticeable moment to count (a second at 2 million)
+
+
 def corpus_stats(text: str) -> tuple[str, str]:
     """A summary (with warnings) and the table of characters of ``text``."""
     text = normalize_text(checks.text(text, "The corpus", limits.CORPUS_MAX_CHARS))
-    return _summary(text), _characters(text)
+    if len(text) > LARGE:  # a long count waits while a generation runs, as the text analyses do
+        sessions.yield_to_interactive()
+    stats = describe(text)  # once: it is most of the time
+    return _summary(text, stats=stats), _characters(text, stats)
 
 
-def _summary(text: str, notes: tuple[str, ...] = ()) -> str:
-    stats = describe(text)
+def _summary(text: str, notes: tuple[str, ...] = (), stats: CorpusStats | None = None) -> str:
+    stats = stats or describe(text)
     distinct = len(stats.counts)
     kept = (
         "the vocabulary, plus one id for characters never seen"
@@ -49,10 +55,10 @@ def _summary(text: str, notes: tuple[str, ...] = ()) -> str:
     return "\n\n".join(lines)
 
 
-def _characters(text: str) -> str:
+def _characters(text: str, stats: CorpusStats | None = None) -> str:
     """The table of characters, most common first, up to the vocabulary's cap (what a model can keep, and more than
     anyone reads): a text of a million distinct characters drew a million chips, a 113 MB reply."""
-    chips, counts = [], describe(text).counts
+    chips, counts = [], (stats or describe(text)).counts
     for ch, count in counts[:MAX_VOCAB]:
         marks, title = [], f"U+{ord(ch):04X}, seen {count:,} times"
         if count <= RARE:
