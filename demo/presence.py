@@ -10,6 +10,7 @@ a real visitor (stop it at once). Gradio's own unload event fires on any dropped
 
 from __future__ import annotations
 
+import hmac
 import os
 import threading
 import time
@@ -46,7 +47,31 @@ def watch(blocks: gr.Blocks) -> dict[str, Any]:
 
     from . import admission, boot  # they import this module
 
-    return {"middleware": [Middleware(Watch), Middleware(boot.Boot), Middleware(admission.Door)]}
+    outermost = [Middleware(Balancer)] if BALANCER_SECRET else []
+    return {"middleware": [*outermost, Middleware(Watch), Middleware(boot.Boot), Middleware(admission.Door)]}
+
+
+# A replica behind the balancer (demo.replicas) believes the X-Forwarded-For that HAProxy sets only when the request
+# also carries this run's secret, which HAProxy adds: a local program can bind the balancer's address, not know it.
+BALANCER_SECRET = os.environ.get("CHARLSTM_BALANCER_SECRET", "").encode()
+
+
+class Balancer:
+    """ASGI middleware of a replica: the visitor's address from the balancer's X-Forwarded-For when the secret
+    header matches (and the header removed, so no handler sees it); otherwise the connection's own."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") in ("http", "websocket"):
+            headers = scope.get("headers", [])
+            secret = next((v for k, v in headers if k == b"x-charlstm-balancer"), b"")
+            forwarded = next((v for k, v in headers if k == b"x-forwarded-for"), b"")
+            scope = dict(scope, headers=[(k, v) for k, v in headers if k != b"x-charlstm-balancer"])
+            if forwarded and hmac.compare_digest(secret, BALANCER_SECRET):
+                scope["client"] = (forwarded.decode("latin-1").split(",")[-1].strip(), 0)
+        await self.app(scope, receive, send)
 
 
 def watching() -> bool:
