@@ -310,3 +310,17 @@ def test_a_moment_past_the_end_of_the_run_is_the_model_now(app_server):
     client.submit(CORPUS, 2, *SMALL, api_name="/train").result()
     note, _choice, _at = client.predict(10**6, api_name="/choose_moment")
     assert "as it is now" in note, note  # before: the last 8-bit snapshot, "as it was at 2.0 s"
+
+
+def test_a_game_replayed_with_another_model_keeps_each_guess_on_its_character():
+    from charlstm.shannon import Game, Prediction
+
+    text = "abéc"
+    knows_all = [Prediction(c, 1, 0.5, ()) for c in text]
+    lacks_e = [Prediction(c, None if c == "é" else 1, 0.5, ()) for c in text]  # skips "é" as unknown
+    played = Game(text, knows_all, shown=1)
+    for guess in "bxéc":
+        played.guess(guess)
+    resumed = Game.replay(text, lacks_e, 1, played.moves, at=played.at)
+    assert resumed.guesses == {1: 1, 3: 1}  # before: "x" and "é" counted as wrong guesses of "c": {1: 1, 3: 3}
+    assert resumed.done
