@@ -324,3 +324,19 @@ def test_a_game_replayed_with_another_model_keeps_each_guess_on_its_character():
     resumed = Game.replay(text, lacks_e, 1, played.moves, at=played.at)
     assert resumed.guesses == {1: 1, 3: 1}  # before: "x" and "é" counted as wrong guesses of "c": {1: 1, 3: 3}
     assert resumed.done
+
+
+@pytest.fixture(scope="module")
+def space():
+    """As on a Hugging Face Space: every request comes from the proxy's address (uvicorn believes no header
+    here), the visitor's address in X-Forwarded-For; one session per address."""
+    server = AppServer(SPACE_ID="someone/charlstm", FORWARDED_ALLOW_IPS="", CHARLSTM_CLIENT_SESSIONS="1")
+    yield server
+    server.stop()
+
+
+def test_on_a_space_each_visitor_has_the_share_of_their_own_address(space):
+    assert choose(space.url, "203.0.113.1")["success"]
+    second = choose(space.url, "203.0.113.1")
+    assert not second["success"] and "the most one address may have (1)" in second["output"]["error"]
+    assert choose(space.url, "203.0.113.2")["success"]  # before: the proxy's one address for the whole room
