@@ -339,8 +339,8 @@ def _expire(now: float, room_for: int = 0) -> None:
         _sessions.pop(key).free()
         presence.forget(key)
         log.info("session %s… freed", key[:8])
-    if idle:
-        return_memory()
+    if idle:  # returned by the sweeper when no training runs: trimming stalls every thread (a flood of cheap
+        _trim_due.set()  # sessions freed one by one had the room waiting on the allocator)
 
 
 def _gone(key: str, session: Session, now: float) -> bool:
