@@ -246,7 +246,7 @@ def test_a_link_cannot_put_an_image_a_form_or_a_link_in_the_page(browser, app_se
 def test_a_finished_training_holds_no_gradients(corpus, small_model):
     """Memory is counted as the process spends it: a trained session measured 117 MB resident where 92 MB were
     counted, the difference the gradients of the last step; now 94 MB resident per 3×512 session against 93 to
-    99 MB counted (``/tmp``-free measurement in the README)."""
+    99 MB counted (six sessions trained one after another, resident memory read once the sweeper trimmed)."""
     from charlstm.training import train
     from tests.conftest import quick_config
 
