@@ -229,6 +229,12 @@ def queued_events(client: str) -> list:
     return [e for e in list(_blocks._queue.event_ids_to_events.values()) if client_of(e.request) == client]
 
 
+def waiting(key: str) -> bool:
+    """Whether the session has an event waiting or running in Gradio's queue: its visitor is still there, however
+    long the queue keeps them (a busy room kept a generation waiting past the idle time, and freed its session)."""
+    return _blocks is not None and bool(_blocks._queue.pending_event_ids_session.get(key))
+
+
 def queue_length() -> int:
     """Events waiting in Gradio's queue (not those running), as Gradio's own cap counts them."""
     return len(_blocks._queue) if _blocks is not None else 0

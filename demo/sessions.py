@@ -345,6 +345,8 @@ def _expire(now: float, room_for: int = 0) -> None:
 
 def _gone(key: str, session: Session, now: float) -> bool:
     """Whether nobody will come back for this session (see the module's docstring for the rules)."""
+    if presence.ever_listened(key) and presence.waiting(key):  # a request of theirs is in the queue: still there
+        return False
     away = presence.gone_for(key, now)
     if away is not None:  # a page: freed once its heartbeat has been gone for the grace period
         return away > limits.SESSION_GRACE_SECONDS and now - session.last_seen > limits.SESSION_GRACE_SECONDS
