@@ -10,9 +10,11 @@ every session has expired. Asserts nothing.
 ``--replicas N`` runs the same room through N app replicas behind HAProxy (``python -m demo.replicas``: memory is
 then the replicas' and the balancer's together), then on one process, and prints the ratios.
 
-``--hostile N`` adds the room's hostile minority: N more clients, each from its own address, that until the
-visitors are done join /train and never read the result, flood /find_units with 2,000-character texts, and open
-page heartbeats only to drop them a second later.
+``--hostile N`` adds the room's hostile minority: N more clients, each from its own address, each making one of
+the four attacks of issue 19 until the visitors are done: joins of analyses and trainings from one session, never
+read (to fill the queue); cheap joins each with a new session, never read (to push the others' sessions out);
+fresh sessions each training a 3×512 model for a second (to hold the memory budget); /corpus_stats of a million
+distinct characters (a huge reply). Visitors whose trained model is gone when they generate count as sessions lost.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 import statistics
 import threading
 import time
+import uuid
 from collections import Counter
 
 import httpx
@@ -72,6 +75,7 @@ def visitor(url: str, index: int, tally: Tally, text: str, train_seconds: float)
         url, verbose=False, download_files=False, headers={"x-forwarded-for": f"10.1.{index // 250}.{index % 250 + 1}"}
     )
     tally.call("corpus", client.predict, text[:20_000], api_name="/corpus_stats")
+    trained = False
     if index % 3 == 0:  # a third of the room trains; every other trainer presses Stop half way
         with tally.lock:
             tally.training_now += 1
@@ -79,12 +83,17 @@ def visitor(url: str, index: int, tally: Tally, text: str, train_seconds: float)
             job = client.submit(text, train_seconds, api_name="/train")
             if index % 6 == 0:
                 _press_stop(client, job, train_seconds, tally)
-            tally.call("train", job.result)
+            trained = tally.call("train", job.result) is not None
         finally:
             with tally.lock:
                 tally.training_now -= 1
     for round_ in range(3):
-        tally.call("generate", client.predict, "ROMEO:", 200, 0.8, 0, 1.0, index * 10 + round_, api_name="/generate")
+        result = tally.call(
+            "generate", client.predict, "ROMEO:", 200, 0.8, 0, 1.0, index * 10 + round_, api_name="/generate"
+        )
+        if trained and result is not None and "your model" not in result[2]:
+            with tally.lock:  # this visitor trained: its model must still be there
+                tally.outcomes["session lost"] += 1
         time.sleep(0.5)  # a glance at the text, then the next click
 
 
@@ -98,26 +107,49 @@ def _press_stop(client: Client, job, train_seconds: float, tally: Tally) -> None
         tally.stop.append(time.perf_counter() - start)
 
 
+ATTACKS = ("fill the queue", "wipe the sessions", "hold the memory", "huge replies")  # issue 19's four High ones
+
+
 def hostile(url: str, index: int, text: str, until: threading.Event) -> None:
-    """One of the room's hostile minority (see the module's docstring), from its own address."""
-    headers = {"content-type": "application/json", "x-forwarded-for": f"10.66.0.{index}"}
-    config = httpx.get(url + "config").json()
-    fn = {d.get("api_name"): d["id"] for d in config["dependencies"]}
-    heavy = (text * 2)[:2000]
-    while not until.is_set():
-        session = f"hostile{index}{time.monotonic_ns()}"
-        for data, api_name in (([text, 300], "train"), ([heavy], "find_units")):
-            body = json.dumps({"data": data, "fn_index": fn[api_name], "session_hash": session})
-            httpx.post(url + "gradio_api/queue/join", content=body, headers=headers)  # train: never read
-        with httpx.stream("GET", url + "gradio_api/queue/data", params={"session_hash": session}, timeout=60) as r:
-            for line in r.iter_lines():  # the flood is read: it holds a worker until it is done
-                if line.startswith("data:") and json.loads(line[5:]).get("msg") == "close_stream":
-                    break
+    """One of the room's hostile minority (see the module's docstring), from its own address, until ``until``."""
+    attack = ATTACKS[index % len(ATTACKS)]
+    address = f"10.66.0.{index + 1}"
+    headers = {"content-type": "application/json", "x-forwarded-for": address}
+    fn = {d.get("api_name"): d["id"] for d in httpx.get(url + "config").json()["dependencies"]}
+
+    def join(api_name: str, data: list, session: str) -> int:
+        body = json.dumps({"data": data, "fn_index": fn[api_name], "session_hash": session})
         try:
-            with httpx.stream("GET", url + f"gradio_api/heartbeat/{session}", timeout=5) as r:
-                next(r.iter_lines())  # a page that appears, then drops its connection
+            return httpx.post(url + "gradio_api/queue/join", content=body, headers=headers, timeout=60).status_code
         except httpx.HTTPError:
-            pass
+            return 0
+
+    heavy = (text * 2)[:2000]
+    # a million distinct characters (every code point from U+0100 on, but the surrogates): 4 MB of UTF-8
+    distinct = "".join(chr(c) for c in range(0x100, 0x10FFFF) if not 0xD800 <= c <= 0xDFFF)[:1_000_000]
+    session = f"hostile{index}"
+    client = Client(url, verbose=False, download_files=False, headers={"x-forwarded-for": address})
+    while not until.is_set():
+        if attack == "fill the queue":  # analyses and trainings joined from one session, never read
+            join("find_units", [heavy], session)
+            join("train", [text, 300], session)
+            time.sleep(0.25)  # about 4 joins a second kept the queue full before
+        elif attack == "wipe the sessions":  # cheap joins, each with a new session, never read
+            join("choose_model", ["the default model (tiny Shakespeare)"], uuid.uuid4().hex)
+            time.sleep(0.05)
+        elif attack == "hold the memory":  # fresh sessions, each training a 3×512 model for a second
+            client.session_hash = uuid.uuid4().hex
+            try:
+                client.predict(
+                    text, 1, False, 512, 3, 64, 32, 8, 0.01, 0.0, "scratch", False, "lstm", api_name="/train"
+                )
+            except Exception:  # refused at its share: try again a little later
+                until.wait(2)
+        else:  # the character table of a million distinct characters, and its reply read
+            try:
+                client.predict(distinct, api_name="/corpus_stats")
+            except Exception:
+                until.wait(1)
 
 
 def percentile(values: list[float], q: float) -> float:

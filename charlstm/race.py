@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from .config import MAX_HIDDEN, ModelConfig, auto_config
 from .data import make_corpus, normalize_text
-from .run import Plan, Run
+from .run import TRAINED_COPIES, TRAINING_COPIES, Plan, Run
 from .training import Progress
 
 CELLS = ("rnn", "gru", "lstm")  # the order they race in: the simplest first
@@ -82,6 +82,15 @@ class Entry:
     parameters: int
     best_bpc: float | None
     run: Run
+
+
+def memory_bytes(text: str, seconds: float, cells: tuple[str, ...] = CELLS) -> int:
+    """The most the race's models hold at once: the finished racers kept for the reach, and the last one while
+    it trains (counted as :meth:`Run.memory_bytes` counts them)."""
+    model_config, _ = auto_config(len(text), seconds / len(cells))
+    vocab_size = make_corpus(normalize_text(text)).vocab.size
+    params = [c.parameters(vocab_size) for c in matched_configs(model_config, vocab_size).values()]
+    return sum(params) * 4 * TRAINED_COPIES + max(params) * 4 * (TRAINING_COPIES - TRAINED_COPIES)
 
 
 def race(

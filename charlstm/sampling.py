@@ -197,9 +197,12 @@ def _pick(logits: np.ndarray, temperature: float, top_k: int, top_p: float, gene
     """
     logits = logits.astype(np.float64)
     logits[UNKNOWN_ID] = -np.inf  # never write the placeholder for unseen characters
-    if temperature == 0:
+    with np.errstate(over="ignore"):
+        scaled = logits / temperature if temperature > 0 else logits
+    if temperature == 0 or np.isinf(scaled.max()):
+        # greedy; a temperature so small (1e-308) that the logits overflow is greedy too (inf - inf gave NaNs: "zzzz")
         return int(logits.argmax())
-    weights = _softmax(logits / temperature)
+    weights = _softmax(scaled)
     if 0 < top_k < len(weights):
         weights[weights < np.partition(weights, -top_k)[-top_k]] = 0.0
     if top_p < 1.0:

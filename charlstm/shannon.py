@@ -145,6 +145,9 @@ class Game:
     revealed: list[int] = field(default_factory=list, init=False)
     unknown: list[int] = field(default_factory=list, init=False)
     moves: list[str] = field(default_factory=list, init=False)  # every counted guess, REVEAL for a reveal
+    # the character each move was made on: a game replayed with another model (which skips other characters as
+    # unknown) puts each guess back on its own character
+    at: list[int] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         if len(self.predictions) != len(self.text):
@@ -156,11 +159,24 @@ class Game:
 
     @classmethod
     def replay(
-        cls, text: str, predictions: list[Prediction], shown: int, moves: Sequence[str], label: str = ""
+        cls,
+        text: str,
+        predictions: list[Prediction],
+        shown: int,
+        moves: Sequence[str],
+        label: str = "",
+        at: Sequence[int] | None = None,
     ) -> Game:
-        """The game after ``moves`` (a saved :attr:`moves`)."""
+        """The game after ``moves`` (a saved :attr:`moves`), each on its character when ``at`` (a saved
+        :attr:`at`) says which: a move on a character these predictions skip is dropped, and a character they
+        know but the saved game skipped is revealed."""
         game = cls(text, predictions, shown, label)
-        for move in moves:
+        for i, move in enumerate(moves):
+            if at is not None:
+                if at[i] < game.position:  # these predictions skip the character it was made on
+                    continue
+                while not game.done and game.position < at[i]:
+                    game.reveal()
             game.reveal() if move == REVEAL else game.guess(move)
         return game
 
@@ -179,6 +195,7 @@ class Game:
             return Move("repeat", char, index, tuple(self.tried))
         self.tried.append(char)
         self.moves.append(char)
+        self.at.append(index)
         if char != self.text[index]:
             return Move("wrong", char, index, tuple(self.tried))
         self.guesses[index] = len(self.tried)
@@ -191,6 +208,7 @@ class Game:
         index, tried = self.position, tuple(self.tried)
         self.revealed.append(index)
         self.moves.append(REVEAL)
+        self.at.append(index)
         return Move("revealed", REVEAL, index, tried, self._advance())
 
     def _advance(self) -> Prediction:

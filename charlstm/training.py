@@ -134,6 +134,9 @@ def train(
                 yield run.report("train")
         yield run.finish()
     finally:
+        # the gradients are only needed within a step: a finished model holding them costs one more copy of its
+        # weights (a room of trained sessions measured 117 MB each where 92 MB were counted)
+        run.state.optimizer.zero_grad(set_to_none=True)
         model.eval()
 
 

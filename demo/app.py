@@ -125,7 +125,8 @@ def launch(**kwargs) -> None:
     torch.set_num_threads(limits.torch_threads())
     sessions.limit_malloc_arenas()
     sessions.start_sweeper()
-    demo.queue(max_size=limits.QUEUE_MAX, api_open=False, default_concurrency_limit=4)
+    # no max_size: the door (demo.admission.Door) applies limits.QUEUE_MAX to every event but Stop
+    demo.queue(max_size=None, api_open=False, default_concurrency_limit=4)
     demo.launch(
         theme=THEME,
         css_paths=CSS_FILES,

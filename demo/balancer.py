@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import socket
 from pathlib import Path
 from string import Template
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "haproxy.cfg"
-# The balancer connects to the replicas from this loopback address, and only it is trusted to say who the visitor
-# is (X-Forwarded-For): another program on the machine connecting to a replica directly cannot claim an address.
+# The balancer connects to the replicas from this loopback address. Any local program can bind it too, so the
+# replicas believe the balancer's X-Forwarded-For only beside a secret header it adds (demo.presence.Balancer).
 BALANCER_SOURCE = "127.0.0.2"
+SECRET_HEADER = "x-charlstm-balancer"
 
 
 def executable() -> str:
@@ -41,8 +43,14 @@ def max_connections() -> int:
     return 4096 if hard == resource.RLIM_INFINITY else max(64, min(4096, (hard - 200) // 2))
 
 
-def config(bind: str, ports: dict[str, int], source: str) -> str:
-    """The balancer's configuration: the template with this run's address, replicas and limits."""
+def new_secret() -> str:
+    """A run's secret: what the balancer adds to every request, and the replicas check."""
+    return secrets.token_urlsafe(24)
+
+
+def config(bind: str, ports: dict[str, int], source: str, secret: str | None = None) -> str:
+    """The balancer's configuration: the template with this run's address, replicas, limits and secret."""
     servers = "\n".join(f"    server {name} 127.0.0.1:{port} cookie {name}" for name, port in ports.items())
     fields = {"bind": bind, "servers": servers, "source": source, "maxconn": max_connections()}
+    fields["secret"] = secret or new_secret()
     return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(fields)

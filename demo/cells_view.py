@@ -14,6 +14,7 @@ import torch
 
 from charlstm.data import CorpusError
 from charlstm.race import MEMORY_GAP, NAMES, Entry, memory_floors, memory_text, race, verdict
+from charlstm.race import memory_bytes as race_memory_bytes
 from charlstm.reach import ReachError, closing_probability, memory_reach
 from charlstm.sampling import sample
 
@@ -47,6 +48,12 @@ def race_cells(text: str, seconds: float, request: gr.Request):
     text = checks.text(text, "The corpus", limits.CORPUS_MAX_CHARS)
     seconds = checks.number(seconds, "The race's time budget", RACE_MIN_SECONDS, limits.TRAIN_MAX_SECONDS)
     session = sessions.get(request)
+    try:  # the three racers replace the last race's; this session's own model stays beside them
+        needed = race_memory_bytes(text, seconds)
+    except CorpusError as e:
+        raise gr.Error(str(e)) from None
+    own = session.memory_bytes() - sum(run.memory_bytes(training=False) for run in session.racers.values())
+    sessions.check_memory(session, needed + own)
     with session.lock:
         if session.running:
             raise gr.Error("This session is already training: press Stop first.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import string
 from typing import Any
 
 import gradio as gr
@@ -44,6 +45,18 @@ def shown(value: Any) -> str:
     except (TypeError, ValueError):
         shown = "a value of another kind"
     return shown if len(shown) <= 40 else shown[:37] + "…"
+
+
+# ASCII punctuation a toast (HTML), a gr.Markdown or a gr.HTML could read as markup: tags, entities, links and
+# autolinks ("http://"), emphasis, code, headings. Full stops and commas stay as they are, for readable source.
+_MARKUP = frozenset(string.punctuation) - {".", ","}
+
+
+def escaped(text: str) -> str:
+    """``text`` (which a visitor or a link chose) safe to show in a toast, a Markdown or an HTML component: its
+    markup characters as numeric character references, which both read as the plain character, and its line
+    breaks and other control characters as spaces (a line that starts with "#" or "-" is markup too)."""
+    return "".join(f"&#{ord(c)};" if c in _MARKUP else " " if c.isspace() or not c.isprintable() else c for c in text)
 
 
 def text(value: Any, name: str, cap: int) -> str:

@@ -7,10 +7,10 @@ import html
 
 import gradio as gr
 
-from charlstm.data import describe, normalize_text
+from charlstm.data import CorpusStats, describe, normalize_text
 from charlstm.vocab import MAX_VOCAB
 
-from . import checks, limits, quickstart, uploads
+from . import checks, limits, quickstart, sessions, uploads
 from .sessions import ASSETS
 from .views import show_char
 
@@ -28,10 +28,16 @@ def preset_text(name: str) -> str:
     return (ASSETS / "corpora" / PRESETS[name]).read_text(encoding="utf-8")[: limits.CORPUS_MAX_CHARS]
 
 
+LARGE = 100_000  # characters: a text this long takes a noticeable moment to count (a second at 2 million)
+
+
 def corpus_stats(text: str) -> tuple[str, str]:
     """A summary (with warnings) and the table of characters of ``text``."""
     text = normalize_text(checks.text(text, "The corpus", limits.CORPUS_MAX_CHARS))
-    return _summary(text), _details(text) + _characters(text)
+    if len(text) > LARGE:  # a long count waits while a generation runs, as the text analyses do
+        sessions.yield_to_interactive()
+    stats = describe(text)  # once: it is most of the time
+    return _summary(text, stats=stats), _details(stats) + _characters(text, stats)
 
 
 def first() -> tuple[str, str]:
@@ -40,9 +46,9 @@ def first() -> tuple[str, str]:
     return text, _summary(text)
 
 
-def _summary(text: str, notes: tuple[str, ...] = ()) -> str:
+def _summary(text: str, notes: tuple[str, ...] = (), stats: CorpusStats | None = None) -> str:
     """What is being learned, in one line (under the text box), then any warnings."""
-    stats = describe(text)
+    stats = stats or describe(text)
     lines = [
         f"Your text: **{stats.chars:,} characters** ({stats.train_chars:,} to learn from, {stats.val_chars:,} held "
         f"out to check), {len(stats.counts):,} distinct characters."
@@ -51,9 +57,8 @@ def _summary(text: str, notes: tuple[str, ...] = ()) -> str:
     return "\n\n".join(lines)
 
 
-def _details(text: str) -> str:
+def _details(stats: CorpusStats) -> str:
     """The Corpus tab's account of the split and the vocabulary, above the table of characters."""
-    stats = describe(text)
     distinct = len(stats.counts)
     kept = (
         "the model's vocabulary, plus one id for characters never seen"
@@ -68,9 +73,11 @@ def _details(text: str) -> str:
     )
 
 
-def _characters(text: str) -> str:
-    chips = []
-    for ch, count in describe(text).counts:
+def _characters(text: str, stats: CorpusStats | None = None) -> str:
+    """The table of characters, most common first, up to the vocabulary's cap (what a model can keep, and more than
+    anyone reads): a text of a million distinct characters drew a million chips, a 113 MB reply."""
+    chips, counts = [], (stats or describe(text)).counts
+    for ch, count in counts[:MAX_VOCAB]:
         marks, title = [], f"U+{ord(ch):04X}, seen {count:,} times"
         if count <= RARE:
             marks.append("rare")
@@ -85,13 +92,16 @@ def _characters(text: str) -> str:
         '<p class="legend">Most common first. <span class="chip rare">rare</span> seen at most '
         f'{RARE} times · <span class="chip non-ascii">non-ASCII</span> beyond plain English letters.</p>'
     )
-    return legend + '<div class="chips">' + "".join(chips) + "</div>"
+    more = len(counts) - MAX_VOCAB
+    rest = f'<p class="legend">… and {more:,} more, each seen as often or less.</p>' if more > 0 else ""
+    return legend + '<div class="chips">' + "".join(chips) + "</div>" + rest
 
 
 def upload(path: str | None) -> tuple[str, str, str]:
     """Put an uploaded text file in the paste box, with its statistics (and a note if it was truncated)."""
     text, notes = uploads.read_corpus_file(path)
-    return text, _summary(text, notes), _details(text) + _characters(text)
+    stats = describe(text)
+    return text, _summary(text, notes, stats), _details(stats) + _characters(text, stats)
 
 
 def build(path: quickstart.Path) -> None:
@@ -105,7 +115,10 @@ def build(path: quickstart.Path) -> None:
             preset = gr.Dropdown(list(PRESETS), value=FIRST_PRESET, label="Preset", scale=3)
             file = gr.File(label="…or upload a .txt file (UTF-8)", file_types=[".txt"], type="filepath", scale=2)
         first_text = preset_text(FIRST_PRESET)
-        chars = gr.HTML(_details(first_text) + _characters(first_text), label="The characters", elem_id="corpus-chars")
+        first_stats = describe(first_text)
+        chars = gr.HTML(
+            _details(first_stats) + _characters(first_text, first_stats), label="The characters", elem_id="corpus-chars"
+        )
 
         text, summary = path.text, path.summary
         # The public endpoint is registered first, so it keeps the plain name "corpus_stats".

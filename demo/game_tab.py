@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 
+from charlstm.data import replace_surrogates
 from charlstm.shannon import MAX_CHARS, Game, passage, predictions
 
 from . import checks, corpus_tab, limits, sessions, widgets
@@ -28,12 +29,13 @@ TEXT_CAP = min(limits.SEED_MAX_CHARS, MAX_CHARS)  # your own text, played whole
 GUESS_WORDS = "A guess"
 
 
-def _start(text: str, shown: int, request: gr.Request, moves: list[str] = ()) -> Game:
-    """A game of ``text`` ranked by the visitor's chosen model, after ``moves``, put in the session."""
+def _start(text: str, shown: int, request: gr.Request, moves: list[str] = (), at: list[int] | None = None) -> Game:
+    """A game of ``text`` ranked by the visitor's chosen model, after ``moves`` (made on the characters ``at``),
+    put in the session."""
     model, vocab, label = sessions.get(request).active()
     with sessions.interactive():  # a short forward pass: trainings pause for it
         ranked = predictions(model, vocab, text)
-    game = Game.replay(text, ranked, shown, moves, label)
+    game = Game.replay(text, ranked, shown, moves, label, at)
     sessions.get(request).game = game
     return game
 
@@ -70,6 +72,8 @@ def game_guess(guess: str, request: gr.Request):
         return _view(game)
     if len(guess) != 1:
         raise checks.Refusal(f"{GUESS_WORDS} is one character; {checks.shown(guess)} has {len(guess)}.")
+    if "\ud800" <= guess <= "\udfff":  # kept in the game, it could never be sent back: every view after failed
+        raise checks.Refusal(f"{GUESS_WORDS} is one character, not half of a two-part one (a lone surrogate).")
     return _view(game, game.guess(guess))
 
 
@@ -87,10 +91,14 @@ def game_show(saved: Any, request: gr.Request):
         return _view(game)
     try:
         text, shown, moves = saved["text"], saved["shown"], saved["moves"]
-        checks.text(text, "The saved game", limits.CORPUS_MAX_CHARS)
+        text = checks.text(text, "The saved game", limits.CORPUS_MAX_CHARS)  # the cleaned copy is the one played
         if len(text) > TEXT_CAP or len(moves) > 100 * len(text) or not all(isinstance(m, str) for m in moves):
             raise ValueError("not a game this page saved")
-        game = _start(text, shown, request, moves)
+        moves = [replace_surrogates(m) for m in moves]
+        at = saved.get("at")  # absent from games saved before positions were
+        if at is not None and (len(at) != len(moves) or not all(type(i) is int and 0 <= i < len(text) for i in at)):
+            raise ValueError("not a game this page saved")
+        game = _start(text, shown, request, moves, at)
     except (TypeError, KeyError, ValueError, gr.Error):  # nothing saved, or not by this app: a fresh start
         return _view(None)
     return _view(game, note="Resumed your game.")
@@ -99,7 +107,9 @@ def game_show(saved: Any, request: gr.Request):
 def save(request: gr.Request) -> dict | None:
     """What the browser keeps of the game (its text and moves), to resume it in a reloaded page."""
     game = sessions.get(request).game
-    return None if game is None else {"text": game.text, "shown": game.shown, "moves": list(game.moves)}
+    if game is None:
+        return None
+    return {"text": game.text, "shown": game.shown, "moves": list(game.moves), "at": list(game.at)}
 
 
 def _playing(request: gr.Request) -> Game:

@@ -154,7 +154,7 @@ def numbers(game: Game | None, move: Move | None = None) -> str:
     }
     result = {
         "playing": True,
-        "model": game.label,
+        "model_name": game.label,  # not "model": that key holds the model's scores
         "character": min(game.position + 1, len(game.text)),
         "of": len(game.text),
         "done": game.done,

@@ -34,6 +34,9 @@ SEED_MAX_CHARS = int(_env("SEED_MAX_CHARS", 2000))  # seed text, Learn text and 
 MODEL_MAX_HIDDEN = int(_env("MODEL_MAX_HIDDEN", 512))
 MODEL_MAX_LAYERS = int(_env("MODEL_MAX_LAYERS", 3))
 SESSIONS_MAX = int(_env("SESSIONS_MAX", 200))  # sessions kept; the least recently used idle one goes first
+# Sessions one address may hold (a room behind one NAT shares an address): past it, that address's new ones are
+# refused, so one client cannot crowd the others out of SESSIONS_MAX.
+CLIENT_SESSIONS = int(_env("CLIENT_SESSIONS", 40))
 SESSION_IDLE_SECONDS = _env("SESSION_IDLE_SECONDS", 1800.0, float)  # an API script's untouched session is freed
 # A page that went away (its heartbeat closed: the tab closed, or the Wi-Fi dropped) keeps its work this long;
 # a page that comes back within it finds everything as it was. Also how long a session nobody ever read lives.
@@ -51,12 +54,21 @@ SESSION_MEMORY_MB = _env("SESSION_MEMORY_MB", 128.0, float)
 # (0.35 MB each) or 12 of the base model's size (1.3 MB each). Counted in the memory budget with the models.
 MOMENTS_MEMORY_MB = _env("MOMENTS_MEMORY_MB", 16.0, float)
 MEMORY_BUDGET_MB = _env("MEMORY_BUDGET_MB", 4096.0, float)
+# What all the sessions of one address may hold together: a quarter of the budget, so one client cannot hold the
+# whole budget (for the half hour an API session lives) and refuse everyone else's Train.
+CLIENT_MEMORY_MB = _env("CLIENT_MEMORY_MB", 1024.0, float)
 CONCURRENT_TRAININGS = int(_env("CONCURRENT_TRAININGS", 2))
 CONCURRENT_GENERATIONS = int(_env("CONCURRENT_GENERATIONS", 2))  # more only thrash 2 cores: they queue instead
 # Text analyses (Find units, a unit's heatmap, Score any text) take a fraction of a second each but can be
 # flooded: one at a time, in their own queue, pausing while a generation runs.
 CONCURRENT_ANALYSES = int(_env("CONCURRENT_ANALYSES", 1))
-QUEUE_MAX = int(_env("QUEUE_MAX", 60))  # events waiting; beyond this a visitor is told to try again
+# Events waiting (not running); beyond this a visitor is told the app is busy. Stop is never refused. Room for
+# five greedy addresses' full shares (CLIENT_EVENTS each) and a room of 30 waiting for one thing each.
+QUEUE_MAX = int(_env("QUEUE_MAX", 200))
+# One network address's share of the queue: events waiting or running, of every kind (a room behind one NAT shares
+# an address, so this is generous), and of them text analyses (one slot serves the whole room: 5 s each at worst).
+CLIENT_EVENTS = int(_env("CLIENT_EVENTS", 16))
+CLIENT_ANALYSES = int(_env("CLIENT_ANALYSES", 2))
 CGROUP = Path("/sys/fs/cgroup")
 
 

@@ -11,7 +11,9 @@ a real visitor (stop it at once). Gradio's own unload event fires on any dropped
 
 from __future__ import annotations
 
+import hmac
 import json
+import os
 import re
 import threading
 import time
@@ -51,9 +53,33 @@ def watch(blocks: gr.Blocks) -> dict[str, Any]:
     _blocks = blocks
     from starlette.middleware import Middleware
 
-    from . import boot  # imports this module
+    from . import admission, boot  # they import this module
 
-    return {"middleware": [Middleware(Watch), Middleware(boot.Boot)]}
+    outermost = [Middleware(Balancer)] if BALANCER_SECRET else []
+    return {"middleware": [*outermost, Middleware(Watch), Middleware(boot.Boot), Middleware(admission.Door)]}
+
+
+# A replica behind the balancer (demo.replicas) believes the X-Forwarded-For that HAProxy sets only when the request
+# also carries this run's secret, which HAProxy adds: a local program can bind the balancer's address, not know it.
+BALANCER_SECRET = os.environ.get("CHARLSTM_BALANCER_SECRET", "").encode()
+
+
+class Balancer:
+    """ASGI middleware of a replica: the visitor's address from the balancer's X-Forwarded-For when the secret
+    header matches (and the header removed, so no handler sees it); otherwise the connection's own."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") in ("http", "websocket"):
+            headers = scope.get("headers", [])
+            secret = next((v for k, v in headers if k == b"x-charlstm-balancer"), b"")
+            forwarded = next((v for k, v in headers if k == b"x-forwarded-for"), b"")
+            scope = dict(scope, headers=[(k, v) for k, v in headers if k != b"x-charlstm-balancer"])
+            if forwarded and hmac.compare_digest(secret, BALANCER_SECRET):
+                scope["client"] = (forwarded.decode("latin-1").split(",")[-1].strip(), 0)
+        await self.app(scope, receive, send)
 
 
 def watching() -> bool:
@@ -215,11 +241,57 @@ def require_reader(key: str, what: str) -> None:
         raise gr.Error(f"Nobody is reading {what} (the page or script went away), so it did not start.")
 
 
+# On a Hugging Face Space every visitor arrives through the Space's proxy, so the address the server sees is the
+# proxy's, shared by the whole room: there (and only there: elsewhere anyone could send the header) the visitor's
+# address is the first one in the X-Forwarded-For header the proxy sets.
+ON_SPACE = bool(os.environ.get("SPACE_ID"))
+
+
+def address(host: str | None, forwarded: str | None) -> str:
+    """The visitor's address from the connection's ``host`` and the request's ``X-Forwarded-For``, which is
+    believed only on a Space (behind a proxy of our own, uvicorn has already put it in ``host``: see the README)."""
+    if ON_SPACE and forwarded:
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first
+    return host or "unknown"
+
+
 def client_of(request: gr.Request | None) -> str:
-    """The visitor's network address, as the server sees it (behind a proxy, see the README: the proxy must
-    pass it on, or every visitor shares one budget)."""
-    client = getattr(getattr(request, "request", None), "client", None) or getattr(request, "client", None)
-    return getattr(client, "host", None) or "unknown"
+    """The visitor's network address (see :func:`address`): per-address budgets are counted by it."""
+    inner = getattr(request, "request", None) or request
+    client = getattr(inner, "client", None) or getattr(request, "client", None)
+    headers = getattr(inner, "headers", None) or getattr(request, "headers", None) or {}
+    return address(getattr(client, "host", None), headers.get("x-forwarded-for"))
+
+
+def address_of_scope(scope: dict) -> str:
+    """:func:`client_of` for a raw ASGI request (the middleware's view)."""
+    forwarded = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-forwarded-for"), None)
+    return address((scope.get("client") or (None, 0))[0], forwarded)
+
+
+def blocks() -> gr.Blocks | None:
+    """The app being watched (None in unit tests that call handlers directly)."""
+    return _blocks
+
+
+def queued_events(client: str) -> list:
+    """Every event this client has waiting or running in Gradio's queue (Gradio keeps no public view of it)."""
+    if _blocks is None:
+        return []
+    return [e for e in list(_blocks._queue.event_ids_to_events.values()) if client_of(e.request) == client]
+
+
+def waiting(key: str) -> bool:
+    """Whether the session has an event waiting or running in Gradio's queue: its visitor is still there, however
+    long the queue keeps them (a busy room kept a generation waiting past the idle time, and freed its session)."""
+    return _blocks is not None and bool(_blocks._queue.pending_event_ids_session.get(key))
+
+
+def queue_length() -> int:
+    """Events waiting in Gradio's queue (not those running), as Gradio's own cap counts them."""
+    return len(_blocks._queue) if _blocks is not None else 0
 
 
 def queued_work(client: str, api_names: tuple[str, ...]) -> tuple[int, int]:

@@ -76,16 +76,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def replica_env(name: str, port: int, replicas: int, cores: int, files: Path, source: str) -> dict[str, str]:
-    """A replica's environment: its address and name, its cores, and its share of the machine's model memory
-    and sessions (the caps, set or default, are read as totals for the machine)."""
+def replica_env(
+    name: str, port: int, replicas: int, cores: int, files: Path, source: str, secret: str = ""
+) -> dict[str, str]:
+    """A replica's environment: its address and name, its cores, its share of the machine's model memory and
+    sessions (the caps, set or default, are read as totals for the machine), and the balancer's secret."""
     files.mkdir()
     return os.environ | {
         "GRADIO_SERVER_NAME": "127.0.0.1",
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_TEMP_DIR": str(files),
         "TMPDIR": str(files),
-        "FORWARDED_ALLOW_IPS": source,  # uvicorn reads X-Forwarded-For only from the balancer
+        # uvicorn believes no X-Forwarded-For: the replica believes the balancer's beside its secret (any local
+        # program can bind the balancer's source address)
+        "FORWARDED_ALLOW_IPS": "",
+        "CHARLSTM_BALANCER_SECRET": secret,
         "CHARLSTM_REPLICA": name,
         "CHARLSTM_CORES": str(cores),
         "CHARLSTM_MEMORY_BUDGET_MB": str(limits.MEMORY_BUDGET_MB / replicas),
@@ -168,17 +173,17 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="charlstm-replicas-"))
     ended, children = threading.Event(), []
     try:
-        source = balancer.balancer_source()
+        source, secret = balancer.balancer_source(), balancer.new_secret()
         ports = {f"r{i}": free_port() for i in range(1, args.replicas + 1)}
         for name, port in ports.items():
-            env = replica_env(name, port, args.replicas, args.cores_per_replica, root / name, source)
+            env = replica_env(name, port, args.replicas, args.cores_per_replica, root / name, source, secret)
             children.append(start(name, [sys.executable, "-m", "demo"], env, ended))
             children[-1].url = f"http://127.0.0.1:{port}/"
         wait_until_answering(children)
         for child in children:
             print(f"charlstm: replica {child.name} (pid {child.process.pid}) at {child.url}", flush=True)
         path = root / "haproxy.cfg"
-        path.write_text(balancer.config(f"{args.host}:{args.port}", ports, source), encoding="utf-8")
+        path.write_text(balancer.config(f"{args.host}:{args.port}", ports, source, secret), encoding="utf-8")
         front = start("haproxy", [haproxy, "-db", "-f", str(path)], os.environ.copy(), ended)
         front.url = f"http://{args.host}:{args.port}/"
         children.append(front)

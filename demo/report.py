@@ -178,7 +178,7 @@ def _command(session: Session) -> str:
     # and only then also stops a memorising run as the app did.
     init = "auto" if run.init == "base" else run.init
     seconds = config.seconds if config.seconds is not None else train_tab.DEFAULTS["seconds"]
-    line = train_tab.command(seconds, False, knobs, init, config.keep_best)
+    line = train_tab.command(seconds, False, knobs, init, config.keep_best, model.cell)
     return (
         "<p>Save the corpus as <code>corpus.txt</code>, then run this in the project's folder. The settings and "
         "seed are the same; the budget is in seconds, so a faster or slower machine takes more or fewer steps.</p>"

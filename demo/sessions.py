@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +83,7 @@ class Session:
     moment: tuple[Moment, CharLSTM] | None = None  # None: the model as it is now
     racers: dict[str, Run] = field(default_factory=dict)  # the cell race's models (demo.cells_view), by cell
     lost: bool = False  # this visitor's work was lost with another server process: say so once (demo.boot)
+    address: str = ""  # the visitor's network address (presence.client_of): per-address shares count by it
 
     def check_lost(self) -> None:
         """Tell a visitor whose work was lost with another server process (a replica that died, this server
@@ -190,15 +191,45 @@ def key_of(request: gr.Request | None) -> str:
 
 def get(request: gr.Request | None) -> Session:
     """The caller's session, created on first use (marked lost when the visitor's work lived in another server
-    process: see :meth:`Session.check_lost`); touching it keeps it alive."""
+    process: see :meth:`Session.check_lost`); touching it keeps it alive. A new session is refused (``gr.Error``)
+    when its address already holds :data:`limits.CLIENT_SESSIONS`, or when the room is full of sessions that may
+    not be freed for it (pages still open, trainings)."""
     key = key_of(request)
     now = time.monotonic()
     with _lock:
-        session = _sessions.pop(key, None) or Session(lost=boot.came_from_elsewhere(request))
+        session = _sessions.pop(key, None)
+        if session is None:
+            _expire(now, room_for=1)
+            address = presence.client_of(request)
+            _admit(address)
+            session = Session(lost=boot.came_from_elsewhere(request), address=address)
         session.last_seen = now
         _sessions[key] = session  # most recently used last
-        _expire(now)
     return session
+
+
+def find(request: gr.Request | None) -> Session | None:
+    """The caller's session if it has one (Stop must not create one, nor be refused for the room being full)."""
+    with _lock:
+        session = _sessions.get(key_of(request))
+    if session is not None:
+        session.last_seen = time.monotonic()
+    return session
+
+
+def _admit(address: str) -> None:
+    """Refuse a new session from ``address`` past its share, or when no room can be made (called under _lock)."""
+    held = sum(1 for s in _sessions.values() if s.address == address)
+    if held >= limits.CLIENT_SESSIONS and presence.watching():  # handlers called directly have no addresses
+        raise gr.Error(
+            f"Your address already holds {held} sessions, the most one address may have "
+            f"({limits.CLIENT_SESSIONS}): close a tab you no longer use, or try again when one has been freed."
+        )
+    if len(_sessions) >= limits.SESSIONS_MAX:
+        raise gr.Error(
+            f"The app is busy: its {limits.SESSIONS_MAX} sessions are all in use by open pages and trainings. "
+            "Try again in a few minutes."
+        )
 
 
 def drop(request: gr.Request | None) -> None:
@@ -223,6 +254,14 @@ def check_memory(session: Session, needed: int) -> None:
         others = [s for s in _sessions.values() if s is not session]
     in_use = sum(s.memory_bytes() for s in others)
     needed += int(limits.MOMENTS_MEMORY_MB * mb)  # the time machine's moments of the run, at most
+    mine = [s for s in others if s.address == session.address]
+    held = sum(s.memory_bytes() for s in mine)
+    if held + needed > limits.CLIENT_MEMORY_MB * mb and presence.watching():
+        raise gr.Error(
+            f"Your address's other {len(mine)} sessions hold {held / mb:,.0f} MB of models, and this one needs "
+            f"{needed / mb:.0f} MB: one address may hold up to {limits.CLIENT_MEMORY_MB:,.0f} MB. Close a tab you "
+            "no longer use (its model is freed a few minutes later), or train a smaller model."
+        )
     if in_use + needed > limits.MEMORY_BUDGET_MB * mb:
         raise gr.Error(
             f"The server's memory for models is full: {len(others)} other visitors' models hold "
@@ -281,21 +320,33 @@ def start_sweeper() -> threading.Thread:
     return thread
 
 
-def _expire(now: float) -> None:
+def _expire(now: float, room_for: int = 0) -> None:
+    """Free the sessions nobody will come back for and, past :data:`limits.SESSIONS_MAX` (with ``room_for`` new
+    ones), idle ones that may be freed: never a page (open, or away for less than the grace period) and never a
+    training; those nobody ever read first, then the greediest address's, least recently used first. When none
+    may be freed the newcomer is refused instead (:func:`_admit`), not the visitor already there."""
     idle = [k for k, s in _sessions.items() if _gone(k, s, now)]
-    over = len(_sessions) - len(idle) - limits.SESSIONS_MAX
-    if over > 0:  # least recently used first, never one that is training
-        idle += [k for k, s in _sessions.items() if k not in idle and not s.running][:over]
+    over = len(_sessions) - len(idle) + room_for - limits.SESSIONS_MAX
+    if over > 0:
+        held = Counter(s.address for s in _sessions.values())
+        spare = [
+            (presence.ever_listened(k), -held[s.address], i, k)
+            for i, (k, s) in enumerate(_sessions.items())
+            if k not in idle and not s.running and presence.gone_for(k, now) is None
+        ]
+        idle += [k for *_, k in sorted(spare)[:over]]
     for key in idle:
         _sessions.pop(key).free()
         presence.forget(key)
         log.info("session %s… freed", key[:8])
-    if idle:
-        return_memory()
+    if idle:  # returned by the sweeper when no training runs: trimming stalls every thread (a flood of cheap
+        _trim_due.set()  # sessions freed one by one had the room waiting on the allocator)
 
 
 def _gone(key: str, session: Session, now: float) -> bool:
     """Whether nobody will come back for this session (see the module's docstring for the rules)."""
+    if presence.ever_listened(key) and presence.waiting(key):  # a request of theirs is in the queue: still there
+        return False
     away = presence.gone_for(key, now)
     if away is not None:  # a page: freed once its heartbeat has been gone for the grace period
         return away > limits.SESSION_GRACE_SECONDS and now - session.last_seen > limits.SESSION_GRACE_SECONDS

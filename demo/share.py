@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import gradio as gr
 
-from . import corpus_tab, links, quickstart
+from . import checks, corpus_tab, links, quickstart
 from .generate_tab import SLIDERS
 
 URL_MAX_CHARS = 10_000  # the longest page address taken from a browser (the longest link is about 7,000)
@@ -96,11 +96,12 @@ def apply(sent_url: str, request: gr.Request) -> tuple:
         corpus = [setup.preset, text, *corpus_tab.corpus_stats(text)]
     given = {"seed_text": setup.seed_text, **setup.settings}
     generate = [gr.skip() if given.get(name) is None else given[name] for name in LABELS]
-    if setup.notes:
-        gr.Warning("This link: " + " ".join(setup.notes))
+    notes = checks.escaped(" ".join(setup.notes))  # they quote the link's names and values: anyone's markup
+    if notes:
+        gr.Warning("This link: " + notes)
     tab = gr.Tabs(selected=setup.tab) if setup.tab else gr.skip()
     joined = links.join_html(room, qr)
-    return tab, *corpus, *generate, setup.present, ",".join(setup.hide), room, qr, joined, " ".join(setup.notes)
+    return tab, *corpus, *generate, setup.present, ",".join(setup.hide), room, qr, joined, notes
 
 
 def setup_link(where: str, hide: str, preset: str, seed_text: str, *settings: float) -> tuple[str, str, str, str]:
@@ -115,7 +116,7 @@ def setup_link(where: str, hide: str, preset: str, seed_text: str, *settings: fl
     values = {"tab": tab, "preset": preset, "seed_text": seed_text, "hide": hide, **dict(zip(links.SETTINGS, settings))}
     setup = links.parse({name: str(value) for name, value in values.items() if value is not None})
     result, qr = links.room_qr(_page_url(url, None), setup)
-    return result, qr, links.join_html(result, qr), " ".join(setup.notes)
+    return result, qr, links.join_html(result, qr), checks.escaped(" ".join(setup.notes))
 
 
 def build(tabs: gr.Tabs, path: quickstart.Path) -> tuple[dict, dict]:

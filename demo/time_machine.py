@@ -41,8 +41,10 @@ def _at(session: Session, seconds: float) -> Moment | None:
     """The moment closest to ``seconds``, or None for the model as it is now (the slider's right end, or
     nearer to the end than to any moment)."""
     end = end_of(session)
+    if seconds >= end:  # the plot's seconds are rounded (3.0 where the last moment kept 3.0027): past it is now
+        return None
     moment = session.timeline.nearest(seconds)
-    return None if abs(end - seconds) < abs(moment.elapsed - seconds) else moment
+    return None if abs(end - seconds) <= abs(moment.elapsed - seconds) else moment
 
 
 def _session_with_moments(request: gr.Request) -> Session:

@@ -271,8 +271,8 @@ def continue_model(text: str, seconds: float, request: gr.Request):
 async def stop(request: gr.Request) -> str:
     """Ask this session's training to stop after the current step. A coroutine: it runs on the server's event
     loop at once, never waiting for a worker thread that heavy requests may all be holding."""
-    session = sessions.get(request)
-    if not session.running:
+    session = sessions.find(request)  # never creates one: a Stop is never refused
+    if session is None or not session.running:
         return "Nothing is training in this session."
     session.stop.set()
     return "Stopping…"

@@ -8,6 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from charlstm import checkpoint
+from charlstm.config import CELL_NAMES
 from charlstm.data import CorpusError, decode_text
 from charlstm.run import Run
 
@@ -44,6 +45,7 @@ def upload_model(path: str | None, request: gr.Request) -> tuple[str, str]:
     session = sessions.get(request)
     try:
         run = Run.resume(file)
+        run.init = file.name  # its weights come from this file (the file's own "init" says where it began)
         c = run.model.config
         if c.hidden_size > limits.MODEL_MAX_HIDDEN or c.num_layers > limits.MODEL_MAX_LAYERS:
             raise checkpoint.CheckpointError(
@@ -59,7 +61,8 @@ def upload_model(path: str | None, request: gr.Request) -> tuple[str, str]:
         session.timeline = session.moment = None  # the time machine's moments were another model's
         session.publish()
     return (
-        f"Loaded: {c.num_layers}×{c.hidden_size} LSTM, vocabulary of {run.vocab.size - 1} characters, "
-        f"trained {run.state.step:,} steps. Generate, Learn and Inside now use it; Continue trains it further.",
+        f"Loaded: {CELL_NAMES[c.cell]} of {c.num_layers}×{c.hidden_size}, vocabulary of {run.vocab.size - 1} "
+        f"characters, trained {run.state.step:,} steps. Generate, Learn and Inside now use it; Continue trains it "
+        "further.",
         sessions.OWN_LABEL,
     )

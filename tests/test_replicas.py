@@ -163,6 +163,14 @@ def test_only_the_balancer_may_say_who_the_visitor_is(room):
     assert direct == {"replica": "r1", "boot": direct["boot"], "client": "127.0.0.1"}  # not trusted from it
 
 
+def test_a_local_program_on_the_balancers_own_address_cannot_claim_one(room):
+    local = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))  # where HAProxy connects from
+    direct = local.get(room.replicas["r1"] + "healthz", headers={"x-forwarded-for": "203.0.113.9"}).json()
+    assert direct["client"] == "127.0.0.2"  # before: 203.0.113.9, believed from the balancer's address
+    forged = {"x-forwarded-for": "203.0.113.9", "x-charlstm-balancer": "guessed"}
+    assert local.get(room.replicas["r1"] + "healthz", headers=forged).json()["client"] == "127.0.0.2"
+
+
 def _call(page: httpx.Client, api_name: str, data: list, session: str) -> dict:
     """One call as a page makes it: join the queue, then read the event stream to the final message."""
     config = page.get("config").json()

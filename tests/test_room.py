@@ -77,8 +77,9 @@ def test_stop_answers_while_heavy_requests_fill_their_queue(room):
     wait_until(lambda: len(job.outputs()) >= 2, "the training streams")
     joined, finished = [], []
     text = (CORPUS * 2)[:2000]
-    flood = [
-        threading.Thread(target=_call, args=(room.url, "/find_units", [text], joined, finished)) for _ in range(12)
+    flood = [  # from six addresses, each within its share of the analyses (limits.CLIENT_ANALYSES)
+        threading.Thread(target=_call, args=(room.url, "/find_units", [text], joined, finished, f"10.5.0.{i // 2}"))
+        for i in range(12)
     ]
     for thread in flood:
         thread.start()
