@@ -118,8 +118,10 @@ def wide_page(browser, app_server):
 
 @pytest.fixture(scope="session")
 def app_server():
-    # the address a room would use (links and QR codes carry it; with loopback alone they would say why not)
-    server = AppServer(CHARLSTM_PUBLIC_URL=ROOM_URL)
+    # The address a room would use (links and QR codes carry it; with loopback alone they would say why not). Every
+    # test connects from 127.0.0.1, so one address's shares of sessions and memory would be the whole suite's: here
+    # they are the room's (tests/test_fair_share.py starts servers with the real shares).
+    server = AppServer(CHARLSTM_PUBLIC_URL=ROOM_URL, CHARLSTM_CLIENT_SESSIONS="200", CHARLSTM_CLIENT_MEMORY_MB="4096")
     yield server
     server.stop()
 
