@@ -85,7 +85,7 @@ def build() -> dict:
         with gr.Row(elem_id="learn-controls", equal_height=True):
             text = gr.Textbox(
                 EXAMPLE,
-                label="Text to step through",
+                label="Text to step through (keys: ←/→ step, Home/End, Space plays)",
                 max_length=limits.SEED_MAX_CHARS,
                 scale=3,
                 min_width=220,
@@ -96,7 +96,7 @@ def build() -> dict:
                 len(EXAMPLE),
                 value=1,
                 step=1,
-                label="Character (keys ←/→, Home/End, Space)",
+                label="Character (1 = the first)",
                 scale=3,
                 min_width=220,
                 elem_id="learn-step",

@@ -21,10 +21,12 @@ def test_a_phone_reads_the_runs_table_the_plot_legend_and_knows_the_equations_sc
 
     page.goto(app_server.url + "?tab=train", wait_until="load")
     page.get_by_role("tab", name="Train", selected=True).wait_for(timeout=60_000)
+    page.locator("#train-settings").get_by_text("Settings").first.click()  # a closed section
     budget = page.get_by_label("Time budget (seconds)").first
     budget.fill("2")
     budget.press("Enter")
     page.locator("#train-button").click()
+    page.locator("#runs").get_by_text("Compare runs").first.click()  # a closed section
     table = page.locator("#runs-table")
     table.locator(".body-cell", has_text="first run").first.wait_for(timeout=120_000)
     table.scroll_into_view_if_needed()
@@ -35,6 +37,8 @@ def test_a_phone_reads_the_runs_table_the_plot_legend_and_knows_the_equations_sc
     )
     assert len(cells) >= 4, cells  # run, what changed, seconds trained, best validation: not 2 of 11
     assert all(left >= 0 and right <= 390 and whole for left, right, whole, _ in cells), cells  # whole, in view
+    page.locator("#train-status").get_by_text("Done").wait_for(timeout=120_000)
+    page.locator("#loss-plot .role-legend").wait_for(timeout=30_000)  # drawn with the chart's last rebuild
     legend = page.evaluate(
         """() => { const svg = document.querySelector('#loss-plot svg.marks').getBoundingClientRect();
                    const legend = document.querySelector('#loss-plot .role-legend').getBoundingClientRect();
