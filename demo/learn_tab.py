@@ -85,7 +85,7 @@ def build() -> dict:
         with gr.Row(elem_id="learn-controls", equal_height=True):
             text = gr.Textbox(
                 EXAMPLE,
-                label="Text to step through (keys: ←/→ step, Home/End, Space plays)",
+                label="Text to step through (keys ←/→, Space)",
                 max_length=limits.SEED_MAX_CHARS,
                 scale=3,
                 min_width=220,
