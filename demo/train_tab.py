@@ -219,6 +219,9 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
     else:
         written = (gr.skip(),) * 3
     download = str(session.download_path())
+    # the writing above takes a moment: the visitor is still here (a script downloads the model next), so the
+    # session is not idle from before it
+    session.last_seen = time.monotonic()
     yield _frame(session, status, samples_text(session), download, buttons, choice, moments, written, runs=True)
 
 
