@@ -26,6 +26,7 @@ import torch
 from charlstm.config import SampleConfig
 from charlstm.memorisation import MIN_COPY
 from charlstm.model import CharLSTM
+from charlstm.moments import Moment
 from charlstm.sampling import sample
 from charlstm.vocab import Vocab
 
@@ -87,17 +88,25 @@ def _write(session: Session, model: CharLSTM, vocab: Vocab, seed: int) -> Writte
     return Written(text, found.share, f'<p class="writes-when">{words}</p>' + copied_html(text, found.spans))
 
 
-def choices(session: Session) -> list[tuple[str, str]]:
-    """The two models worth writing with after a run, or none when its best moment is its end."""
-    timeline, best_at = session.timeline, session.best_at
-    if session.model is None or not timeline or best_at is None:
+def _other(session: Session) -> Moment:
+    """The moment the pick's "other" value names: the latest evaluation when keep-best put the best weights back
+    ("now" is then the best), else the best moment ("now" is the latest)."""
+    if session.kept_from is not None:
+        return session.timeline.moments[-1]
+    return session.timeline.nearest(session.best_at)
+
+
+def choices(session: Session, now: Written) -> list[tuple[str, str]]:
+    """The two models worth writing with after a run, or none when its best moment is its end; ``now`` is what
+    the model as the run left it wrote (so the latest model's text is not written twice)."""
+    if session.model is None or not session.timeline or session.best_at is None:
         return []
     end = time_machine.end_of(session)
     kept_best = session.kept_from is not None  # keep-best put the best weights back: "now" is the best moment
-    other = timeline.moments[-1] if kept_best else timeline.nearest(best_at)
+    other = _other(session)
     if abs(other.elapsed - (session.kept_from or end)) < 0.5:
         return []
-    latest_share = _write(session, *_model_of(session, other if kept_best else None), SEED).share
+    latest_share = _write(session, other.model(), other.vocab, SEED).share if kept_best else now.share
     best_bpc = session.best_bpc if kept_best else other.val_bpc
     copied = f", {latest_share:.0%} copied" if latest_share is not None else ""
     latest = f"knows your text ({(other.elapsed if kept_best else end):.0f} s{copied})"
@@ -106,21 +115,10 @@ def choices(session: Session) -> list[tuple[str, str]]:
     return [(latest, OTHER if kept_best else NOW), (best, NOW if kept_best else OTHER)]
 
 
-def _model_of(session: Session, moment) -> tuple[CharLSTM, Vocab]:
-    return (session.model, session.vocab) if moment is None else (moment.model(), moment.vocab)
-
-
-def other_moment(session: Session) -> float:
-    """Seconds of the moment that the pick's "other" value names (see :func:`choices`)."""
-    if session.kept_from is not None:
-        return session.timeline.moments[-1].elapsed
-    return session.timeline.nearest(session.best_at).elapsed
-
-
 def after_run(session: Session) -> tuple[str, dict]:
     """The writing at a run's end, and the pick between the two models (hidden when there is one)."""
-    pair = choices(session)
     written = write(session)
+    pair = choices(session, written)
     if not pair:
         return written.html, gr.update(choices=[], value=None, visible=False)
     return written.html, gr.update(choices=pair, value=NOW, visible=True)
@@ -131,7 +129,7 @@ def write_with(choice: str, request: gr.Request) -> tuple[str, str, str, float]:
     if choice not in (NOW, OTHER):
         raise gr.Error(f"Write with must be {NOW!r} or {OTHER!r}, not {checks.shown(choice)}.")
     session = sessions.get(request)
-    seconds = time_machine.end_of(session) if choice == NOW else other_moment(session)
+    seconds = time_machine.end_of(session) if choice == NOW else _other(session).elapsed
     note, label, at = time_machine.choose_moment(seconds, request)
     return write(session).html, note, label, at
 
