@@ -141,11 +141,22 @@ def base_row(text: str, known: set[str]) -> dict:
     }
 
 
-def train_once(text: str, seconds: float, steps: int | None, seed: int, known: set[str]) -> dict:
-    """Train with the app's defaults, keeping a copy of the weights at each new best validation; score both."""
+def train_once(
+    text: str, seconds: float, steps: int | None, seed: int, known: set[str], **overrides: float | None
+) -> dict:
+    """Train with the app's defaults (``overrides``, None ignored, win over them: for tuning), keeping a copy of the
+    weights at each new best validation; score both."""
     torch.manual_seed(seed)
     the_plan = plan(
-        text, "auto", seconds, steps, strict_shape=False, keep_best=False, stop_when_memorising=False, seed=seed
+        text,
+        "auto",
+        seconds,
+        steps,
+        strict_shape=False,
+        keep_best=False,
+        stop_when_memorising=False,
+        seed=seed,
+        **overrides,
     )
     run, corpus = Run.start(text, the_plan)
     best_model, best_bpc, best_s, evaluations = None, float("inf"), 0.0, 0
@@ -207,8 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per text (seeds 0, 1, ...); ranges reported")
     parser.add_argument("--base-words", type=Path, default=BASE_WORDS, help="cache of the base model's words")
     parser.add_argument("--json", action="store_true", help="one JSON line per text (the table goes to stderr)")
+    parser.add_argument("--learning-rate", type=float, help="override the default peak rate (to tune it)")
+    parser.add_argument("--dropout", type=float, help="override the default dropout (to tune it)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (the app's: 2)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     found = texts()
     unknown = sorted(set(args.only or ()) - set(found))
     if unknown:
@@ -220,7 +234,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.only and name not in args.only:
             continue
         base = base_row(text, known)
-        rows = [train_once(text, args.seconds, args.steps, seed, known) for seed in range(args.repeat)]
+        rows = [
+            train_once(
+                text, args.seconds, args.steps, seed, known, learning_rate=args.learning_rate, dropout=args.dropout
+            )
+            for seed in range(args.repeat)
+        ]
         if args.json:
             print(json.dumps({"text": name, "chars": len(text), "seconds": args.seconds, "base": base, "runs": rows}))
         print(summary_line(name, len(text), base, rows), file=table, flush=True)

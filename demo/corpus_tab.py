@@ -51,7 +51,7 @@ def _summary(text: str, notes: tuple[str, ...] = (), stats: CorpusStats | None =
     stats = stats or describe(text)
     lines = [
         f"Your text: **{stats.chars:,} characters** ({stats.train_chars:,} to learn from, {stats.val_chars:,} held "
-        f"out to check), {len(stats.counts):,} distinct characters."
+        f"out to check), {stats.distinct:,} distinct characters."
     ]
     lines += [f"**Note:** {w}" for w in (*notes, *stats.warnings)]
     return "\n\n".join(lines)
@@ -59,7 +59,7 @@ def _summary(text: str, notes: tuple[str, ...] = (), stats: CorpusStats | None =
 
 def _details(stats: CorpusStats) -> str:
     """The Corpus tab's account of the split and the vocabulary, above the table of characters."""
-    distinct = len(stats.counts)
+    distinct = stats.distinct
     kept = (
         "the model's vocabulary, plus one id for characters never seen"
         if distinct <= MAX_VOCAB
@@ -76,8 +76,9 @@ def _details(stats: CorpusStats) -> str:
 def _characters(text: str, stats: CorpusStats | None = None) -> str:
     """The table of characters, most common first, up to the vocabulary's cap (what a model can keep, and more than
     anyone reads): a text of a million distinct characters drew a million chips, a 113 MB reply."""
-    chips, counts = [], (stats or describe(text)).counts
-    for ch, count in counts[:MAX_VOCAB]:
+    stats = stats or describe(text)
+    chips = []
+    for ch, count in stats.counts:  # up to the vocabulary's cap
         marks, title = [], f"U+{ord(ch):04X}, seen {count:,} times"
         if count <= RARE:
             marks.append("rare")
@@ -92,7 +93,7 @@ def _characters(text: str, stats: CorpusStats | None = None) -> str:
         '<p class="legend">Most common first. <span class="chip rare">rare</span> seen at most '
         f'{RARE} times · <span class="chip non-ascii">non-ASCII</span> beyond plain English letters.</p>'
     )
-    more = len(counts) - MAX_VOCAB
+    more = stats.distinct - len(stats.counts)
     rest = f'<p class="legend">… and {more:,} more, each seen as often or less.</p>' if more > 0 else ""
     return legend + '<div class="chips">' + "".join(chips) + "</div>" + rest
 

@@ -115,7 +115,7 @@ def _corpus(text: str, vocab_size: int) -> str:
     rows = [
         ("characters", f"{stats.chars:,}"),
         ("lines", f"{stats.lines:,}"),
-        ("distinct characters", f"{len(stats.counts):,}"),
+        ("distinct characters", f"{stats.distinct:,}"),
         ("split", f"{stats.train_chars:,} to train on, the last {stats.val_chars:,} held out for validation"),
         ("the model's vocabulary", f"{vocab_size - 1:,} characters and one for unknown ones"),
     ]
