@@ -55,12 +55,11 @@ def test_two_clients_keep_separate_models(app_server):
 
 
 def test_a_cancelled_training_stops_and_keeps_its_weights(client):
-    # keep-last: the run cannot end early by itself (keep-best stops one that only memorises)
+    # a run that only memorises ends by itself, but not within its first three updates
     job = train(client, seconds=120, keep_best=False)
     wait_until(lambda: len(job.outputs()) >= 3, "three updates from the training")
     job.cancel()
-    # Cancelling ends the handler, which keeps the weights: Generate switches to them. Nothing else could end
-    # the run within this deadline, far short of its 120-second budget.
+    # Cancelling ends the handler, which keeps the weights: Generate switches to them.
     wait_until(lambda: "your model" in generate_note(client), "Generate to use the cancelled run's weights", 60)
     # The session is free again (its model is kept before it is marked idle; asking Stop now cannot stop
     # anything, the training having ended): a new training starts, and is stopped through the API.
