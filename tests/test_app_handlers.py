@@ -217,3 +217,13 @@ def test_opening_inside_finds_units_once_and_coming_back_keeps_the_chosen_unit(v
     assert found[3] is not None and len(found) == 5  # the best unit, picked on the first visit
     kept = inside_tab.first_visit(inside_tab.EXAMPLE, "<div>the unit the learner chose</div>", visitor)
     assert all(isinstance(x, type(gr.skip())) for x in kept)
+
+
+@pytest.mark.parametrize("keep_best", [False, True])
+def test_the_app_stops_a_run_that_only_memorises_whichever_weights_it_keeps(keep_best):
+    text = corpus_tab.preset_text(corpus_tab.FIRST_PRESET)
+    config = train_tab._plan(text, 60, "auto", True, keep_best, {}).train_config
+    assert config.stop_when_memorising and config.keep_best == keep_best
+    shown = train_tab.command(60, True, {}, "auto", keep_best)
+    assert "--no-stop-when-memorising" not in shown and ("--no-keep-best" in shown) != keep_best
+    assert "--stop-when-memorising" in train_tab.command(60, True, {}, "scratch", keep_best)

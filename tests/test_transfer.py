@@ -182,3 +182,27 @@ def test_copied_passages_are_found_and_nothing_else():
     assert found.spans == [(4, 84)], "the 80-character passage, and not the one a character too short"
     assert found.share == pytest.approx(80 / len(written))
     assert index.find(vocab.encode("no passage of this sentence is in the text, surely")).spans == []
+
+
+def test_a_run_keeping_its_latest_weights_still_stops_once_it_only_memorises():
+    """The app's default (issue 18): the latest weights, and no recitation: the run ends at the third evaluation in
+    a row that says "memorising", with the weights it has then (not the best ones)."""
+    g = torch.Generator().manual_seed(0)
+    train_text, val_text = _random_letters(400, g), _random_letters(400, g)
+    the_plan = plan(
+        train_text,
+        "scratch",
+        None,
+        400,
+        batch_size=16,
+        seq_len=32,
+        learning_rate=2e-2,
+        keep_best=False,
+        stop_when_memorising=True,
+    )
+    torch.manual_seed(0)
+    run, corpus = Run.start(train_text, the_plan, val_text=val_text)
+    records = list(run.train(corpus))
+    done = records[-1]
+    assert done.step < 400 and "stopped early" in done.message and "memorising" in done.message
+    assert done.kept_from is None and done.val_bpc > min(r.val_bpc for r in records if r.val_bpc is not None)
