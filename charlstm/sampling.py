@@ -137,7 +137,8 @@ class Uniforms:
     BLOCK = 256
 
     def __init__(self, generator: torch.Generator, count: int) -> None:
-        self.generator, self.left, self.block, self.next = generator, count, [], 0
+        self.generator, self.left, self.next = generator, count, 0
+        self.block: list[float] = []
 
     def __call__(self) -> float:
         if self.next == len(self.block):

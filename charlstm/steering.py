@@ -37,14 +37,17 @@ MAX_TRIES = 48  # clamps scored at most by one search: a few milliseconds each o
 
 
 @torch.no_grad()
-def char_bits(model: CharLSTM, vocab: Vocab, text: str, clamp: Clamp | None = None) -> np.ndarray:
+def char_bits(
+    model: CharLSTM, vocab: Vocab, text: str, clamp: Clamp | None = None, precision: str = "auto"
+) -> np.ndarray:
     """The surprise, in bits, of each character of ``text`` given the ones before it (the first one after the
     start character), with ``clamp`` held at every step; the first :data:`~charlstm.sampling.MAX_PROMPT`
-    characters. Read one character at a time by the same stepper that generates."""
+    characters. Read one character at a time by the same stepper that generates (its weights in ``precision``,
+    :data:`charlstm.steppers.PRECISIONS`)."""
     if clamp is not None:
         clamp.check(model)
     ids = prompt_ids(vocab, text[:MAX_PROMPT], torch.device("cpu"))[0].tolist()  # the start character first
-    step, (h, c) = stepper(model, clamp), zero_state(model)
+    step, (h, c) = stepper(model, clamp, precision), zero_state(model)
     bits = np.empty(len(ids) - 1)
     for t, (i, target) in enumerate(pairwise(ids)):
         logits = step(i, h, c).astype(np.float64)  # (V,)

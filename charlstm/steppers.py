@@ -14,7 +14,7 @@ A large model's matrices are read in float16. At batch 1 a step reads every weig
 it, so its time is the time to read the weights: the 1×512 base's recurrent matrix is 4 MiB in float32, and
 reading it took over half of a step (4.4-5.6k characters/s). Stored as float16 (fbgemm's packed format, widened to
 float32 as it is read, products summed in float32) it reads in about a third of the time, and bits/char move by
-~1e-4, far below the 0.01 allowed (``python -m charlstm bench --only stepper``). A model whose matrices all have
+~1e-4, far below the 0.01 allowed (``python -m bench.stepper``). A model whose matrices all have
 fewer than :data:`HALF_FROM` elements (the 1×256 default's largest: 1 MiB) stays float32: its weights sit in the
 cache, and it keeps writing exactly what it wrote. Both formats give the same result for the same input every
 time, so a seed still gives the same text.
@@ -42,15 +42,24 @@ HALF_FROM = 2**19  # elements (2 MiB in float32): the 1×512 base's recurrent ma
 
 def stepper(model: CharLSTM, clamp: Clamp | None = None, precision: str = "auto") -> Stepper:
     """The step of ``model``'s cell, holding the unit of ``clamp`` (if any) at its value."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if precision == "auto":
-        # one format for the whole model: float16 where its largest matrix is too big to sit in the cache
-        largest = max(w.numel() for w in [*model.recurrent.parameters(), model.head.weight])
-        precision = "fp16" if largest >= HALF_FROM and _has_fbgemm() else "fp32"
+    precision = weight_format(model, precision)
     if model.config.cell == "lstm":
         return lstm_step(model, clamp, precision)
     return gru_step(model, clamp, precision) if model.config.cell == "gru" else rnn_step(model, clamp, precision)
+
+
+def weight_format(model: CharLSTM, precision: str = "auto") -> str:
+    """The format ("fp32" or "fp16") a stepper for ``model`` stores its matrices in, for ``precision``."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "fp16" or (precision == "auto" and _largest_matrix(model) >= HALF_FROM):
+        return "fp16" if _has_fbgemm() else "fp32"  # float32 where this torch build lacks fbgemm
+    return "fp32"
+
+
+def _largest_matrix(model: CharLSTM) -> int:
+    # one format for the whole model: float16 where its largest matrix is too big to sit in the cache
+    return max(w.numel() for w in [*model.recurrent.parameters(), model.head.weight])
 
 
 def zero_state(model: CharLSTM) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -182,16 +191,15 @@ def _first_layer_table(model: CharLSTM, w_ih: torch.Tensor, bias: np.ndarray) ->
 
 
 def _matvec(weight: torch.Tensor, precision: str) -> MatVec:
-    """x (in,) -> weight @ x (out,), both float32 NumPy vectors; the weights stored in float16 for "fp16" (float32
-    where fbgemm is missing)."""
+    """x (in,) -> weight @ x (out,), both float32 NumPy vectors; the weights stored in ``precision``, a
+    :func:`weight_format`."""
     if precision == "fp16":
-        if _has_fbgemm():
-            with warnings.catch_warnings():  # torch marks these deprecated; 2.13 has them, a fallback waits below
-                warnings.simplefilter("ignore")
-                packed = torch.fbgemm_pack_gemm_matrix_fp16(weight)
-                zero = torch.zeros(len(weight))  # the bias it requires: adding 0 keeps the product exact
-                torch.fbgemm_linear_fp16_weight(torch.zeros(1, weight.shape[1]), packed, zero)  # warn here, once
-            return lambda x: torch.fbgemm_linear_fp16_weight(torch.from_numpy(x[None]), packed, zero).numpy()[0]
+        with warnings.catch_warnings():  # torch marks these deprecated; 2.13 has them, and fp32 is the fallback
+            warnings.simplefilter("ignore")
+            packed = torch.fbgemm_pack_gemm_matrix_fp16(weight)
+            zero = torch.zeros(len(weight))  # the bias it requires: adding 0 keeps the product exact
+            torch.fbgemm_linear_fp16_weight(torch.zeros(1, weight.shape[1]), packed, zero)  # it warns here, once
+        return lambda x: torch.fbgemm_linear_fp16_weight(torch.from_numpy(x[None]), packed, zero).numpy()[0]
     weight = weight.contiguous()
     return lambda x: torch.mv(weight, torch.from_numpy(x)).numpy()
 
