@@ -83,6 +83,8 @@ def generate(
     """Yield ``length`` characters continuing ``prompt``. Temperature 0 is greedy; top_k 0 keeps every character.
     With ``clamp``, one unit is held at its value from the seed's first character to the last one written.
     ``precision`` is the stepper's weight format (:data:`charlstm.steppers.PRECISIONS`; "fp32" to compare)."""
+    # refuse bad settings before any work (no torch.no_grad here: the stepper's weights are detached copies, and
+    # a decorator on a generator would enter and leave it at every character, which cost more than a pick)
     check_settings(length, temperature, top_k, top_p)
     if clamp is not None:
         clamp.check(model)
