@@ -41,8 +41,8 @@ HALF_FROM = 2**19  # elements (2 MiB in float32): the 1×512 base's recurrent ma
 
 
 def stepper(model: CharLSTM, clamp: Clamp | None = None, precision: str = "auto") -> Stepper:
-    """The step of ``model``'s cell, holding the unit of ``clamp`` (if any) at its value."""
-    precision = weight_format(model, precision)
+    """The step of ``model``'s cell, holding the unit of ``clamp`` (if any) at its value; its matrices stored in
+    :func:`weight_format` for ``precision``."""
     if model.config.cell == "lstm":
         return lstm_step(model, clamp, precision)
     return gru_step(model, clamp, precision) if model.config.cell == "gru" else rnn_step(model, clamp, precision)
@@ -153,6 +153,7 @@ def _layer_loop(
     another state passes other arrays, never the same ones changed in place); otherwise it is computed.
     """
     L, G = model.config.num_layers, len(biases[0])  # G: gate rows (4H for the LSTM, 3H for the GRU, H for the RNN)
+    precision = weight_format(model, precision)  # "fp32" or "fp16"
     readers = [weight("weight_ih", k + 1) for k in range(L - 1)] + [model.head.weight.detach().cpu()]
     products = [_matvec(torch.cat([weight("weight_hh", k), readers[k]]), precision) for k in range(L)]
     outputs = [*biases[1:], model.head.bias.detach().cpu().numpy().copy()]  # the biases of what reads h: a copy

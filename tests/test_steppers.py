@@ -67,3 +67,8 @@ def test_uniforms_drawn_in_blocks_are_the_ones_drawn_one_at_a_time():
     uniforms = Uniforms(blocks, 600)
     assert [uniforms() for _ in range(600)] == expected
     assert torch.equal(blocks.get_state(), one_by_one.get_state())  # no more drawn than needed
+
+
+def test_a_refused_precision_names_the_choices(small_model):
+    with pytest.raises(ValueError, match="auto, fp32, fp16"):
+        stepper(small_model, precision="bf16")
