@@ -1,13 +1,12 @@
 """Text generation and per-character probabilities.
 
-The seed text primes the recurrent state in one ``nn.LSTM`` pass; each new character then costs one cell
-step with the state carried (the window is never re-run). That step uses the readable equations of
-:mod:`charlstm.cell` on weights prepared once per call (the embedding folded into the first layer's input
-weights), which is about three times faster than calling ``nn.LSTM`` for a single character.
-Randomness comes only from the ``torch.Generator`` passed in: the same seed gives the same text, and
-concurrent callers never disturb each other. With a :class:`~charlstm.clamp.Clamp`, one unit is held at a value
-in every step, the seed's included (it is then read by the same stepper, not the fused pass). A GRU or plain-RNN
-model steps with the same kind of function from :mod:`charlstm.steppers`; everything else here is shared.
+Start with :func:`generate`: the seed text primes the recurrent state in one fused pass of the model; each new
+character is then drawn from the next-character distribution and costs one cell step with the state carried
+(the window is never re-run). The step is one of :mod:`charlstm.steppers` (the readable equations of
+:mod:`charlstm.cell` arranged for batch 1), several times faster than calling ``nn.LSTM`` for one character.
+Randomness comes only from the ``torch.Generator`` passed in: the same seed gives the same text, and concurrent
+callers never disturb each other. With a :class:`~charlstm.clamp.Clamp`, one unit is held at a value in every
+step, the seed's included (it is then read by the stepper too, not the fused pass).
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import torch
 from .clamp import Clamp
 from .config import SampleConfig
 from .model import CharLSTM, State
-from .steppers import stepper as other_stepper
+from .steppers import stepper, zero_state
 from .vocab import UNKNOWN_ID, Vocab
 
 MAX_LENGTH = 100_000  # characters generated per call
@@ -69,7 +68,6 @@ def prime(model: CharLSTM, vocab: Vocab, prompt: str) -> tuple[torch.Tensor, Sta
     return logits[0, -1], state
 
 
-@torch.no_grad()
 def generate(
     model: CharLSTM,
     vocab: Vocab,
@@ -80,9 +78,13 @@ def generate(
     top_p: float = DEFAULTS.top_p,
     generator: torch.Generator | None = None,
     clamp: Clamp | None = None,
+    precision: str = "auto",
 ) -> Iterator[Step]:
     """Yield ``length`` characters continuing ``prompt``. Temperature 0 is greedy; top_k 0 keeps every character.
-    With ``clamp``, one unit is held at its value from the seed's first character to the last one written."""
+    With ``clamp``, one unit is held at its value from the seed's first character to the last one written.
+    ``precision`` is the stepper's weight format (:data:`charlstm.steppers.PRECISIONS`; "fp32" to compare)."""
+    # refuse bad settings before any work (no torch.no_grad here: the stepper's weights are detached copies, and
+    # a decorator on a generator would enter and leave it at every character, which cost more than a pick)
     check_settings(length, temperature, top_k, top_p)
     if clamp is not None:
         clamp.check(model)
@@ -92,9 +94,10 @@ def generate(
     was_training = model.training
     model.eval()
     try:
-        step = _stepper(model, clamp)
+        # the one-character step, its weights prepared once for this call
+        step = stepper(model, clamp, precision)
         if clamp is None:
-            # prime: the whole seed in one fused nn.LSTM pass
+            # prime: the whole seed in one fused pass
             primed, (h_all, c_all) = prime(model, vocab, prompt)
             h, c = [s.cpu().numpy() for s in h_all[:, 0]], [s.cpu().numpy() for s in c_all[:, 0]]  # per layer, (H,)
             logits = primed.cpu().numpy()
@@ -104,9 +107,10 @@ def generate(
             for i in prompt_ids(vocab, prompt, torch.device("cpu"))[0].tolist():
                 logits = step(i, h, c)
         probs = _softmax(logits)
+        uniforms = Uniforms(generator, length)  # one random number per character drawn, taken in blocks
         for _ in range(length):
             # pick the next character from the reshaped distribution
-            i = _pick(logits, temperature, top_k, top_p, generator)
+            i = _pick(logits, temperature, top_k, top_p, uniforms)
             prob = float(probs[i])
             # advance the state by that character: the distribution over the one after
             logits = step(i, h, c)
@@ -121,75 +125,36 @@ def sample(model: CharLSTM, vocab: Vocab, prompt: str = "", length: int = DEFAUL
     return "".join(step.char for step in generate(model, vocab, prompt, length, **settings))
 
 
-def zero_state(model: CharLSTM) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The stepper's state before the first character: h and c per layer, zeros (H,) each (c is empty, (0,),
-    for a cell without memory, as in the model's state)."""
-    L, H = model.config.num_layers, model.config.hidden_size
-    C = H if model.config.cell == "lstm" else 0
-    return [np.zeros(H, np.float32) for _ in range(L)], [np.zeros(C, np.float32) for _ in range(L)]
-
-
-def _stepper(model: CharLSTM, clamp: Clamp | None = None):
-    """A function (id, h, c) -> logits that advances the per-layer states ``h``, ``c`` in place by one character,
-    holding the unit of ``clamp`` (if any) at its value.
-
-    The equations of :func:`charlstm.cell.cell_step`, arranged for speed at batch 1, where per-call overhead
-    dominates: the products run in torch (its threads are the ones training uses; NumPy's BLAS threads would
-    spin beside them and slow training by a third), the element-wise work in NumPy (several times cheaper per
-    call than torch for vectors this small). The embedding is folded into the first layer's input weights,
-    the gate rows are reordered (input, forget, output, candidate) and the sigmoid rows halved, so one
-    ``tanh`` computes every gate: sigmoid(x) = (1 + tanh(x/2)) / 2.
-    """
-    if model.config.cell != "lstm":
-        return other_stepper(model, clamp)  # the GRU's or plain RNN's step, same signature
-    lstm, L, H = model.lstm, model.config.num_layers, model.config.hidden_size
-    order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
-    scale = torch.cat([torch.full((3 * H,), 0.5), torch.ones(H)])  # (4H,)
-
-    def prepared(name: str, k: int) -> torch.Tensor:
-        weight = getattr(lstm, f"{name}_l{k}").detach().cpu()[order]
-        return (weight * (scale[:, None] if weight.dim() == 2 else scale)).contiguous()
-
-    w_ih = [prepared("weight_ih", k) for k in range(L)]
-    w_hh = [prepared("weight_hh", k) for k in range(L)]
-    bias = [prepared("bias_ih", k) + prepared("bias_hh", k) for k in range(L)]
-    first = (model.embed.weight.detach().cpu() @ w_ih[0].T + bias[0]).numpy()  # (V, 4H): layer 0's input share
-    bias_np = [b.numpy() for b in bias]
-    head_w, head_b = model.head.weight.detach().cpu().contiguous(), model.head.bias.detach().cpu().numpy().copy()
-
-    def mv(weight: torch.Tensor, x: np.ndarray) -> np.ndarray:
-        return torch.mv(weight, torch.from_numpy(x)).numpy()
-
-    # the clamped layer (-1: none; the checks cost 14 ns), and what it holds
-    clamped, kind, unit, value = (
-        (clamp.layer, clamp.kind, clamp.unit, clamp.value) if clamp is not None else (-1, "", 0, 0.0)
-    )
-
-    def step(i: int, h: list[np.ndarray], c: list[np.ndarray]) -> np.ndarray:
-        for k in range(L):
-            # pre-activations of every gate: this layer's input (the character, or the layer below) and its past
-            z_in = first[i] if k == 0 else mv(w_ih[k], h[k - 1]) + bias_np[k]
-            t = np.tanh(z_in + mv(w_hh[k], h[k]))  # (4H,)
-            sig = t[: 3 * H] * 0.5 + 0.5  # input, forget and output gates
-            # memory: keep part of the old, write part of the candidate
-            c[k] = sig[H : 2 * H] * c[k] + sig[:H] * t[3 * H :]
-            if k == clamped and kind == "cell":
-                c[k][unit] = value  # before h reads it; the next step reads it too
-            # output: show part of the memory
-            h[k] = sig[2 * H :] * np.tanh(c[k])
-            if k == clamped and kind == "hidden":
-                h[k][unit] = value  # the layer above, the head and the next step read it
-        return mv(head_w, h[-1]) + head_b  # (V,)
-
-    return step
-
-
 def _softmax(logits: np.ndarray) -> np.ndarray:
-    e = np.exp(logits - logits.max())  # the largest becomes exp(0) = 1: no overflow, and never all zero
+    e = np.exp(logits - logits[logits.argmax()])  # the largest becomes exp(0) = 1: no overflow, never all zero
     return e / e.sum()
 
 
-def _pick(logits: np.ndarray, temperature: float, top_k: int, top_p: float, generator: torch.Generator) -> int:
+class Uniforms:
+    """Uniform random numbers in [0, 1) from ``generator``, one per call, drawn ``BLOCK`` at a time but never more
+    than ``count`` in all. They are the numbers one draw per call gives, in the same order (a CPU generator
+    fills a block in sequence), at a fraction of the cost: a draw from torch costs microseconds, as much as the
+    rest of a pick."""
+
+    BLOCK = 256
+
+    def __init__(self, generator: torch.Generator, count: int) -> None:
+        self.generator, self.left, self.next = generator, count, 0
+        self.block: list[float] = []
+
+    def __call__(self) -> float:
+        if self.next == len(self.block):
+            # the next block; at the end of the text, only as many as may still be needed
+            n = max(1, min(self.BLOCK, self.left))
+            self.block, self.next = torch.rand(n, generator=self.generator, dtype=torch.float64).tolist(), 0
+            self.left -= n
+        self.next += 1
+        return self.block[self.next - 1]
+
+
+def _pick(
+    logits: np.ndarray, temperature: float, top_k: int, top_p: float, uniforms: Uniforms | torch.Generator
+) -> int:
     """Draw an id from ``softmax(logits / temperature)`` cut by top-k and top-p, by inverting the cumulative sum.
 
     The temperature divides the logits (log-space), never powers the probabilities: ``probs ** (1 / T)``
@@ -197,22 +162,33 @@ def _pick(logits: np.ndarray, temperature: float, top_k: int, top_p: float, gene
     """
     logits = logits.astype(np.float64)
     logits[UNKNOWN_ID] = -np.inf  # never write the placeholder for unseen characters
-    with np.errstate(over="ignore"):
-        scaled = logits / temperature if temperature > 0 else logits
-    if temperature == 0 or np.isinf(scaled.max()):
-        # greedy; a temperature so small (1e-308) that the logits overflow is greedy too (inf - inf gave NaNs: "zzzz")
+    if temperature == 0:
+        return int(logits.argmax())  # greedy
+    if temperature > 1e-200:
+        scaled = logits / temperature
+    else:
+        with np.errstate(over="ignore"):  # (costs as much as the division: only where it can overflow)
+            scaled = logits / temperature
+    top = scaled[scaled.argmax()]  # the largest (argmax costs a tenth of max here)
+    if top == np.inf:
+        # a temperature so small (1e-308) that the logits overflow is greedy too (inf - inf gave NaNs: "zzzz")
         return int(logits.argmax())
-    weights = _softmax(scaled)
+    # softmax's numerators, from the largest scaled logit (the largest is 1); every cut below and the draw read
+    # shares of the total, so dividing by it would change only the last bit of rounding, and the time
+    weights = np.exp(scaled - top)
     if 0 < top_k < len(weights):
+        # top-k: drop everything below the k-th largest
         weights[weights < np.partition(weights, -top_k)[-top_k]] = 0.0
     if top_p < 1.0:
+        # top-p: keep the most likely characters until they hold top_p of the probability
         order = np.argsort(-weights)
         sorted_w = weights[order]
         drop = np.cumsum(sorted_w) - sorted_w >= top_p * sorted_w.sum()  # the most likely character always stays
         weights[order[drop]] = 0.0
-    cdf = np.cumsum(weights)
-    u = torch.rand((), generator=generator, dtype=torch.float64).item()
-    return int(min(np.searchsorted(cdf, u * cdf[-1], side="right"), len(cdf) - 1))
+    # invert the cumulative sum at a uniform random point
+    cdf = weights.cumsum()
+    u = uniforms() if isinstance(uniforms, Uniforms) else Uniforms(uniforms, 1)()
+    return int(min(cdf.searchsorted(u * cdf[-1], side="right"), len(cdf) - 1))
 
 
 @torch.no_grad()

@@ -5,7 +5,7 @@ while the model relies on other units (correlation is not cause). Clamping it an
 (2017) steered a whole review's sentiment by fixing one unit, while many tidy-looking units change nothing.
 :func:`compare_clamped` writes the same continuation with and without a :class:`~charlstm.clamp.Clamp` (same
 seed, so each character is drawn with the same random number) and scores a reference text both ways.
-Everything returned is plain Python data; the stepping itself is :mod:`charlstm.sampling`'s.
+Everything returned is plain Python data; the stepping itself is :mod:`charlstm.steppers`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import torch
 
 from .clamp import Clamp
 from .model import CharLSTM
-from .sampling import MAX_PROMPT, _stepper, prompt_ids, sample, zero_state
+from .sampling import MAX_PROMPT, prompt_ids, sample
+from .steppers import stepper, zero_state
 from .vocab import Vocab
 
 LN2 = math.log(2)
@@ -36,14 +37,17 @@ MAX_TRIES = 48  # clamps scored at most by one search: a few milliseconds each o
 
 
 @torch.no_grad()
-def char_bits(model: CharLSTM, vocab: Vocab, text: str, clamp: Clamp | None = None) -> np.ndarray:
+def char_bits(
+    model: CharLSTM, vocab: Vocab, text: str, clamp: Clamp | None = None, precision: str = "auto"
+) -> np.ndarray:
     """The surprise, in bits, of each character of ``text`` given the ones before it (the first one after the
     start character), with ``clamp`` held at every step; the first :data:`~charlstm.sampling.MAX_PROMPT`
-    characters. Read one character at a time by the same stepper that generates."""
+    characters. Read one character at a time by the same stepper that generates (its weights in ``precision``,
+    :data:`charlstm.steppers.PRECISIONS`)."""
     if clamp is not None:
         clamp.check(model)
     ids = prompt_ids(vocab, text[:MAX_PROMPT], torch.device("cpu"))[0].tolist()  # the start character first
-    step, (h, c) = _stepper(model, clamp), zero_state(model)
+    step, (h, c) = stepper(model, clamp, precision), zero_state(model)
     bits = np.empty(len(ids) - 1)
     for t, (i, target) in enumerate(pairwise(ids)):
         logits = step(i, h, c).astype(np.float64)  # (V,)
