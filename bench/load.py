@@ -110,9 +110,9 @@ def _press_stop(client: Client, job, train_seconds: float, tally: Tally) -> None
 ATTACKS = ("fill the queue", "wipe the sessions", "hold the memory", "huge replies")  # issue 19's four High ones
 
 
-def hostile(url: str, index: int, text: str, until: threading.Event) -> None:
+def hostile(url: str, index: int, text: str, until: threading.Event, attacks: tuple[str, ...] = ATTACKS) -> None:
     """One of the room's hostile minority (see the module's docstring), from its own address, until ``until``."""
-    attack = ATTACKS[index % len(ATTACKS)]
+    attack = attacks[index % len(attacks)]
     address = f"10.66.0.{index + 1}"
     headers = {"content-type": "application/json", "x-forwarded-for": address}
     fn = {d.get("api_name"): d["id"] for d in httpx.get(url + "config").json()["dependencies"]}
@@ -179,8 +179,12 @@ def room(server: AppServer, args: argparse.Namespace) -> dict:
         for i in range(args.visitors)
     ]
     visitors_done = threading.Event()
+    attacks = tuple(a.strip() for a in args.attacks.split(","))
+    unknown = set(attacks) - set(ATTACKS)
+    if unknown:
+        raise SystemExit(f"--attacks: unknown {', '.join(sorted(unknown))}; choose from {', '.join(ATTACKS)}")
     minority = [
-        threading.Thread(target=hostile, args=(server.url, i, text, visitors_done), daemon=True)
+        threading.Thread(target=hostile, args=(server.url, i, text, visitors_done, attacks), daemon=True)
         for i in range(args.hostile)
     ]
     for t in minority:
@@ -240,6 +244,9 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=15, help="session expiry for this run")
     parser.add_argument("--arrival", type=float, default=15, help="seconds over which the visitors arrive")
     parser.add_argument("--hostile", type=int, default=0, help="hostile clients beside the visitors (try 5)")
+    parser.add_argument(
+        "--attacks", default=",".join(ATTACKS), help="what the hostile clients take turns at: " + ", ".join(ATTACKS)
+    )
     parser.add_argument("--replicas", type=int, default=0, help="also the room through N replicas behind HAProxy")
     args = parser.parse_args()
     env = {"CHARLSTM_SESSION_IDLE_SECONDS": str(args.idle_seconds)}

@@ -133,7 +133,7 @@ def measure_reach(text: str, request: gr.Request):
     racers = sessions.get(request).racers
     if not racers:
         raise gr.Error("Race the cells first: the reach is measured on the three models the race trained.")
-    sessions.yield_to_interactive()
+    sessions.begin_analysis(request)
     rows, words, brackets = [], [], []
     for cell, run in racers.items():
         try:

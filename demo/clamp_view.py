@@ -121,6 +121,7 @@ def suggest_value(text: str, choice: str, request: gr.Request = None) -> tuple:
         unit_of = (kind, int(layer) - 1, int(unit))
     except (AttributeError, ValueError):  # no suggestion chosen (yet)
         return gr.skip(), gr.skip()
+    sessions.begin_analysis(request)
     model, vocab, _label = sessions.get(request).active()
     if not text or not 0 <= unit_of[1] < model.config.num_layers or not 0 <= unit_of[2] < model.config.hidden_size:
         return gr.skip(), gr.skip()

@@ -139,7 +139,7 @@ def score_text(text: str, request: gr.Request) -> tuple[str, str]:
     text = checks.text(text, "The text", limits.SEED_MAX_CHARS * 5)
     if not text:
         raise gr.Error("Paste some text to score.")
-    sessions.yield_to_interactive()
+    sessions.begin_analysis(request)
     return _surprise_view(text, request)
 
 

@@ -31,8 +31,8 @@ def suggest_units(text: str, request: gr.Request) -> tuple:
     text = checks.text(text, "The text", limits.SEED_MAX_CHARS)
     if not text.strip():
         raise gr.Error("Paste some text to look inside.")
+    sessions.begin_analysis(request)
     model, vocab, _label = sessions.get(request).active()
-    sessions.yield_to_interactive()
     matches = find_units(activations(model, vocab, text))
     if not matches:
         raise gr.Error("This text shows none of the features searched for; try a longer or more varied one.")
@@ -64,7 +64,7 @@ def show_unit(text: str, kind: str, layer: float, unit: float, request: gr.Reque
     model, vocab, label = sessions.get(request).active()
     layer = checks.number(layer, "The layer", 1, model.config.num_layers, integer=True)
     unit = checks.number(unit, "The unit", 0, model.config.hidden_size - 1, integer=True)
-    sessions.yield_to_interactive()
+    sessions.begin_analysis(request)
     values = activations(model, vocab, text).unit(kind, layer - 1, unit)
     high = max(range(len(values)), key=values.__getitem__)
     low = min(range(len(values)), key=values.__getitem__)

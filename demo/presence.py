@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import os
 import re
 import threading
@@ -25,6 +26,8 @@ from urllib.parse import parse_qs
 import gradio as gr
 
 from . import limits
+
+log = logging.getLogger("demo.sessions")  # the server's log (one logger: its lines are the sessions' story)
 
 HEARTBEAT, EVENTS = "heartbeat", "events"
 
@@ -236,8 +239,9 @@ def _joined_at(key: str) -> float:
 
 
 def require_reader(key: str, what: str) -> None:
-    """Refuse to start work whose results nobody reads (see :func:`await_listener`)."""
+    """Refuse to start work whose results nobody reads (see :func:`await_listener`), with a line in the log."""
     if not await_listener(key):
+        log.info("session %s… %s refused: nobody reads it", key[:8], what)
         raise gr.Error(f"Nobody is reading {what} (the page or script went away), so it did not start.")
 
 

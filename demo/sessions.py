@@ -181,6 +181,14 @@ def yield_to_interactive(stop: threading.Event | None = None) -> None:
             _interactive.wait(0.05)
 
 
+def begin_analysis(request: gr.Request | None) -> None:
+    """Before a text analysis: refuse one whose results nobody reads (a join never read would otherwise keep the
+    room's analysis slot and a core busy: issue 19's queue filler made generation 3× slower), then wait while
+    interactive work runs."""
+    presence.require_reader(key_of(request), "this analysis")
+    yield_to_interactive()
+
+
 ANALYSIS = {"concurrency_id": "analysis", "concurrency_limit": limits.CONCURRENT_ANALYSES}  # event settings
 
 
