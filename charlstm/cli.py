@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import fields, replace
@@ -35,6 +36,38 @@ USER_ERRORS = (CorpusError, ConfigError, CheckpointError, SamplingError, VocabEr
 SAMPLING = SampleConfig()
 TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 KNOBS = [f for cls in (ModelConfig, TrainConfig) for f in fields(cls) if f.name not in ("seconds", "steps")]
+SHAPE = ("hidden_size", "num_layers", "embedding_size")  # a run from the base model takes the base's shape
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a config field: ``hidden_size`` is ``--hidden-size`` (the parser's and
+    :func:`train_command`'s one spelling rule)."""
+    return "--" + name.replace("_", "-")
+
+
+def train_command(
+    seconds: float,
+    auto: bool,
+    knobs: dict,
+    init: str = "auto",
+    keep_best: bool = TrainConfig.keep_best,
+    cell: str = "lstm",
+) -> str:
+    """The ``python -m charlstm train`` command that trains the way the app's Train tab was set (``auto``: the
+    size chosen from the text, so ``knobs`` are left out): the app shows it, and the run report prints it."""
+    parts = ["python", "-m", "charlstm", "train", "--corpus", "corpus.txt", "--seconds", f"{seconds:g}"]
+    parts += ["--init", init]
+    if not auto:
+        for name, value in knobs.items():
+            if init == "scratch" or name not in SHAPE:
+                parts += [flag(name), f"{value:g}"]
+    if cell != "lstm":  # another cell starts from random weights (the base model is an LSTM)
+        parts += ["--cell", cell]
+    if not keep_best:  # keep-last trains the whole budget (with auto, the CLI would stop a memorising run)
+        parts += ["--no-keep-best", "--no-stop-when-memorising"] if init == "auto" else ["--no-keep-best"]
+    elif init == "scratch":  # the app stops a memorising run; from scratch, the CLI must be asked to
+        parts.append("--stop-when-memorising")
+    return shlex.join([*parts, "--out", "model.safetensors", "--plot", "loss.png"])
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,19 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--plot", help="save the loss curves to this PNG")
     t.add_argument("--no-optimizer", action="store_true", help="leave the optimiser state out (a third the size)")
     for f in KNOBS:
-        flag = f"--{f.name.replace('_', '-')}"
         if f.type == "bool":
-            t.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, help=f"override {f.name}")
+            t.add_argument(flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, help=f"override {f.name}")
         elif f.name == "cell":
             t.add_argument(
-                flag,
+                flag(f.name),
                 dest=f.name,
                 choices=CELLS,
                 help="the recurrent cell: lstm (default), gru or rnn (plain, tanh); gru and rnn train from scratch",
             )
         elif f.name == "precision":
             t.add_argument(
-                flag,
+                flag(f.name),
                 dest=f.name,
                 choices=PRECISIONS,
                 help="the forward pass's numbers: auto (default: bf16 where the CPU or GPU has it natively), fp32 "
@@ -103,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
         else:
             kind = _finite if f.type == "float" else int
-            t.add_argument(flag, dest=f.name, type=kind, help=f"override {f.name}")
+            t.add_argument(flag(f.name), dest=f.name, type=kind, help=f"override {f.name}")
 
     s = sub.add_parser("sample", help="generate text from a checkpoint")
     s.add_argument("--model", default="default", help=MODEL_HELP)

@@ -5,14 +5,14 @@ page (:mod:`demo.quickstart`), as is the model's writing (:mod:`demo.writes`).""
 
 from __future__ import annotations
 
-import shlex
 import time
 from contextlib import closing
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import gradio as gr
 
-from charlstm.config import CELLS, MAX_LEARNING_RATE, ConfigError, ModelConfig, TrainConfig
+from charlstm.cli import train_command
+from charlstm.config import CELLS, ConfigError, TrainConfig
 from charlstm.data import CorpusError, describe, normalize_text
 from charlstm.run import Plan, Run, plan
 from charlstm.runs import summarize
@@ -32,30 +32,9 @@ from . import (
     widgets,
     writes,
 )
+from .knobs import ACCEPTED, DEFAULTS, KEEP_BEST, KNOBS
 from .sessions import Session
 from .train_view import record, samples_text, status_text
-
-KNOBS = {  # field -> (minimum, maximum, step, one-line help); defaults come from the config dataclasses
-    "hidden_size": (16, limits.MODEL_MAX_HIDDEN, 16, "Units per LSTM layer: more remember more, but train slower."),
-    "num_layers": (1, limits.MODEL_MAX_LAYERS, 1, "LSTM layers stacked; each reads the one below."),
-    "embedding_size": (8, 256, 8, "Length of the vector each character becomes."),
-    "seq_len": (8, 256, 8, "Characters per training window: how far back the gradient reaches."),
-    "batch_size": (1, 64, 1, "Windows per update: larger is smoother, smaller updates more often."),
-    "learning_rate": (
-        1e-4,
-        0.05,
-        1e-4,
-        "Adam's peak step size; it decays over the budget. Try 100 to watch the divergence guard.",
-    ),
-    "dropout": (0.0, 0.5, 0.05, "Share of values zeroed while training: helps against memorising a small text."),
-}
-# What the server accepts can be wider than the slider: an absurd learning rate sent through the API is allowed
-# on purpose, so the divergence guard can be seen at work.
-ACCEPTED = {name: (low, high) for name, (low, high, _, _) in KNOBS.items()} | {
-    "learning_rate": (1e-7, MAX_LEARNING_RATE)
-}
-DEFAULTS = {f.name: f.default for cls in (ModelConfig, TrainConfig) for f in fields(cls)}
-
 
 START_CHOICES = {  # label -> init: "auto" starts from the base when the base knows the text's characters
     "a model that already reads English (recommended)": "auto",
@@ -67,9 +46,6 @@ START_INFO = (
 )
 # Measured by ``python -m bench.own_texts`` (README, "Your own text"): the tutorial's text, 60 s each.
 TRANSFER_FIGURE = "on a 5k-character text its guesses are twice as sure as those of random weights after a minute"
-# The app ends a run with its latest weights, which know the learner's text (the best moment on held-out text is
-# offered beside them, demo.writes); the library's default keeps the best (TrainConfig.keep_best).
-KEEP_BEST = False
 # Train and Continue open this tab in the page itself (no round trip), and clear Stop's last answer.
 TO_TRAIN_TAB = "() => { document.querySelector('[role=tab][data-tab-id=train]')?.click(); return ''; }"
 FIRST_PLAN = {"seconds": DEFAULTS["seconds"], "auto": True, "init": "auto", "keep_best": KEEP_BEST, "cell": "lstm"}
@@ -77,7 +53,6 @@ IDLE_STATUS = (
     "Press **Train ▶** (at the top) to learn your text. The loss curve draws here as it learns, and the model "
     "writes under ③."
 )
-SHAPE = ("hidden_size", "num_layers", "embedding_size")
 
 
 def _plan(text: str, seconds: float, init: str, auto: bool, keep_best: bool, knobs: dict, cell: str = "lstm") -> Plan:
@@ -102,25 +77,6 @@ def _plan(text: str, seconds: float, init: str, auto: bool, keep_best: bool, kno
         cell=cell,
         **overrides,
     )
-
-
-def command(
-    seconds: float, auto: bool, knobs: dict, init: str = "auto", keep_best: bool = KEEP_BEST, cell: str = "lstm"
-) -> str:
-    """The ``python -m charlstm train`` command that trains the same way from a shell."""
-    parts = ["python", "-m", "charlstm", "train", "--corpus", "corpus.txt", "--seconds", f"{seconds:g}"]
-    parts += ["--init", init]
-    if not auto:
-        for name, value in knobs.items():
-            if init == "scratch" or name not in SHAPE:
-                parts += [f"--{name.replace('_', '-')}", f"{value:g}"]
-    if cell != "lstm":  # another cell starts from random weights (the base model is an LSTM)
-        parts += ["--cell", cell]
-    if not keep_best:  # keep-last trains the whole budget (with auto, the CLI would stop a memorising run)
-        parts += ["--no-keep-best", "--no-stop-when-memorising"] if init == "auto" else ["--no-keep-best"]
-    elif init == "scratch":  # the app stops a memorising run; from scratch, the CLI must be asked to
-        parts.append("--stop-when-memorising")
-    return shlex.join([*parts, "--out", "model.safetensors", "--plot", "loss.png"])
 
 
 def _frame(session: Session, status, samples, download, buttons, choice, moments, written, runs: bool = False):
@@ -395,7 +351,7 @@ def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider,
         cells_view.build(corpus)
         with gr.Accordion("The same training from a terminal", open=False, elem_id="train-command"):
             cli = gr.Code(
-                command(DEFAULTS["seconds"], True, {}),
+                train_command(DEFAULTS["seconds"], True, {}, keep_best=KEEP_BEST),
                 language="shell",
                 wrap_lines=True,  # on a phone the whole command shows, not its first 40 characters
                 label="The same training from a terminal",
@@ -459,7 +415,7 @@ def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider,
         settings = [seconds, auto, init, keep_best, cell]
         gr.on(
             [s.change for s in (*settings, *knobs)],
-            lambda s, a, i, b, c, *k: command(s, a, dict(zip(KNOBS, k)), i, b, c),
+            lambda s, a, i, b, c, *k: train_command(s, a, dict(zip(KNOBS, k)), i, b, c),
             [*settings, *knobs],
             cli,
             api_visibility="private",
