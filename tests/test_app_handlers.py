@@ -10,7 +10,7 @@ import pytest
 
 from demo import corpus_tab, generate_tab, inside_tab, learn_tab, runs_view, sessions, train_tab, uploads
 from demo.app import choose_model
-from tests.conftest import FINANCE, Visitor
+from tests.helpers import FINANCE, Visitor
 
 
 def run_training(visitor, text=None, seconds=2, **knobs):

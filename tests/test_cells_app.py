@@ -17,7 +17,7 @@ from charlstm.race import (
     verdict,
 )
 from demo import cells_view, limits
-from tests.conftest import FINANCE
+from tests.helpers import FINANCE
 
 
 @pytest.mark.parametrize("hidden_size", [64, 256, 512])

@@ -5,7 +5,7 @@ import gradio as gr
 import pytest
 
 from demo import generate_tab, learn_tab, limits, runs_view, sessions, time_machine, train_tab
-from tests.conftest import FINANCE
+from tests.helpers import FINANCE
 from tests.test_app_handlers import run_training
 
 
