@@ -12,18 +12,18 @@ import math
 import shlex
 import sys
 from collections.abc import Sequence
-from dataclasses import fields, replace
+from dataclasses import fields
 from typing import NoReturn
 
 import torch
 
 from . import distributed
 from .checkpoint import CheckpointError, load
-from .config import CELLS, PRESET_NAMES, ConfigError, ModelConfig, SampleConfig, TrainConfig
+from .config import CELLS, DEFAULT_SECONDS, PRESET_NAMES, ConfigError, ModelConfig, SampleConfig, TrainConfig
 from .data import CorpusError, read_text, unknown_cost
 from .device import DEVICES, resolve_device
 from .distributed import SINGLE, World
-from .evaluation import evaluate
+from .evaluation import LN2, evaluate
 from .paths import model_path
 from .precision import NAMES, PRECISIONS, resolve_precision
 from .reach import DEFAULT_DISTANCE, DEFAULT_POSITIONS, MAX_DISTANCE, MAX_POSITIONS, memory_reach
@@ -94,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model on a text file")
     t.add_argument("--corpus", required=True, help="UTF-8 text file to learn")
     t.add_argument("--val", help="separate validation text (default: the last 10%% of the corpus)")
-    t.add_argument("--seconds", type=_finite, help="training-time budget (default: 60 unless --steps is given)")
+    t.add_argument(
+        "--seconds", type=_finite, help=f"training-time budget (default: {DEFAULT_SECONDS:g} unless --steps is given)"
+    )
     t.add_argument("--steps", type=int, help="optimiser-step budget")
     t.add_argument("--preset", choices=PRESET_NAMES, default="auto", help="model size (default: auto)")
     t.add_argument(
@@ -164,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="measure speed and time-to-quality")
     b.add_argument("--json", action="store_true")
-    b.add_argument("--seconds", type=_finite, default=60.0, help="training budget for the quality race")
+    b.add_argument("--seconds", type=_finite, default=DEFAULT_SECONDS, help="training budget for the quality race")
     b.add_argument(
         "--only",
         choices=("throughput", "generation", "precision", "quality"),
@@ -210,7 +212,7 @@ def _train_together(args: argparse.Namespace, device: torch.device) -> int:
 def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE) -> int:
     text = read_text(args.corpus)
     val_text = read_text(args.val) if args.val else None
-    seconds = args.seconds if args.seconds is not None or args.steps is not None else 60.0
+    seconds = args.seconds if args.seconds is not None or args.steps is not None else DEFAULT_SECONDS
     knobs = {f.name: getattr(args, f.name) for f in KNOBS}
     if args.resume:  # the checkpoint's own settings, with this run's budget and any flag given
         if args.init != "auto":
@@ -218,7 +220,7 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
         run = Run.resume(args.resume, device)
         corpus = run.corpus(text, val_text)
         given = {k: v for k, v in knobs.items() if v is not None and k in TRAIN_FIELDS}
-        config = replace(run.train_config or TrainConfig(), seconds=seconds, steps=args.steps, **given)
+        config = run.continued(seconds, args.steps, **given)
     else:
         if args.vocab == "latin" and args.init != "scratch":
             raise ValueError("--vocab latin sets a new model's characters: use it with --init scratch")
@@ -281,7 +283,7 @@ def format_progress(p: Progress, config: TrainConfig, before: float = 0.0) -> st
         bar = "[" + "#" * round(20 * done) + "." * (20 - round(20 * done)) + "] "
     parts = [f"{bar}step {p.step:>6}", f"{p.elapsed:6.1f}s"]
     if p.train_loss is not None:
-        parts.append(f"train {p.train_loss / math.log(2):.3f} bpc")
+        parts.append(f"train {p.train_loss / LN2:.3f} bpc")
     if p.val_bpc is not None:
         parts.append(f"val {p.val_bpc:.3f} bpc")
     parts += [f"{p.chars_per_s / 1000:5.1f}k chars/s", f"lr {p.learning_rate:.2e}"]
