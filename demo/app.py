@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 
 from . import (
     admission,
+    allocator,
     boot,
     corpus_tab,
     game_tab,
@@ -127,7 +128,7 @@ def launch(**kwargs) -> None:
     logging.getLogger(__package__).setLevel(logging.INFO)
     torch.set_num_threads(limits.torch_threads())
     presence.watch(demo)
-    sessions.limit_malloc_arenas()
+    allocator.limit_malloc_arenas()
     sessions.start_sweeper()
     # no max_size: the door (demo.admission.Door) applies limits.QUEUE_MAX to every event but Stop
     demo.queue(max_size=None, api_open=False, default_concurrency_limit=4)

@@ -21,7 +21,7 @@ from charlstm.explain import activations, find_units, surprise
 from charlstm.report import loss_curve_svg, split_point, trained_on
 from charlstm.run import MODEL_FIELDS
 
-from . import checks, limits, sessions
+from . import checks, limits, scheduling, sessions
 from .knobs import DEFAULTS, KNOBS
 from .sessions import Session
 from .train_view import samples_text
@@ -71,7 +71,7 @@ def report(text: str, request: gr.Request) -> str:
             "The corpus has changed since this model was trained: put back the text it learned from, "
             "or train on this one, then download the report."
         )
-    sessions.yield_to_interactive()
+    scheduling.yield_to_interactive()
     path = session.download_path().with_name(REPORT_NAME)
     path.write_text(page(session, text), encoding="utf-8")
     return str(path)

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import time
 from contextlib import closing
-from dataclasses import replace
 
 import gradio as gr
 
 from charlstm.cli import train_command
-from charlstm.config import CELLS, ConfigError, TrainConfig
+from charlstm.config import CELLS, ConfigError, SampleConfig
 from charlstm.data import CorpusError, describe, normalize_text
 from charlstm.run import Plan, Run, plan
 from charlstm.runs import summarize
@@ -22,10 +21,12 @@ from . import (
     cells_view,
     checks,
     limits,
+    memory,
     presence,
     quickstart,
     report,
     runs_view,
+    scheduling,
     sessions,
     time_machine,
     uploads,
@@ -103,73 +104,70 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
     """Shared body of Train and Continue: stream plot, status, samples and the writing; always leave the session
     usable."""
     buttons = (gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=True))
-    with session.lock:
-        if session.running:
-            raise gr.Error("This session is already training: press Stop first.")
-        session.running = True
-        session.stop.clear()
-    started, notes, last, run = time.perf_counter(), {"start": _learning(normalize_text(text))}, None, None
-    try:
-        presence.require_reader(key, "this training's progress")
-        if the_plan is not None:
-            run, corpus = Run.start(text, the_plan)
-            sessions.check_memory(session, run.memory_bytes(training=True))
-            runs_view.start_run(session, summarize(run.init, run.model.config, the_plan.train_config, text))
-            session.run, session.rows, session.samples, session.best_bpc = run, [], [], None
-            session.timeline = time_machine.new_timeline()  # the time machine keeps this run's moments
-            config = the_plan.train_config
-        else:
-            run = session.run
-            run.notes.clear()
-            corpus = run.corpus(text)  # may grow the vocabulary, and so the model
-            sessions.check_memory(session, run.memory_bytes(training=True))
-            config = replace(run.train_config or TrainConfig(), seconds=seconds, steps=None)
-            if session.run_summary is None:  # an uploaded model: its first run here
-                runs_view.start_run(session, summarize(run.init, run.model.config, config, text))
-            if session.timeline is None:
-                session.timeline = time_machine.new_timeline()
-        # the other tabs follow the model in training
-        session.best_at, session.kept_from, session.moment = None, None, None
-        hidden = time_machine.hidden()
-        first = True
-        written = (writes.training(), gr.update(visible=False, choices=[], value=None), gr.update(interactive=False))
-        notes |= {f"note{i}": note for i, note in enumerate(run.notes)}
-        with closing(run.train(corpus, config)) as progress:
-            for p in progress:
-                last = p
-                newest = record(session, p, notes, config.keep_best)
-                status = status_text(p, seconds, session, notes)
-                samples = gr.skip()
-                if newest is not None:  # an evaluation: a new sample, written under ③ and added to the list
-                    written, samples = (newest, *written[1:]), samples_text(session)
-                # the buttons, the time machine and the runs' table change at a run's start: later frames
-                # skip them (each property update is rebuilt on the server's event loop)
-                yield _frame(session, status, samples, gr.skip(), buttons, gr.skip(), hidden, written, first)
-                buttons, hidden, first = (gr.skip(),) * 3, (gr.skip(),) * 4, False
-                written = (gr.skip(),) * 3
-                sessions.yield_to_interactive(session.stop)
-                if session.stop.is_set():
-                    notes["end"] = "**Stopped**: the weights learned so far are kept. Continue picks up from here."
-                    break
-        if not session.stop.is_set() and last is not None:
-            notes["end"] = f"**Done** in {time.perf_counter() - started:.0f} s."
-    except (CorpusError, ConfigError) as e:
-        raise gr.Error(str(e)) from None
-    finally:
-        with session.lock:  # freeing the session (tab closed, expired) waits for this, and vice versa
-            if run is not None and session.run is run and last is not None and not session.closed:
-                session.publish()
-                session.use_own = True
-                run.save(session.download_path())
-            session.last_seen = time.monotonic()  # the run counts as activity: not idle the moment it ends
-            session.running = False
-        sessions.trim_when_quiet()  # the run's temporaries (evaluations, keep-best and moment copies) go back
+    with sessions.training(session):  # refuses a second run; at the end, counts as activity, returns memory
+        started, notes, last, run = time.perf_counter(), {"start": _learning(normalize_text(text))}, None, None
+        try:
+            presence.require_reader(key, "this training's progress")
+            if the_plan is not None:
+                run, corpus = Run.start(text, the_plan)
+                memory.check_memory(session, run.memory_bytes(training=True))
+                runs_view.start_run(session, summarize(run.init, run.model.config, the_plan.train_config, text))
+                session.run, session.rows, session.samples, session.best_bpc = run, [], [], None
+                session.timeline = time_machine.new_timeline()  # the time machine keeps this run's moments
+                config = the_plan.train_config
+            else:
+                run = session.run
+                run.notes.clear()
+                corpus = run.corpus(text)  # may grow the vocabulary, and so the model
+                memory.check_memory(session, run.memory_bytes(training=True))
+                config = run.continued(seconds)
+                if session.compared.summary is None:  # an uploaded model: its first run here
+                    runs_view.start_run(session, summarize(run.init, run.model.config, config, text))
+                if session.timeline is None:
+                    session.timeline = time_machine.new_timeline()
+            # the other tabs follow the model in training
+            session.best_at, session.kept_from, session.moment = None, None, None
+            hidden = time_machine.hidden()
+            first = True
+            written = (
+                writes.training(),
+                gr.update(visible=False, choices=[], value=None),
+                gr.update(interactive=False),
+            )
+            notes |= {f"note{i}": note for i, note in enumerate(run.notes)}
+            with closing(run.train(corpus, config)) as progress:
+                for p in progress:
+                    last = p
+                    newest = record(session, p, notes, config.keep_best)
+                    status = status_text(p, seconds, session, notes)
+                    samples = gr.skip()
+                    if newest is not None:  # an evaluation: a new sample, written under ③ and added to the list
+                        written, samples = (newest, *written[1:]), samples_text(session)
+                    # the buttons, the time machine and the runs' table change at a run's start: later frames
+                    # skip them (each property update is rebuilt on the server's event loop)
+                    yield _frame(session, status, samples, gr.skip(), buttons, gr.skip(), hidden, written, first)
+                    buttons, hidden, first = (gr.skip(),) * 3, (gr.skip(),) * 4, False
+                    written = (gr.skip(),) * 3
+                    scheduling.yield_to_interactive(session.stop)
+                    if session.stop.is_set():
+                        notes["end"] = "**Stopped**: the weights learned so far are kept. Continue picks up from here."
+                        break
+            if not session.stop.is_set() and last is not None:
+                notes["end"] = f"**Done** in {time.perf_counter() - started:.0f} s."
+        except (CorpusError, ConfigError) as e:
+            raise gr.Error(str(e)) from None
+        finally:
+            with session.lock:  # freeing the session (tab closed, expired) waits for this, and vice versa
+                if run is not None and session.run is run and last is not None and not session.closed:
+                    session.publish()
+                    session.use_own = True
+                    run.save(session.download_path())
     status = status_text(last, seconds, session, notes) if last else ""
     buttons = (gr.update(interactive=True), gr.update(interactive=True), gr.update(interactive=False))
     choice = gr.update(value=sessions.OWN_LABEL, visible=True) if session.use_own else gr.skip()
     moments = time_machine.updates(session)
     if session.model is not None and session.use_own:
-        with sessions.interactive():
+        with scheduling.interactive():
             shown, pick = writes.after_run(session)
         written = (shown, pick, gr.update(interactive=True))
     else:
@@ -333,7 +331,7 @@ def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider,
                 )
         with gr.Accordion("Every sample, newest first", open=False, elem_id="train-samples"):
             samples = gr.Textbox(
-                label="Samples at each evaluation (temperature 0.8)",
+                label=f"Samples at each evaluation (temperature {SampleConfig.temperature:g})",
                 lines=8,
                 max_lines=16,
                 interactive=False,

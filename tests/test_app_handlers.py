@@ -8,6 +8,7 @@ import math
 import gradio as gr
 import pytest
 
+from charlstm.paths import DEFAULT_MODEL_PATH
 from demo import corpus_tab, generate_tab, inside_tab, learn_tab, runs_view, sessions, train_tab, uploads
 from demo.app import choose_model
 from tests.helpers import FINANCE, Visitor
@@ -207,7 +208,7 @@ def test_upload_model_refuses_garbage_and_accepts_a_real_checkpoint(visitor, tmp
     fake.write_bytes(b"\x80\x04\x95" + b"\x00" * 100)
     with pytest.raises(gr.Error, match="cannot be used"):
         uploads.upload_model(str(fake), visitor)
-    note, choice = uploads.upload_model(str(sessions.DEFAULT_MODEL_PATH), visitor)
+    note, choice = uploads.upload_model(str(DEFAULT_MODEL_PATH), visitor)
     assert "Loaded" in note and choice == sessions.OWN_LABEL
     assert sessions.get(visitor).use_own
 
