@@ -124,9 +124,8 @@ def train(
     chars_per_step = config.batch_size * min(config.seq_len, len(corpus.train) - 1)
     # about 40 evaluations over a time budget (a curve worth looking at), and never fewer than one per eval_interval
     eval_every = min(config.eval_interval, max(0.5, (config.seconds or math.inf) / 40))
-    guard = Safeguards(
-        model, state.optimizer
-    )  # remembers the last sound weights and the best ones, watches for memorising
+    # the safeguards remember the last sound weights and the best ones, and watch for memorising
+    guard = Safeguards(model, state.optimizer)
     losses = _RunningLoss()  # the training loss since the last record: each record reports its mean
     steps = 0  # optimiser steps taken in this call (state.step counts every call's)
     train_time = since_eval = eval_cost = 0.0  # seconds: in steps; in steps since the last evaluation; evaluating
