@@ -25,9 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ModelConfig, TrainConfig, auto_config
+from .config import DEFAULT_SECONDS, ModelConfig, SampleConfig, TrainConfig, auto_config
 from .data import Corpus, make_corpus, random_batch, read_text
-from .evaluation import evaluate
+from .evaluation import LN2, evaluate
 from .model import CharLSTM
 from .paths import CORPORA
 from .precision import bf16_supported
@@ -35,6 +35,7 @@ from .sampling import generate
 from .training import new_state, train
 
 DEFAULT_CORPUS = CORPORA / "tinyshakespeare.txt"
+TEMPERATURE = SampleConfig.temperature  # generation is timed as the app and the CLI generate by default
 
 
 def matmul_peak(seconds: float = 3.0) -> float:
@@ -53,7 +54,7 @@ def matmul_peak(seconds: float = 3.0) -> float:
 
 def throughput(corpus: Corpus, seconds: float, device: torch.device) -> dict:
     """Training speed of the automatic setting, counting 3 × forward FLOPs per character (forward + backward)."""
-    model_config, config = auto_config(len(corpus.train), 60.0)
+    model_config, config = auto_config(len(corpus.train), DEFAULT_SECONDS)
     torch.manual_seed(0)
     model = CharLSTM(model_config, corpus.vocab.size).to(device)
     # float32, so the rate compares with the float32 matmul peak
@@ -134,7 +135,7 @@ def tutorial_design(text: str, seconds: float) -> float:
         for first in range(0, len(val) - 40, 4096):
             x, y = windows(val, torch.arange(first, min(first + 4096, len(val) - 40)))
             total += F.cross_entropy(model(x)[0][:, -1], y, reduction="sum").item()
-    return total / (len(val) - 40) / math.log(2)
+    return total / (len(val) - 40) / LN2
 
 
 def charlstm_run(corpus: Corpus, seconds: float, device: torch.device, precision: str) -> dict:
@@ -183,15 +184,17 @@ def step_times(corpus: Corpus, device: torch.device, seconds: float = 4.0) -> li
 
 
 def generation(corpus: Corpus, device: torch.device, chars: int = 3000) -> dict:
-    """Characters per second at batch 1 (temperature 0.8) and first-character latency, with baselines."""
-    model_config, _ = auto_config(len(corpus.train), 60.0)
+    """Characters per second at batch 1 (the default temperature) and first-character latency, with baselines."""
+    model_config, _ = auto_config(len(corpus.train), DEFAULT_SECONDS)
     torch.manual_seed(0)
     model = CharLSTM(model_config, corpus.vocab.size).to(device).eval()
     vocab, prompt = corpus.vocab, corpus.vocab.decode(corpus.val[:200])
 
     def ours() -> float:
         start = time.perf_counter()
-        for _ in generate(model, vocab, prompt, chars, temperature=0.8, generator=torch.Generator().manual_seed(0)):
+        for _ in generate(
+            model, vocab, prompt, chars, temperature=TEMPERATURE, generator=torch.Generator().manual_seed(0)
+        ):
             pass
         return chars / (time.perf_counter() - start)
 
@@ -202,7 +205,7 @@ def generation(corpus: Corpus, device: torch.device, chars: int = 3000) -> dict:
         logits, state = model(ids)
         start = time.perf_counter()
         for _ in range(n):
-            probs = torch.softmax(logits[0, -1] / 0.8, -1)
+            probs = torch.softmax(logits[0, -1] / TEMPERATURE, -1)
             nxt = torch.multinomial(probs, 1, generator=g)[None]
             if window is None:
                 logits, state = model(nxt, state)

@@ -9,20 +9,21 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import sys
 from collections.abc import Sequence
-from dataclasses import fields, replace
+from dataclasses import fields
 from typing import NoReturn
 
 import torch
 
 from . import distributed
 from .checkpoint import CheckpointError, load
-from .config import CELLS, PRESET_NAMES, ConfigError, ModelConfig, SampleConfig, TrainConfig
+from .config import CELLS, DEFAULT_SECONDS, PRESET_NAMES, ConfigError, ModelConfig, SampleConfig, TrainConfig
 from .data import CorpusError, read_text, unknown_cost
 from .device import DEVICES, resolve_device
 from .distributed import SINGLE, World
-from .evaluation import evaluate
+from .evaluation import LN2, evaluate
 from .paths import model_path
 from .precision import NAMES, PRECISIONS, resolve_precision
 from .reach import DEFAULT_DISTANCE, DEFAULT_POSITIONS, MAX_DISTANCE, MAX_POSITIONS, memory_reach
@@ -35,6 +36,38 @@ USER_ERRORS = (CorpusError, ConfigError, CheckpointError, SamplingError, VocabEr
 SAMPLING = SampleConfig()
 TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 KNOBS = [f for cls in (ModelConfig, TrainConfig) for f in fields(cls) if f.name not in ("seconds", "steps")]
+SHAPE = ("hidden_size", "num_layers", "embedding_size")  # a run from the base model takes the base's shape
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a config field: ``hidden_size`` is ``--hidden-size`` (the parser's and
+    :func:`train_command`'s one spelling rule)."""
+    return "--" + name.replace("_", "-")
+
+
+def train_command(
+    seconds: float,
+    auto: bool,
+    knobs: dict,
+    init: str = "auto",
+    keep_best: bool = TrainConfig.keep_best,
+    cell: str = "lstm",
+) -> str:
+    """The ``python -m charlstm train`` command that trains the way the app's Train tab was set (``auto``: the
+    size chosen from the text, so ``knobs`` are left out): the app shows it, and the run report prints it."""
+    parts = ["python", "-m", "charlstm", "train", "--corpus", "corpus.txt", "--seconds", f"{seconds:g}"]
+    parts += ["--init", init]
+    if not auto:
+        for name, value in knobs.items():
+            if init == "scratch" or name not in SHAPE:
+                parts += [flag(name), f"{value:g}"]
+    if cell != "lstm":  # another cell starts from random weights (the base model is an LSTM)
+        parts += ["--cell", cell]
+    if not keep_best:
+        parts.append("--no-keep-best")
+    if init != "auto":  # the app stops a run that only memorises; the CLI does so by itself only with auto
+        parts.append("--stop-when-memorising")
+    return shlex.join([*parts, "--out", "model.safetensors", "--plot", "loss.png"])
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model on a text file")
     t.add_argument("--corpus", required=True, help="UTF-8 text file to learn")
     t.add_argument("--val", help="separate validation text (default: the last 10%% of the corpus)")
-    t.add_argument("--seconds", type=_finite, help="training-time budget (default: 60 unless --steps is given)")
+    t.add_argument(
+        "--seconds", type=_finite, help=f"training-time budget (default: {DEFAULT_SECONDS:g} unless --steps is given)"
+    )
     t.add_argument("--steps", type=int, help="optimiser-step budget")
     t.add_argument("--preset", choices=PRESET_NAMES, default="auto", help="model size (default: auto)")
     t.add_argument(
@@ -83,19 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--plot", help="save the loss curves to this PNG")
     t.add_argument("--no-optimizer", action="store_true", help="leave the optimiser state out (a third the size)")
     for f in KNOBS:
-        flag = f"--{f.name.replace('_', '-')}"
         if f.type == "bool":
-            t.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, help=f"override {f.name}")
+            t.add_argument(flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, help=f"override {f.name}")
         elif f.name == "cell":
             t.add_argument(
-                flag,
+                flag(f.name),
                 dest=f.name,
                 choices=CELLS,
                 help="the recurrent cell: lstm (default), gru or rnn (plain, tanh); gru and rnn train from scratch",
             )
         elif f.name == "precision":
             t.add_argument(
-                flag,
+                flag(f.name),
                 dest=f.name,
                 choices=PRECISIONS,
                 help="the forward pass's numbers: auto (default: bf16 where the CPU or GPU has it natively), fp32 "
@@ -103,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
         else:
             kind = _finite if f.type == "float" else int
-            t.add_argument(flag, dest=f.name, type=kind, help=f"override {f.name}")
+            t.add_argument(flag(f.name), dest=f.name, type=kind, help=f"override {f.name}")
 
     s = sub.add_parser("sample", help="generate text from a checkpoint")
     s.add_argument("--model", default="default", help=MODEL_HELP)
@@ -132,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="measure speed and time-to-quality")
     b.add_argument("--json", action="store_true")
-    b.add_argument("--seconds", type=_finite, default=60.0, help="training budget for the quality race")
+    b.add_argument("--seconds", type=_finite, default=DEFAULT_SECONDS, help="training budget for the quality race")
     b.add_argument(
         "--only",
         choices=("throughput", "generation", "precision", "quality"),
@@ -178,7 +212,7 @@ def _train_together(args: argparse.Namespace, device: torch.device) -> int:
 def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE) -> int:
     text = read_text(args.corpus)
     val_text = read_text(args.val) if args.val else None
-    seconds = args.seconds if args.seconds is not None or args.steps is not None else 60.0
+    seconds = args.seconds if args.seconds is not None or args.steps is not None else DEFAULT_SECONDS
     knobs = {f.name: getattr(args, f.name) for f in KNOBS}
     if args.resume:  # the checkpoint's own settings, with this run's budget and any flag given
         if args.init != "auto":
@@ -186,7 +220,7 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
         run = Run.resume(args.resume, device)
         corpus = run.corpus(text, val_text)
         given = {k: v for k, v in knobs.items() if v is not None and k in TRAIN_FIELDS}
-        config = replace(run.train_config or TrainConfig(), seconds=seconds, steps=args.steps, **given)
+        config = run.continued(seconds, args.steps, **given)
     else:
         if args.vocab == "latin" and args.init != "scratch":
             raise ValueError("--vocab latin sets a new model's characters: use it with --init scratch")
@@ -249,7 +283,7 @@ def format_progress(p: Progress, config: TrainConfig, before: float = 0.0) -> st
         bar = "[" + "#" * round(20 * done) + "." * (20 - round(20 * done)) + "] "
     parts = [f"{bar}step {p.step:>6}", f"{p.elapsed:6.1f}s"]
     if p.train_loss is not None:
-        parts.append(f"train {p.train_loss / math.log(2):.3f} bpc")
+        parts.append(f"train {p.train_loss / LN2:.3f} bpc")
     if p.val_bpc is not None:
         parts.append(f"val {p.val_bpc:.3f} bpc")
     parts += [f"{p.chars_per_s / 1000:5.1f}k chars/s", f"lr {p.learning_rate:.2e}"]

@@ -13,6 +13,7 @@ from typing import Any
 from .precision import PRECISIONS
 
 # Caps: generous for a workstation, and small enough that one optimiser step stays well under a second on 2 cores.
+DEFAULT_SECONDS = 60.0  # the training budget when none is given: the CLI's, the app's, the benchmarks'
 MAX_EMBEDDING = 512
 MAX_HIDDEN = 1024
 MAX_LAYERS = 4
@@ -81,7 +82,7 @@ class TrainConfig:
     final_lr_fraction: float = 0.1
     warmup_fraction: float = 0.03
     grad_clip: float = 1.0
-    seconds: float | None = 60.0
+    seconds: float | None = DEFAULT_SECONDS
     steps: int | None = None
     eval_interval: float = 2.0  # most seconds of training between evaluations (short budgets evaluate more often)
     keep_best: bool = True  # end with the best-validation weights if the last ones are worse (small corpora)
@@ -172,7 +173,7 @@ def auto_config(
     of 5k, 20k and 100k characters and ``python -m bench.payoff`` on texts of 3–4k (README, "Settings that fit
     the text").
     """
-    seconds = seconds or 60.0
+    seconds = seconds or DEFAULT_SECONDS
     if base is not None:
         dropout = _by_length(FINETUNE_DROPOUT, corpus_chars)
         return replace(base, dropout=dropout), TrainConfig(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from .evaluation import LN2
 from .training import Progress
 
 # Okabe-Ito colours: distinguishable with every common form of colour blindness.
@@ -19,7 +19,7 @@ TRAIN_COLOR, VAL_COLOR = "#0072B2", "#D55E00"
 
 def save_loss_plot(records: Sequence[Progress], path: str | Path) -> Path:
     """Plot train and validation bits per character against training seconds."""
-    train = [(r.elapsed, r.train_loss / math.log(2)) for r in records if r.train_loss is not None]
+    train = [(r.elapsed, r.train_loss / LN2) for r in records if r.train_loss is not None]
     val = [(r.elapsed, r.val_bpc) for r in records if r.val_bpc is not None]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     if train:

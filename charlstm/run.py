@@ -18,7 +18,16 @@ from typing import Any
 import torch
 
 from . import checkpoint
-from .config import CELL_NAMES, PRESETS, ConfigError, ModelConfig, TrainConfig, auto_config, validate_for_model
+from .config import (
+    CELL_NAMES,
+    DEFAULT_SECONDS,
+    PRESETS,
+    ConfigError,
+    ModelConfig,
+    TrainConfig,
+    auto_config,
+    validate_for_model,
+)
 from .data import Corpus, CorpusError, describe, make_corpus, normalize_text, val_size
 from .distributed import SINGLE, World
 from .model import CharLSTM
@@ -49,7 +58,7 @@ class Plan:
 def plan(
     text: str,
     init: str = "auto",
-    seconds: float | None = 60.0,
+    seconds: float | None = DEFAULT_SECONDS,
     steps: int | None = None,
     preset: str = "auto",
     strict_shape: bool = True,
@@ -224,6 +233,11 @@ class Run:
         self.train_config, self.train_ids = config, corpus.train
         fresh_head = self.init == "scratch"  # a pretrained head already knows the characters' frequencies
         return train(self.model, corpus, config, self.state, start_head=fresh_head, world=world)
+
+    def continued(self, seconds: float | None, steps: int | None = None, **changes: Any) -> TrainConfig:
+        """The settings to continue this run with: its own (the defaults when it has none: an uploaded model's
+        may not say), with a new budget and any ``changes``."""
+        return replace(self.train_config or TrainConfig(), seconds=seconds, steps=steps, **changes)
 
     def memory_bytes(self, training: bool) -> int:
         """The memory this run holds (estimated from its parameter count), while training or once trained."""

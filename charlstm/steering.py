@@ -18,12 +18,12 @@ import numpy as np
 import torch
 
 from .clamp import Clamp
+from .evaluation import LN2
 from .model import CharLSTM
 from .sampling import MAX_PROMPT, prompt_ids, sample
 from .steppers import stepper, zero_state
 from .vocab import Vocab
 
-LN2 = math.log(2)
 # How much a clamp must change the reference's bits per character to count. Measured on the default model (one
 # layer of 256 units) and the last 1,500 characters of tiny Shakespeare: clamping each unit to 0 in turn changed
 # the score by under 0.01 for 61% of the units and by 0.05 or more for none (the largest: 0.04); holding a hidden

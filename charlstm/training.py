@@ -1,14 +1,14 @@
-"""Training as a generator of progress records, and evaluation in bits per character.
+"""Training: show the model random windows of the text, measure how badly it guessed each next character, and
+nudge every weight to guess better. Read :func:`train` top to bottom: it is the whole loop.
 
-``train`` yields a :class:`Progress` record a few times a second (at least every 0.25 s): the CLI prints it, the
-app plots it, the tests assert on it. Stopping is closing the generator; the model keeps what it learned and
-:class:`TrainState` keeps the optimiser, so a later ``train`` call continues. A divergence guard rolls back to
-the last good weights and lowers the learning rate when the loss turns non-finite or explodes.
+``train`` is a generator: it yields a :class:`Progress` record a few times a second (at least every 0.25 s), which
+the CLI prints, the app plots and the tests assert on. Stopping is closing the generator: the model keeps what it
+learned, and :class:`TrainState` keeps the optimiser, so a later ``train`` call continues where this one stopped.
+The guards against a diverging loss, a worse ending and memorising live in :mod:`charlstm.safeguards`.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Generator
@@ -17,24 +17,21 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 
-from .config import TrainConfig
+from .config import SampleConfig, TrainConfig
 from .data import Corpus, random_batch
 from .distributed import SINGLE, World
 from .evaluation import LN2, evaluate
 from .model import CharLSTM, start_from_frequencies
 from .precision import autocast, resolve_precision
+from .safeguards import ROLLBACK_LR_FACTOR, Safeguards, exploded
 from .sampling import sample
 
 REPORT_INTERVAL = 0.2  # seconds between records; a caller can always stop within a step of this
 EVAL_CHARS = 8192  # validation characters per in-training evaluation: 16 windows of 512, about 0.08 s for 1×256
-SAMPLE_CHARS = 120
+SAMPLE_CHARS = 120  # a sample per evaluation: two lines of text, enough to see spelling and words appear
 EVAL_COST_FACTOR = 10  # evaluate at most every this many times an evaluation's duration
-MAX_ROLLBACKS = 8
-ROLLBACK_LR_FACTOR = 0.25
-HISTORY_LIMIT = 500
+HISTORY_LIMIT = 500  # evaluations kept in TrainState.history (and so in a checkpoint)
 OPENING_WINDOWS = 8  # training windows the first record's training loss is measured on
-MEMORISING_MARGIN = 0.035  # nats/char (0.05 bits) above the best validation: more than evaluation noise
-MEMORISING_PATIENCE = 3  # evaluations in a row that say "memorising" before stop_when_memorising ends a run
 RANK_SEED_STRIDE = 1_000_003  # under torchrun, rank r draws its windows from seed + r × this: its own windows
 
 
@@ -69,9 +66,10 @@ class Progress:
 class TrainState:
     """What continuing needs besides the weights: optimiser moments, counters, guard state and history."""
 
+    # Adam's two running averages per weight: without them a continuation would restart with a cold optimiser
     optimizer: torch.optim.Optimizer
-    step: int = 0
-    elapsed: float = 0.0
+    step: int = 0  # optimiser steps over every run of this model (the schedule and the window seed read it)
+    elapsed: float = 0.0  # seconds of training over every run
     chars_seen: int = 0
     lr_scale: float = 1.0  # lowered by the divergence guard
     history: list[dict] = field(default_factory=list)  # evaluations: step, elapsed seconds, val_loss (nats)
@@ -82,14 +80,18 @@ def new_state(model: CharLSTM) -> TrainState:
 
     beta1 = 0.8 (shorter momentum than the usual 0.9) scored slightly better on one-minute budgets.
     """
-    fused = model.device.type in ("cpu", "cuda")
+    fused = model.device.type in ("cpu", "cuda")  # the fused kernel exists for these devices only
+    # beta2 = 0.999 as usual: the second moment averages over about the last thousand steps
     return TrainState(torch.optim.Adam(model.parameters(), betas=(0.8, 0.999), fused=fused))
 
 
 def learning_rate(config: TrainConfig, fraction: float) -> float:
     """The schedule at ``fraction`` of the budget: a linear warm-up, then a cosine decay to the final fraction."""
+    # warm-up: Adam's first steps rest on moments averaged over almost nothing, so they start small
+    # (the 1e-3 gives the very first step a little learning rather than none)
     if fraction < config.warmup_fraction:
         return config.learning_rate * (fraction + 1e-3) / (config.warmup_fraction + 1e-3)
+    # cosine decay: large steps while the loss falls fast, small ones at the end to settle into a minimum
     decay = min(1.0, (fraction - config.warmup_fraction) / (1 - config.warmup_fraction))
     end = config.final_lr_fraction
     return config.learning_rate * (end + (1 - end) * 0.5 * (1 + math.cos(math.pi * decay)))
@@ -112,241 +114,151 @@ def train(
     False, since its head already knows better. ``world`` is this process's place under torchrun
     (:mod:`charlstm.distributed`): every rank yields the same kinds of records, only rank 0's carry a sample.
     """
-    run = _Loop(model, corpus, config, state or new_state(model), world)
-    model.train()
-    try:
-        # where we start from: both losses before the first update
-        if run.state.step == 0 and start_head:
-            start_from_frequencies(model, corpus.train)
-        run.net = world.wrap(model)  # under torchrun: every rank starts from rank 0's weights
-        yield run.evaluation("eval", with_train=True)
-        while run.fraction < 1.0:
-            if not run.step():  # one optimiser step; afterwards every rank knows the same loss and clock
-                yield run.rollback()
-                if run.rollbacks > MAX_ROLLBACKS:
-                    return
-            elif run.eval_now:
-                yield run.evaluation("eval")
-                # early stop: more training would only learn the text by heart
-                if config.stop_when_memorising and run.memorising_streak >= MEMORISING_PATIENCE:
-                    break
-            elif run.report_now:
-                yield run.report("train")
-        yield run.finish()
-    finally:
-        # the gradients are only needed within a step: a finished model holding them costs one more copy of its
-        # weights (a room of trained sessions measured 117 MB each where 92 MB were counted)
-        run.state.optimizer.zero_grad(set_to_none=True)
-        model.eval()
+    state = state or new_state(model)
+    # -----------------------------------------------------------------------------------------------------------
+    # setup: what this call needs besides the model and its optimiser
+    precision = resolve_precision(config.precision, model.device)  # float32, or bfloat16 matrix products
+    batch_size = world.share_of(config.batch_size)  # this rank's windows of a step (all of them on one process)
+    # the windows' random numbers: a continuation (and each rank under torchrun) draws new windows, not the same
+    generator = torch.Generator().manual_seed(config.seed + state.step + world.rank * RANK_SEED_STRIDE)
+    chars_per_step = config.batch_size * min(config.seq_len, len(corpus.train) - 1)
+    # about 40 evaluations over a time budget (a curve worth looking at), and never fewer than one per eval_interval
+    eval_every = min(config.eval_interval, max(0.5, (config.seconds or math.inf) / 40))
+    # the safeguards remember the last sound weights and the best ones, and watch for memorising
+    guard = Safeguards(model, state.optimizer)
+    losses = _RunningLoss()  # the training loss since the last record: each record reports its mean
+    steps = 0  # optimiser steps taken in this call (state.step counts every call's)
+    train_time = since_eval = eval_cost = 0.0  # seconds: in steps; in steps since the last evaluation; evaluating
+    fraction = 0.0  # the share of the budget spent; the loop ends at 1
+    lr = learning_rate(config, fraction) * state.lr_scale
+    last_report = time.perf_counter()
+    net: torch.nn.Module = model  # what a step calls: the model, or under torchrun its DDP wrapper
 
+    def record(kind: str, **extra) -> Progress:
+        """A progress record of where the run stands now; the training loss's mean starts afresh after it."""
+        nonlocal last_report
+        mean = losses.take()
+        last_report = time.perf_counter()
+        chars_per_s = steps * chars_per_step / train_time if train_time > 0 else 0.0
+        return Progress(kind, state.step, state.elapsed, state.chars_seen, mean, lr, chars_per_s, **extra)
 
-class _Loop:
-    """The bookkeeping of one ``train`` call: budget, counters, the running loss, the snapshots it may restore."""
-
-    def __init__(self, model: CharLSTM, corpus: Corpus, config: TrainConfig, state: TrainState, world: World) -> None:
-        self.model, self.corpus, self.config, self.state, self.world = model, corpus, config, state, world
-        self.net: torch.nn.Module = model  # what a step calls: the model, or under torchrun its DDP wrapper
-        self.precision = resolve_precision(config.precision, model.device)
-        self.batch_size = world.share_of(config.batch_size)  # this rank's windows
-        seed = config.seed + state.step + world.rank * RANK_SEED_STRIDE  # a continuation (and each rank) draws anew
-        self.generator = torch.Generator().manual_seed(seed)
-        self.chars_per_step = config.batch_size * min(config.seq_len, len(corpus.train) - 1)
-        self.eval_chars = EVAL_CHARS  # the same spread-out windows every time, so the curve is comparable
-        self.eval_every = min(config.eval_interval, max(0.5, (config.seconds or math.inf) / 40))
-        self.eval_cost = 0.0  # seconds the last evaluation took
-        self.good = self.best = _snapshot(model, state)  # rollback target; best validation so far
-        self.best_loss = math.inf
-        self.best_elapsed: float | None = None
-        self.train_at_best: float | None = None  # the training loss when validation was best
-        self.memorising_streak = 0  # evaluations in a row that found the model memorising
-        self.last_mean: float | None = None  # the latest mean training loss reported
-        self.rollbacks = self.steps = 0
-        self.train_time = self.since_eval = self.loss_sum = 0.0
-        self.loss_count = 0
-        self.last_loss = math.nan
-        self.lr = learning_rate(config, 0.0) * state.lr_scale
-        self.last_report = time.perf_counter()
-        # what comes after the last step, decided by rank 0's clock (on one process, its own)
-        self.fraction, self.eval_now, self.report_now = 0.0, False, False
-
-    def local_fraction(self, steps: int) -> float:
-        """The share of the budget spent after ``steps`` steps of this call, by this process's clock."""
-        config = self.config
-        by_time = self.train_time / config.seconds if config.seconds else 0.0
-        return max(by_time, steps / config.steps if config.steps else 0.0)
-
-    def eval_due(self) -> float:
-        """Seconds of training between evaluations: the budget's share, but never so often that evaluating
-        (a large model on a long validation text) takes more than a tenth of the time."""
-        return max(self.eval_every, EVAL_COST_FACTOR * self.eval_cost)
-
-    def steps_due(self, steps: int) -> bool:
-        budget = self.config.steps
-        return budget is not None and budget > 0 and steps % max(1, budget // 20) == 0
-
-    def recent_loss(self) -> float | None:
-        return self.loss_sum / self.loss_count if self.loss_count else None
-
-    def step(self) -> bool:
-        """One optimiser step; False when the divergence guard rejects its loss."""
-        self.lr = learning_rate(self.config, self.fraction) * self.state.lr_scale
-        started = time.perf_counter()
-        loss = _step(self, self.lr)
-        elapsed = time.perf_counter() - started
-        self.train_time += elapsed
-        self.since_eval += elapsed
-        self.state.elapsed += elapsed
-        # under torchrun every rank must take the same branch next: the loss averaged over the ranks, rank 0's clock
-        done = self.steps + 1  # if the guard accepts this step
-        decisions = [
-            self.local_fraction(done),
-            self.local_fraction(self.steps),  # if it rejects it
-            self.since_eval >= self.eval_due() or self.steps_due(done),
-            time.perf_counter() - self.last_report >= REPORT_INTERVAL,
-        ]
-        loss, (accepted, rejected, eval_now, report_now) = self.world.agree(loss, decisions)
-        self.eval_now, self.report_now = bool(eval_now), bool(report_now)
-        self.last_loss = loss
-        if _exploded(loss, self.recent_loss(), self.model.vocab_size):
-            self.fraction = rejected
-            return False
-        self.fraction = accepted
-        self.steps += 1
-        self.state.step += 1
-        self.state.chars_seen += self.chars_per_step
-        self.loss_sum += loss
-        self.loss_count += 1
-        return True
-
-    def report(self, kind: str, **extra) -> Progress:
-        mean = self.recent_loss()
-        self.last_mean = mean if mean is not None else self.last_mean
-        self.loss_sum, self.loss_count = 0.0, 0
-        self.last_report = time.perf_counter()
-        cps = self.steps * self.chars_per_step / self.train_time if self.train_time > 0 else 0.0
-        s = self.state
-        return Progress(kind, s.step, s.elapsed, s.chars_seen, mean, self.lr, cps, **extra)
-
-    def evaluation(self, kind: str, with_train: bool = False) -> Progress:
-        """Validation loss and a sample; snapshots the weights when they are sound, and when they are the best.
-
-        ``with_train`` also measures the training loss on the training text (the first record has no steps
-        to average over yet)."""
-        self.since_eval, started = 0.0, time.perf_counter()
-        val_loss, text = math.nan, None
-        if self.world.main:  # under torchrun, rank 0 evaluates and the others wait for its verdict
-            # validation: the same spread-out windows every time, state carried along each
-            val_loss = evaluate(
-                self.model,
-                self.corpus.val,
-                streams=16,
-                max_chars=self.eval_chars,
-                unknown_cost=self.corpus.unknown_cost,
-            ).loss
-            # a sample from an empty seed, always with the same random numbers, so samples compare across time
-            generator = torch.Generator().manual_seed(0)
-            text = sample(self.model, self.corpus.vocab, "", SAMPLE_CHARS, temperature=0.8, generator=generator)
-        val_loss = self.world.share(val_loss)
-        if with_train and self.loss_count == 0:  # the training curve's first point: one batch, no update
-            self.loss_sum, self.loss_count = _batch_loss(self.model, self.corpus.train, self.config), 1
-        recent = self.recent_loss()
-        recent = self.last_mean if recent is None else recent  # no step since the last record: the last known
-        # keep-best and the divergence guard: remember sound weights, and the best ones
-        if not _exploded(val_loss, recent, self.model.vocab_size):
-            self.good = _snapshot(self.model, self.state)
-            if val_loss < self.best_loss:
-                self.best, self.best_loss = self.good, val_loss
-                self.best_elapsed, self.train_at_best = self.state.elapsed, recent
-        self.state.history.append(
-            {"step": self.state.step, "elapsed": round(self.state.elapsed, 3), "val_loss": val_loss}
-        )
-        del self.state.history[:-HISTORY_LIMIT]
-        self.eval_cost = time.perf_counter() - started
-        # memorising: validation clearly above its best while the training loss is below where it was then
-        memorising = (
-            val_loss > self.best_loss + MEMORISING_MARGIN
-            and recent is not None
-            and self.train_at_best is not None
-            and recent < self.train_at_best
-        )
-        self.memorising_streak = self.memorising_streak + 1 if memorising else 0
-        return self.report(
+    def evaluation(kind: str, with_train: bool = False) -> Progress:
+        """Validation loss and a sample, taken in by the safeguards. ``with_train``: also measure the training
+        loss on one batch (the first record has no steps to average over yet, and its plot needs both curves)."""
+        nonlocal since_eval, eval_cost
+        since_eval, started = 0.0, time.perf_counter()
+        val_loss, text = _validate(model, corpus) if world.main else (math.nan, None)
+        val_loss = world.share(val_loss)  # under torchrun, rank 0 evaluates and the others wait for its verdict
+        if with_train and losses.count == 0:
+            losses.add(_batch_loss(model, corpus.train, config))
+        recent = losses.recent()  # the training loss now (the last reported one if no step came since)
+        # keep-best and the divergence guard remember the weights if they are sound, and if they are the best
+        memorising = guard.evaluated(val_loss, recent, state.elapsed)
+        state.history.append({"step": state.step, "elapsed": round(state.elapsed, 3), "val_loss": val_loss})
+        del state.history[:-HISTORY_LIMIT]
+        eval_cost = time.perf_counter() - started
+        return record(
             kind,
             val_loss=val_loss,
             val_bpc=val_loss / LN2,
             sample=text,
-            best_bpc=self.best_loss / LN2 if math.isfinite(self.best_loss) else None,
-            best_elapsed=self.best_elapsed,
+            best_bpc=guard.best_bpc,
+            best_elapsed=guard.best_elapsed,
             memorising=memorising,
         )
 
-    def rollback(self) -> Progress:
-        """Return to the last sound weights with a lower learning rate; give up after too many tries."""
-        self.rollbacks += 1
-        self.state.lr_scale *= ROLLBACK_LR_FACTOR
-        _restore(self.model, self.state, self.good)
-        loss = self.last_loss
-        what = "became non-finite" if not math.isfinite(loss) else f"exploded to {loss:.3g}"
-        if self.rollbacks > MAX_ROLLBACKS:
-            return self.report(
-                "done",
-                message=f"training kept diverging; stopped at step {self.state.step} with "
-                "the last good weights. Try a lower learning rate.",
-            )
-        new_lr = learning_rate(self.config, self.fraction) * self.state.lr_scale
-        return self.report(
-            "rollback",
-            message=f"loss {what}: rolled back to the last good weights and lowered the learning rate to {new_lr:.3g} "
-            f"(rollback {self.rollbacks} of at most {MAX_ROLLBACKS})",
-        )
+    model.train()  # dropout on
+    try:
+        # -------------------------------------------------------------------------------------------------------
+        # where we start from: a fresh head guesses the text's character frequencies (not uniform: a better first
+        # point, and the first steps go to learning what follows what), then both losses before any update
+        if state.step == 0 and start_head:
+            start_from_frequencies(model, corpus.train)
+        net = world.wrap(model)  # under torchrun: every rank starts from rank 0's weights
+        yield evaluation("eval", with_train=True)
+        while fraction < 1.0:
+            # the learning rate at this point of the budget: warm-up, then cosine decay (and any rollback's cut)
+            lr = learning_rate(config, fraction) * state.lr_scale
+            # one optimiser step, timed: the budget counts training, not the evaluations on top of it
+            started = time.perf_counter()
+            x, y = random_batch(corpus.train, batch_size, config.seq_len, generator, model.device)  # (B, T) each
+            loss = _step(net, model, x, y, state.optimizer, lr, config.grad_clip, precision, world.size)
+            elapsed = time.perf_counter() - started
+            train_time += elapsed
+            since_eval += elapsed
+            state.elapsed += elapsed
+            # what comes next, decided alike on every rank: the loss averaged over the ranks, rank 0's clock
+            decisions = [
+                _spent(config, train_time, steps + 1),  # the budget's share if the guard accepts this step
+                _spent(config, train_time, steps),  # and if it rejects it
+                since_eval >= max(eval_every, EVAL_COST_FACTOR * eval_cost) or _steps_due(config, steps + 1),
+                time.perf_counter() - last_report >= REPORT_INTERVAL,
+            ]
+            loss, (accepted, rejected, eval_now, report_now) = world.agree(loss, decisions)
+            # the divergence guard: a non-finite or exploded loss rolls back to the last sound weights
+            if exploded(loss, losses.mean(), model.vocab_size):
+                fraction = rejected
+                state.lr_scale *= ROLLBACK_LR_FACTOR  # a lower learning rate, for the rest of this run and the next
+                guard.roll_back()
+                new_lr = learning_rate(config, fraction) * state.lr_scale
+                message = guard.rollback_message(loss, new_lr, state.step)
+                yield record("done" if guard.gave_up else "rollback", message=message)
+                if guard.gave_up:  # the learning rate is hopeless: end with the last sound weights
+                    return
+                continue
+            # the step counts
+            fraction = accepted
+            steps += 1
+            state.step += 1
+            state.chars_seen += chars_per_step
+            losses.add(loss)
+            if eval_now:
+                # evaluate: validation loss, a sample, the safeguards' verdicts
+                yield evaluation("eval")
+                # early stop: more training would only learn the text by heart
+                if config.stop_when_memorising and guard.memorised_long_enough():
+                    break
+            elif report_now:
+                # report: the training loss since the last record
+                yield record("train")
+        # -------------------------------------------------------------------------------------------------------
+        # the end: a final evaluation; keep-best puts back the best weights if the final ones are worse
+        final = evaluation("done")
+        early = fraction < 1.0  # the memorising stop ended the run
+        yield replace(final, **guard.ending(final.val_loss, final.val_bpc, final.memorising, config, early, train_time))
+    finally:
+        # the gradients are only needed within a step: a finished model holding them costs one more copy of its
+        # weights (a room of trained sessions measured 117 MB each where 92 MB were counted)
+        state.optimizer.zero_grad(set_to_none=True)
+        model.eval()
 
-    def finish(self) -> Progress:
-        """The final evaluation; with ``keep_best``, the best-validation weights replace worse final ones."""
-        final = self.evaluation("done")
-        early = self.fraction < 1.0  # stop_when_memorising ended the run
-        if early:
-            budget = f" of the {self.config.seconds:g} s budget" if self.config.seconds else ""
-            stopped = f"stopped early, after {self.train_time:.0f} s{budget}: "
-        else:
-            stopped = ""
-        final_loss = math.inf if final.val_loss is None else final.val_loss  # (an evaluation always has one)
-        if not self.config.keep_best or self.best_loss >= final_loss - 1e-3:
-            if early:
-                return replace(final, message=stopped + "the model had started memorising the text")
-            return final
-        _restore(self.model, self.state, self.best)
-        best_bpc = self.best_loss / LN2
-        if final.memorising or early:
-            why = (
-                f"{stopped}the model started memorising the text: validation rose from its best, {best_bpc:.3f} "
-                f"bits/char at {self.best_elapsed:.0f} s, to {final.val_bpc:.3f}, while the training loss kept "
-                f"falling. Kept the weights from {self.best_elapsed:.0f} s"
-            )
-        else:
-            why = (
-                f"validation was best at {self.best_elapsed:.0f} s ({best_bpc:.3f} bits/char, against "
-                f"{final.val_bpc:.3f} at the end): kept the weights from then"
-            )
-        return replace(final, val_loss=self.best_loss, val_bpc=best_bpc, message=why, kept_from=self.best_elapsed)
 
-
-def _step(run: _Loop, lr: float) -> float:
-    """One optimiser step on a fresh batch of random windows; returns its loss (nats/char) before the update."""
-    model, optimizer, config = run.model, run.state.optimizer, run.config
-    # this rank's windows, each with a target at every position
-    x, y = random_batch(run.corpus.train, run.batch_size, config.seq_len, run.generator, model.device)  # (B, T)
+def _step(
+    net: torch.nn.Module,
+    model: CharLSTM,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    lr: float,
+    grad_clip: float,
+    precision: str,
+    ranks: int,
+) -> float:
+    """One optimiser step on the windows ``x`` (targets ``y``: each window shifted by one character); returns
+    the loss (nats/char) before the update, or NaN when the gradients were not finite (no update then)."""
     # forward: the matrix products in bfloat16 when so chosen (the weights themselves stay float32)
-    with autocast(model.device, run.precision):
-        logits, _ = run.net(x)  # (B, T, V)
-    loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())  # the loss itself in float32
+    with autocast(model.device, precision):
+        logits, _ = net(x)  # (B, T, V)
+    # the loss: cross-entropy at every position, in float32 (bfloat16's 8 bits of mantissa would blur it)
+    loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
     value = loss.item()
-    if not math.isfinite(value) and run.world.size == 1:  # nothing to learn from (under torchrun, step together)
+    if not math.isfinite(value) and ranks == 1:  # nothing to learn from (under torchrun, step together)
         return value
     # backward: under torchrun the gradients are averaged over the ranks here
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     # clip and step; a non-finite gradient norm skips the update (every rank sees the same averaged gradients)
-    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     if not torch.isfinite(norm):
         return math.nan
     for group in optimizer.param_groups:
@@ -355,27 +267,62 @@ def _step(run: _Loop, lr: float) -> float:
     return value
 
 
+class _RunningLoss:
+    """The training loss summed since the last record; a record takes its mean and starts it again."""
+
+    def __init__(self) -> None:
+        self.total, self.count = 0.0, 0
+        self.last: float | None = None  # the latest mean a record took
+
+    def add(self, loss: float) -> None:
+        self.total += loss
+        self.count += 1
+
+    def mean(self) -> float | None:
+        """The mean since the last record (None when no step came since)."""
+        return self.total / self.count if self.count else None
+
+    def recent(self) -> float | None:
+        """The mean since the last record, or, when no step came since, the last mean taken."""
+        mean = self.mean()
+        return self.last if mean is None else mean
+
+    def take(self) -> float | None:
+        mean = self.mean()
+        self.last = mean if mean is not None else self.last
+        self.total, self.count = 0.0, 0
+        return mean
+
+
+def _spent(config: TrainConfig, train_time: float, steps: int) -> float:
+    """The share of the budget spent after ``train_time`` seconds and ``steps`` steps of this call."""
+    by_time = train_time / config.seconds if config.seconds else 0.0
+    return max(by_time, steps / config.steps if config.steps else 0.0)
+
+
+def _steps_due(config: TrainConfig, steps: int) -> bool:
+    """Whether a step budget calls for an evaluation after ``steps``: 20 of them over the budget."""
+    budget = config.steps
+    return budget is not None and budget > 0 and steps % max(1, budget // 20) == 0
+
+
+def _validate(model: CharLSTM, corpus: Corpus) -> tuple[float, str]:
+    """The validation loss (nats/char) and a sample: what an evaluation shows."""
+    # the same spread-out windows every time, the state carried along each, so the curve's points compare
+    loss = evaluate(model, corpus.val, streams=16, max_chars=EVAL_CHARS, unknown_cost=corpus.unknown_cost).loss
+    # a sample from an empty seed, always with the same random numbers, so samples compare across time
+    generator = torch.Generator().manual_seed(0)
+    text = sample(model, corpus.vocab, "", SAMPLE_CHARS, temperature=SampleConfig.temperature, generator=generator)
+    return loss, text
+
+
 @torch.no_grad()
 def _batch_loss(model: CharLSTM, ids: torch.Tensor, config: TrainConfig) -> float:
     """The loss of training windows as a step would see them (dropout on), without updating anything: what the
     training curve measures, before the first step. At most :data:`OPENING_WINDOWS` of them: the first point
     of the plot should not keep the learner waiting (a whole batch of a 1×512 model took 0.18 s)."""
     windows = min(config.batch_size, OPENING_WINDOWS)
+    # its own generator, not the run's: measuring must not change which windows the steps then draw
     x, y = random_batch(ids, windows, config.seq_len, torch.Generator().manual_seed(config.seed), model.device)
     logits, _ = model(x)  # (B, T, V)
     return F.cross_entropy(logits.flatten(0, 1), y.flatten()).item()
-
-
-def _exploded(loss: float, recent: float | None, vocab_size: int) -> bool:
-    # Far above both the recent mean and a uniform guess: the last update threw the weights off.
-    return not math.isfinite(loss) or loss > max(recent or 0.0, math.log(vocab_size)) + 3.0
-
-
-def _snapshot(model: CharLSTM, state: TrainState) -> tuple[dict, dict]:
-    weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    return weights, copy.deepcopy(state.optimizer.state_dict())
-
-
-def _restore(model: CharLSTM, state: TrainState, good: tuple[dict, dict]) -> None:
-    model.load_state_dict(good[0])
-    state.optimizer.load_state_dict(copy.deepcopy(good[1]))

@@ -23,7 +23,7 @@ import gradio as gr
 from . import checks, limits, presence
 
 ALWAYS = ("stop",)  # api_names never refused: pressing Stop must always reach the training
-ANALYSES = "analysis"  # the concurrency id of the text analyses (sessions.ANALYSIS)
+ANALYSES = "analysis"  # the concurrency id of the text analyses (scheduling.ANALYSIS)
 _entering: Counter[str] = Counter()  # joins of each address between the door and the queue
 
 

@@ -7,8 +7,12 @@ from pathlib import Path
 
 import gradio as gr
 import torch
+from starlette.middleware import Middleware
 
 from . import (
+    admission,
+    allocator,
+    boot,
     corpus_tab,
     game_tab,
     generate_tab,
@@ -123,7 +127,8 @@ def launch(**kwargs) -> None:
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger(__package__).setLevel(logging.INFO)
     torch.set_num_threads(limits.torch_threads())
-    sessions.limit_malloc_arenas()
+    presence.watch(demo)
+    allocator.limit_malloc_arenas()
     sessions.start_sweeper()
     # no max_size: the door (demo.admission.Door) applies limits.QUEUE_MAX to every event but Stop
     demo.queue(max_size=None, api_open=False, default_concurrency_limit=4)
@@ -136,6 +141,13 @@ def launch(**kwargs) -> None:
         max_file_size=limits.UPLOAD_MAX_BYTES,
         state_session_capacity=limits.SESSIONS_MAX,
         enable_monitoring=False,
-        app_kwargs=presence.watch(demo),
+        app_kwargs={"middleware": middleware()},
         **kwargs,
     )
+
+
+def middleware() -> list[Middleware]:
+    """The ASGI middleware around the app, outermost first: the balancer's forwarded address (a replica behind
+    HAProxy only), the stream counter, the boot cookie, then the door that admits or refuses queue joins."""
+    outermost = [Middleware(presence.Balancer)] if presence.BALANCER_SECRET else []
+    return [*outermost, Middleware(presence.Watch), Middleware(boot.Boot), Middleware(admission.Door)]

@@ -18,7 +18,7 @@ from charlstm.race import memory_bytes as race_memory_bytes
 from charlstm.reach import ReachError, closing_probability, memory_reach
 from charlstm.sampling import sample
 
-from . import admission, checks, limits, presence, sessions, widgets
+from . import admission, checks, limits, memory, presence, scheduling, sessions, widgets
 
 RACE_MIN_SECONDS = 6  # two seconds each: less teaches nothing
 RACE_SECONDS = 30  # the race's default budget: 10 s a cell, in which the gates win on MEMORY_TEXT (README)
@@ -53,36 +53,29 @@ def race_cells(text: str, seconds: float, request: gr.Request):
     except CorpusError as e:
         raise gr.Error(str(e)) from None
     own = session.memory_bytes() - sum(run.memory_bytes(training=False) for run in session.racers.values())
-    sessions.check_memory(session, needed + own)
-    with session.lock:
-        if session.running:
-            raise gr.Error("This session is already training: press Stop first.")
-        session.running = True
-        session.stop.clear()
+    memory.check_memory(session, needed + own)
     rows, entries, drawn = [], [], {"lines": (), "due": 0}
-    try:
-        presence.require_reader(sessions.key_of(request), "this race")
-        for cell, item in race(text, seconds):
-            if isinstance(item, Entry):
-                entries.append(item)
-                continue
-            if item.val_bpc is not None and math.isfinite(item.val_bpc):
-                rows.append({"seconds": round(item.elapsed, 2), "bpc": item.val_bpc, "series": NAMES[cell]})
-                status = f"Training {NAMES[cell]} · {item.elapsed:.1f} s · validation {item.val_bpc:.2f} bits/char"
-                yield _curves(rows, drawn), status, gr.skip(), gr.skip()
-            sessions.yield_to_interactive(session.stop)
-            if session.stop.is_set():
-                break
-    except CorpusError as e:
-        raise gr.Error(str(e)) from None
-    finally:
-        with session.lock:
-            session.running = False
+    with sessions.training(session):  # refuses a second run; at the end, counts as activity, returns memory
+        try:
+            presence.require_reader(sessions.key_of(request), "this race")
+            for cell, item in race(text, seconds):
+                if isinstance(item, Entry):
+                    entries.append(item)
+                    continue
+                if item.val_bpc is not None and math.isfinite(item.val_bpc):
+                    rows.append({"seconds": round(item.elapsed, 2), "bpc": item.val_bpc, "series": NAMES[cell]})
+                    status = f"Training {NAMES[cell]} · {item.elapsed:.1f} s · validation {item.val_bpc:.2f} bits/char"
+                    yield _curves(rows, drawn), status, gr.skip(), gr.skip()
+                scheduling.yield_to_interactive(session.stop)
+                if session.stop.is_set():
+                    break
+        except CorpusError as e:
+            raise gr.Error(str(e)) from None
     if session.stop.is_set():
         yield pd.DataFrame(rows) if rows else None, "**Stopped**: the race is off.", gr.skip(), gr.skip()
         return
     session.racers = {e.cell: e.run for e in entries}
-    with sessions.interactive():
+    with scheduling.interactive():
         texts = {
             e.cell: sample(e.run.model, e.run.vocab, "", SAMPLE_CHARS, generator=torch.Generator().manual_seed(0))
             for e in entries
@@ -133,7 +126,7 @@ def measure_reach(text: str, request: gr.Request):
     racers = sessions.get(request).racers
     if not racers:
         raise gr.Error("Race the cells first: the reach is measured on the three models the race trained.")
-    sessions.begin_analysis(request)
+    scheduling.begin_analysis(request)
     rows, words, brackets = [], [], []
     for cell, run in racers.items():
         try:
@@ -209,5 +202,5 @@ def build(corpus: gr.Textbox) -> None:
         show_progress_on=[status],
     )
     reach_button.click(**picked, api_visibility="private").then(
-        measure_reach, raced, [reach, half_lives, brackets], api_name="memory_reach", **sessions.ANALYSIS
+        measure_reach, raced, [reach, half_lives, brackets], api_name="memory_reach", **scheduling.ANALYSIS
     )

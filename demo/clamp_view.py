@@ -13,7 +13,7 @@ from charlstm.config import SampleConfig
 from charlstm.sampling import SamplingError
 from charlstm.steering import MATTERS, NOTHING, Comparison, compare_clamped, find_clamp
 
-from . import checks, limits, sessions
+from . import checks, limits, scheduling, sessions
 
 DEFAULTS = SampleConfig()  # temperature, top-k and top-p: Generate's defaults
 LENGTH, MAX_LENGTH = 200, 500  # characters written per text, by default and at most: two columns stay readable
@@ -94,7 +94,7 @@ def generate_clamped(
     value = checks.number(value, "The clamp value", -VALUE_RANGE, VALUE_RANGE)
     length = checks.number(length, "Length (characters)", 1, MAX_LENGTH, integer=True)
     seed = checks.number(seed, "The random seed", 0, 2**53, integer=True)
-    with sessions.interactive():  # it writes text: trainings pause between their updates, as for Generate
+    with scheduling.interactive():  # it writes text: trainings pause between their updates, as for Generate
         try:
             result = compare_clamped(
                 model, vocab, Clamp(kind, layer - 1, unit, value), seed_text, length,
@@ -121,11 +121,11 @@ def suggest_value(text: str, choice: str, request: gr.Request = None) -> tuple:
         unit_of = (kind, int(layer) - 1, int(unit))
     except (AttributeError, ValueError):  # no suggestion chosen (yet)
         return gr.skip(), gr.skip()
-    sessions.begin_analysis(request)
+    scheduling.begin_analysis(request)
     model, vocab, _label = sessions.get(request).active()
     if not text or not 0 <= unit_of[1] < model.config.num_layers or not 0 <= unit_of[2] < model.config.hidden_size:
         return gr.skip(), gr.skip()
-    with sessions.interactive():  # a few short passes over the text
+    with scheduling.interactive():  # a few short passes over the text
         found = find_clamp(model, vocab, text, [unit_of])
     if found is None:
         return gr.skip(), gr.skip()

@@ -8,10 +8,10 @@ import html
 import gradio as gr
 
 from charlstm.data import CorpusStats, describe, normalize_text
+from charlstm.paths import ASSETS
 from charlstm.vocab import MAX_VOCAB
 
-from . import checks, limits, quickstart, sessions, uploads
-from .sessions import ASSETS
+from . import checks, limits, quickstart, scheduling, uploads
 from .views import show_char
 
 PRESETS = {
@@ -35,7 +35,7 @@ def corpus_stats(text: str) -> tuple[str, str]:
     """A summary (with warnings) and the table of characters of ``text``."""
     text = normalize_text(checks.text(text, "The corpus", limits.CORPUS_MAX_CHARS))
     if len(text) > LARGE:  # a long count waits while a generation runs, as the text analyses do
-        sessions.yield_to_interactive()
+        scheduling.yield_to_interactive()
     stats = describe(text)  # once: it is most of the time
     return _summary(text, stats=stats), _details(stats) + _characters(text, stats)
 

@@ -16,7 +16,7 @@ import gradio as gr
 from charlstm.data import replace_surrogates
 from charlstm.shannon import MAX_CHARS, Game, passage, predictions
 
-from . import checks, corpus_tab, limits, sessions, widgets
+from . import checks, corpus_tab, limits, scheduling, sessions, widgets
 from .game_view import board_html, numbers, tally_html
 
 HELP = (Path(__file__).parent / "text" / "game.md").read_text(encoding="utf-8")
@@ -33,7 +33,7 @@ def _start(text: str, shown: int, request: gr.Request, moves: list[str] = (), at
     """A game of ``text`` ranked by the visitor's chosen model, after ``moves`` (made on the characters ``at``),
     put in the session."""
     model, vocab, label = sessions.get(request).active()
-    with sessions.interactive():  # a short forward pass: trainings pause for it
+    with scheduling.interactive():  # a short forward pass: trainings pause for it
         ranked = predictions(model, vocab, text)
     game = Game.replay(text, ranked, shown, moves, label, at)
     sessions.get(request).game = game

@@ -14,7 +14,7 @@ from charlstm.explain import surprise
 from charlstm.memorisation import MIN_COPY
 from charlstm.sampling import SamplingError, generate, top_chars
 
-from . import checks, limits, presence, sessions, widgets
+from . import checks, limits, presence, scheduling, sessions, widgets
 from .views import copied_html, show_char, surprise_html
 
 DEFAULTS = SampleConfig()
@@ -88,7 +88,7 @@ def generate_text(
             f"The model has never seen {' '.join(sorted(map(show_char, unknown)))[:80]}: it reads them as “unknown”. "
         )
     text, last, probs = "", 0.0, None
-    with sessions.interactive():  # trainings pause between their updates while this runs
+    with scheduling.interactive():  # trainings pause between their updates while this runs
         try:
             for step in generate(
                 model, vocab, seed_text, length, temperature, top_k, top_p, torch.Generator().manual_seed(seed)
@@ -139,7 +139,7 @@ def score_text(text: str, request: gr.Request) -> tuple[str, str]:
     text = checks.text(text, "The text", limits.SEED_MAX_CHARS * 5)
     if not text:
         raise gr.Error("Paste some text to score.")
-    sessions.begin_analysis(request)
+    scheduling.begin_analysis(request)
     return _surprise_view(text, request)
 
 
@@ -211,4 +211,4 @@ def build() -> None:
         halt.click(None, None, None, cancels=[event]).then(
             lambda: gr.update(interactive=False, variant="secondary"), None, halt, api_visibility="private"
         )
-        score.click(score_text, pasted, [shaded, summary], api_name="surprise", **sessions.ANALYSIS)
+        score.click(score_text, pasted, [shaded, summary], api_name="surprise", **scheduling.ANALYSIS)

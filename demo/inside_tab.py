@@ -9,7 +9,7 @@ import gradio as gr
 from charlstm.explain import activations, find_units
 from charlstm.steering import MATTERS, find_clamp
 
-from . import checks, clamp_view, limits, sessions, widgets
+from . import checks, clamp_view, limits, scheduling, sessions, widgets
 from .views import unit_html
 
 EXAMPLE = (
@@ -31,7 +31,7 @@ def suggest_units(text: str, request: gr.Request) -> tuple:
     text = checks.text(text, "The text", limits.SEED_MAX_CHARS)
     if not text.strip():
         raise gr.Error("Paste some text to look inside.")
-    sessions.begin_analysis(request)
+    scheduling.begin_analysis(request)
     model, vocab, _label = sessions.get(request).active()
     matches = find_units(activations(model, vocab, text))
     if not matches:
@@ -64,7 +64,7 @@ def show_unit(text: str, kind: str, layer: float, unit: float, request: gr.Reque
     model, vocab, label = sessions.get(request).active()
     layer = checks.number(layer, "The layer", 1, model.config.num_layers, integer=True)
     unit = checks.number(unit, "The unit", 0, model.config.hidden_size - 1, integer=True)
-    sessions.begin_analysis(request)
+    scheduling.begin_analysis(request)
     values = activations(model, vocab, text).unit(kind, layer - 1, unit)
     high = max(range(len(values)), key=values.__getitem__)
     low = min(range(len(values)), key=values.__getitem__)
@@ -121,11 +121,11 @@ def build() -> dict:
             "fn": show_unit,
             "inputs": [text, kind, layer, unit],
             "outputs": [heat, summary],
-            **sessions.ANALYSIS,
+            **scheduling.ANALYSIS,
         }
         show.click(api_name="activations", **update)
         find.click(
-            suggest_units, text, [suggestions, kind, layer, unit, table], api_name="find_units", **sessions.ANALYSIS
+            suggest_units, text, [suggestions, kind, layer, unit, table], api_name="find_units", **scheduling.ANALYSIS
         ).then(api_visibility="private", **update)
         # Opening the tab finds units at once (a fraction of a second), so it never shows up empty.
         tab.select(
@@ -133,7 +133,7 @@ def build() -> dict:
             [text, heat],
             [suggestions, kind, layer, unit, table],
             api_visibility="private",
-            **sessions.ANALYSIS,
+            **scheduling.ANALYSIS,
         ).then(api_visibility="private", **update)
         suggestions.input(pick, suggestions, [kind, layer, unit], api_visibility="private").then(
             api_visibility="private", **update
@@ -178,7 +178,7 @@ def _clamp_section(
     hint = gr.Markdown(elem_id="clamp-hint")
     # a suggested unit (Find units, or picked from the list) comes with the clamp value that shows its effect
     suggestions.change(
-        clamp_view.suggest_value, [text, suggestions], [value, hint], api_visibility="private", **sessions.ANALYSIS
+        clamp_view.suggest_value, [text, suggestions], [value, hint], api_visibility="private", **scheduling.ANALYSIS
     )
     go = gr.Button("Generate with the unit clamped", variant="primary", elem_id="clamp-button")
     with gr.Row():

@@ -49,17 +49,10 @@ CALL_GET = re.compile(r"/gradio_api/call/(?:v2/)?[^/]+/([^/]+)/?$")  # GET .../c
 _blocks: gr.Blocks | None = None  # set by :func:`watch`: the app whose queue is read
 
 
-def watch(blocks: gr.Blocks) -> dict[str, Any]:
-    """Start watching ``blocks``; returns the ``app_kwargs`` that install the middleware at launch (this module's,
-    and :mod:`demo.boot`'s)."""
+def watch(blocks: gr.Blocks) -> None:
+    """Start watching ``blocks`` (its queue is read from here on); :func:`demo.app.launch` installs the middleware."""
     global _blocks
     _blocks = blocks
-    from starlette.middleware import Middleware
-
-    from . import admission, boot  # they import this module
-
-    outermost = [Middleware(Balancer)] if BALANCER_SECRET else []
-    return {"middleware": [*outermost, Middleware(Watch), Middleware(boot.Boot), Middleware(admission.Door)]}
 
 
 # A replica behind the balancer (demo.replicas) believes the X-Forwarded-For that HAProxy sets only when the request

@@ -15,12 +15,14 @@ from datetime import UTC, datetime
 
 import gradio as gr
 
+from charlstm.cli import train_command
 from charlstm.data import describe, normalize_text
 from charlstm.explain import activations, find_units, surprise
 from charlstm.report import loss_curve_svg, split_point, trained_on
 from charlstm.run import MODEL_FIELDS
 
-from . import checks, limits, sessions, train_tab
+from . import checks, limits, scheduling, sessions
+from .knobs import DEFAULTS, KNOBS
 from .sessions import Session
 from .train_view import samples_text
 from .views import surprise_html, unit_html
@@ -69,7 +71,7 @@ def report(text: str, request: gr.Request) -> str:
             "The corpus has changed since this model was trained: put back the text it learned from, "
             "or train on this one, then download the report."
         )
-    sessions.yield_to_interactive()
+    scheduling.yield_to_interactive()
     path = session.download_path().with_name(REPORT_NAME)
     path.write_text(page(session, text), encoding="utf-8")
     return str(path)
@@ -173,12 +175,12 @@ def _units(session: Session, held_out: str) -> str:
 def _command(session: Session) -> str:
     run = session.run
     config, model = run.train_config, run.model.config
-    knobs = {name: getattr(model if name in MODEL_FIELDS else config, name) for name in train_tab.KNOBS}
+    knobs = {name: getattr(model if name in MODEL_FIELDS else config, name) for name in KNOBS}
     # The app's "auto" start became the base model for this text; the CLI's "auto" chooses the same for it,
     # and only then also stops a memorising run as the app did.
     init = "auto" if run.init == "base" else run.init
-    seconds = config.seconds if config.seconds is not None else train_tab.DEFAULTS["seconds"]
-    line = train_tab.command(seconds, False, knobs, init, config.keep_best, model.cell)
+    seconds = config.seconds if config.seconds is not None else DEFAULTS["seconds"]
+    line = train_command(seconds, False, knobs, init, config.keep_best, model.cell)
     return (
         "<p>Save the corpus as <code>corpus.txt</code>, then run this in the project's folder. The settings and "
         "seed are the same; the budget is in seconds, so a faster or slower machine takes more or fewer steps.</p>"

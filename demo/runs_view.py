@@ -44,14 +44,15 @@ class PastRun:
 
 def start_run(session: Session, summary: RunSummary) -> None:
     """A new run begins: the current one joins the earlier runs (the oldest beyond :data:`KEPT_RUNS` goes)."""
-    if session.run_summary is not None and session.rows:
+    runs = session.compared
+    if runs.summary is not None and session.rows:
         rows = tuple(r for r in session.rows if r["series"] == "validation")
         seconds = session.rows[-1]["seconds"]
-        past = PastRun(session.run_number, session.run_label, session.run_summary, rows, seconds, session.best_bpc)
-        session.past_runs = [*session.past_runs, past][-(KEPT_RUNS - 1) :]
-    session.run_label = label(session.run_summary, summary)
-    session.run_summary = summary
-    session.run_number += 1
+        past = PastRun(runs.number, runs.label, runs.summary, rows, seconds, session.best_bpc)
+        runs.past = [*runs.past, past][-(KEPT_RUNS - 1) :]
+    runs.label = label(runs.summary, summary)
+    runs.summary = summary
+    runs.number += 1
 
 
 def plot_rows(session: Session) -> pd.DataFrame | None:
@@ -62,7 +63,7 @@ def plot_rows(session: Session) -> pd.DataFrame | None:
     which its lines first appear in the data, so the data opens with one empty row (no value: nothing is drawn)
     per colour slot — run n's validation line in slot (n − 1) mod :data:`KEPT_RUNS`, then this run's training
     line, then the best moment — with a blank name for a slot no run holds (the legend lists only real lines)."""
-    current = [] if session.run_number in session.hidden_runs else session.rows
+    current = [] if session.compared.number in session.compared.hidden else session.rows
     past = shown(session)
     rows = current + [dict(r, series=p.series) for p in past for r in p.rows]
     if not rows:
@@ -75,14 +76,14 @@ def plot_rows(session: Session) -> pd.DataFrame | None:
     slots = [" " * (k + 1) for k in range(KEPT_RUNS)]  # blank names: free slots
     for p in past:
         slots[(p.number - 1) % KEPT_RUNS] = p.series
-    slots[(session.run_number - 1) % KEPT_RUNS] = "validation"
+    slots[(session.compared.number - 1) % KEPT_RUNS] = "validation"
     order = [*slots, "train", BEST_SERIES]
     start = rows[0]["seconds"]
     return pd.DataFrame([{"seconds": start, "bpc": math.nan, "series": name} for name in order] + rows)
 
 
 def shown(session: Session) -> list[PastRun]:
-    return [past for past in session.past_runs if past.number not in session.hidden_runs]
+    return [past for past in session.compared.past if past.number not in session.compared.hidden]
 
 
 def plot(session: Session) -> dict | pd.DataFrame | None:
@@ -95,27 +96,29 @@ def plot(session: Session) -> dict | pd.DataFrame | None:
     properties is rebuilt on the server's event loop, where Stop is answered. (Colours follow the order in which
     lines first appear in the data, which :func:`plot_rows` fixes: a ``color_map`` changed by a later run of the
     same event is not applied by Gradio 6.31's page.)"""
+    runs = session.compared
     rows = plot_rows(session)
     title = "Loss while training (bits per character, lower is better)"
-    if session.past_runs:
-        title += f" · now run {session.run_number}: {session.run_label}"
+    if runs.past:
+        title += f" · now run {runs.number}: {runs.label}"
     drawn = rows.dropna(subset=["bpc"]) if rows is not None else None  # (not the colour slots' empty rows)
     lines = tuple(dict.fromkeys(drawn["series"])) if drawn is not None else ()
-    if lines != session.plotted_lines:
+    if lines != runs.plotted_lines:
         # twice: the page may rebuild the chart from the data it had before this update arrived
-        session.plotted_lines, session.legend_due = lines, 2
-    if not session.legend_due and title == session.plotted_title:
+        runs.plotted_lines, runs.legend_due = lines, 2
+    if not runs.legend_due and title == runs.plotted_title:
         return rows
-    session.legend_due, session.plotted_title = max(0, session.legend_due - 1), title
+    runs.legend_due, runs.plotted_title = max(0, runs.legend_due - 1), title
     return gr.update(value=rows, label=title, colors_in_legend=list(lines) or None)
 
 
 def table(session: Session) -> list[list]:
     """One row per kept run, oldest first: what changed, its settings, its time and its best validation."""
-    rows = [_row(p.number, p.label, p.summary, p.seconds, p.best_bpc) for p in session.past_runs]
-    if session.run_summary is not None:
+    runs = session.compared
+    rows = [_row(p.number, p.label, p.summary, p.seconds, p.best_bpc) for p in runs.past]
+    if runs.summary is not None:
         seconds = session.rows[-1]["seconds"] if session.rows else 0.0
-        rows.append(_row(session.run_number, session.run_label, session.run_summary, seconds, session.best_bpc))
+        rows.append(_row(runs.number, runs.label, runs.summary, seconds, session.best_bpc))
     return rows
 
 
@@ -127,14 +130,15 @@ def _row(number: int, what: str, summary: RunSummary, seconds: float, best: floa
 
 def run_choices(session: Session) -> dict:
     """The runs a learner can show or hide (shown once there is more than one)."""
-    choices = [(past.series, past.number) for past in session.past_runs]
-    choices.append((f"run {session.run_number} (now): {session.run_label}", session.run_number))
-    visible = [number for _, number in choices if number not in session.hidden_runs]
-    return gr.update(choices=choices, value=visible, visible=bool(session.past_runs))
+    runs = session.compared
+    choices = [(past.series, past.number) for past in runs.past]
+    choices.append((f"run {runs.number} (now): {runs.label}", runs.number))
+    visible = [number for _, number in choices if number not in runs.hidden]
+    return gr.update(choices=choices, value=visible, visible=bool(runs.past))
 
 
 def choose_runs(numbers: list[int] | None, session: Session) -> None:
     """Hide the kept runs not in ``numbers``."""
     keep = {int(n) for n in numbers or []}
-    kept = [past.number for past in session.past_runs] + [session.run_number]
-    session.hidden_runs = {number for number in kept if number not in keep}
+    kept = [past.number for past in session.compared.past] + [session.compared.number]
+    session.compared.hidden = {number for number in kept if number not in keep}

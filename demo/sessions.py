@@ -5,46 +5,54 @@ visitor does reaches another. A session is freed :data:`limits.SESSION_GRACE_SEC
 (a page back from a Wi-Fi drop within that finds its work), an API script's after
 :data:`limits.SESSION_IDLE_SECONDS` without a request, one nobody ever read after the grace period, and, when
 :data:`limits.SESSIONS_MAX` are held, the least recently used idle one. What their models may hold is budgeted
-(:func:`check_memory`). The shipped default model is loaded once and shared read-only by every session.
+(:mod:`demo.memory`); while one trains, :func:`training` holds it. The shipped models live in :mod:`demo.shipped`,
+giving memory back in :mod:`demo.allocator`, the order of work in :mod:`demo.scheduling`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import ctypes
-import functools
-import itertools
 import logging
 import shutil
 import tempfile
 import threading
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
 
-from charlstm import checkpoint, transfer
-from charlstm.data import val_size
 from charlstm.memorisation import CopyIndex
 from charlstm.model import CharLSTM
 from charlstm.moments import Moment, Timeline
-from charlstm.paths import ASSETS, DEFAULT_MODEL_PATH
 from charlstm.run import Run
 from charlstm.runs import RunSummary
 from charlstm.shannon import Game
 from charlstm.vocab import Vocab
 
-from . import boot, limits, presence
+from . import allocator, boot, limits, presence
+from .shipped import DEFAULT, DEFAULT_LABEL, default_copy_index
 
-DEFAULT = checkpoint.load(DEFAULT_MODEL_PATH)
-if transfer.BASE_MODEL_PATH.exists():
-    transfer.base_model()  # loaded now, so the first Train from it does not wait for the file
 log = logging.getLogger(__name__)  # the server's log: one line per freed session
-DEFAULT_LABEL = "the default model (tiny Shakespeare)"
 OWN_LABEL = "your model"
+
+
+@dataclass
+class Compared:
+    """The runs compared on the loss plot (:mod:`demo.runs_view`'s state): this run's identity, the earlier
+    ones, and what the page's plot was last built with."""
+
+    summary: RunSummary | None = None  # this run's settings
+    label: str = ""  # how it differs from the run before
+    number: int = 0
+    past: list = field(default_factory=list)  # runs_view.PastRun, oldest first
+    hidden: set[int] = field(default_factory=set)  # earlier runs the learner took off the plot
+    plotted_lines: tuple[str, ...] = ()  # the lines the page's loss plot was last built with
+    legend_due: int = 0  # updates of the loss plot still to carry its lines (see runs_view.plot)
+    plotted_title: str = ""  # the loss plot's title as last sent
 
 
 @dataclass
@@ -69,15 +77,7 @@ class Session:
     folder: Path | None = None  # where this session's download lives
     closed: bool = False  # freed: a training still finishing must not write anything more
     game: Game | None = None  # the Shannon game in play (demo/game_tab.py)
-    # the runs compared on the loss plot (demo.runs_view): this run's identity, and the earlier ones
-    run_summary: RunSummary | None = None
-    run_label: str = ""
-    run_number: int = 0
-    past_runs: list = field(default_factory=list)  # runs_view.PastRun, oldest first
-    hidden_runs: set[int] = field(default_factory=set)  # earlier runs the learner took off the plot
-    plotted_lines: tuple[str, ...] = ()  # the lines the page's loss plot was last built with
-    legend_due: int = 0  # updates of the loss plot still to carry its lines (see runs_view.plot)
-    plotted_title: str = ""  # the loss plot's title as last sent
+    compared: Compared = field(default_factory=Compared)  # the runs on the loss plot (demo.runs_view)
     # the time machine (demo.time_machine): this run's moments, and the one Learn, Generate and Inside read
     timeline: Timeline | None = None
     moment: tuple[Moment, CharLSTM] | None = None  # None: the model as it is now
@@ -143,53 +143,8 @@ class Session:
                 shutil.rmtree(self.folder, ignore_errors=True)
 
 
-@functools.cache
-def default_copy_index() -> CopyIndex:
-    """The default model's training text (tiny Shakespeare's first 90%), indexed once and shared."""
-    text = (ASSETS / "corpora" / "tinyshakespeare.txt").read_text(encoding="utf-8")
-    return CopyIndex(DEFAULT.vocab.encode(text[: len(text) - val_size(len(text))]))
-
-
 _sessions: OrderedDict[str, Session] = OrderedDict()
 _lock = threading.Lock()
-_interactive = threading.Condition()
-_interactive_count = 0
-INTERACTIVE_WAIT = 1.0  # the longest a training pauses for interactive work at one time
-
-
-@contextlib.contextmanager
-def interactive():
-    """Mark quick, interactive work (a generation): trainings pause between their updates until it is done,
-    so on a 2-core machine a visitor waiting for text is not kept waiting by other visitors' trainings."""
-    global _interactive_count
-    with _interactive:
-        _interactive_count += 1
-    try:
-        yield
-    finally:
-        with _interactive:
-            _interactive_count -= 1
-            _interactive.notify_all()
-
-
-def yield_to_interactive(stop: threading.Event | None = None) -> None:
-    """Called by trainings between updates and by text analyses before they start: wait (briefly, and never
-    past a Stop) while interactive work runs."""
-    deadline = time.monotonic() + INTERACTIVE_WAIT
-    with _interactive:
-        while _interactive_count and not (stop and stop.is_set()) and time.monotonic() < deadline:
-            _interactive.wait(0.05)
-
-
-def begin_analysis(request: gr.Request | None) -> None:
-    """Before a text analysis: refuse one whose results nobody reads (a join never read would otherwise keep the
-    room's analysis slot and a core busy: issue 19's queue filler made generation 3× slower), then wait while
-    interactive work runs."""
-    presence.require_reader(key_of(request), "this analysis")
-    yield_to_interactive()
-
-
-ANALYSIS = {"concurrency_id": "analysis", "concurrency_limit": limits.CONCURRENT_ANALYSES}  # event settings
 
 
 def key_of(request: gr.Request | None) -> str:
@@ -240,61 +195,38 @@ def _admit(address: str) -> None:
         )
 
 
+def every() -> list[Session]:
+    """Every session held now (a copy of the list: the registry may change as it is read)."""
+    with _lock:
+        return list(_sessions.values())
+
+
+@contextlib.contextmanager
+def training(session: Session) -> Iterator[None]:
+    """This session is training for the duration (every training kind: a run, the cells' race): a second one
+    is refused (``gr.Error``) and Stop is armed. At the end, however it ends, the run counts as activity (the
+    session is not idle the moment it ends) and the memory its temporaries held goes back once nothing trains."""
+    with session.lock:
+        if session.running:
+            raise gr.Error("This session is already training: press Stop first.")
+        session.running = True
+        session.stop.clear()
+    try:
+        yield
+    finally:
+        with session.lock:  # freeing the session (tab closed, expired) waits for this, and vice versa
+            session.last_seen = time.monotonic()
+            session.running = False
+        allocator.trim_when_quiet()  # the run's temporaries (evaluations, keep-best and moment copies) go back
+
+
 def drop(request: gr.Request | None) -> None:
     """Free the caller's session now."""
     with _lock:
         session = _sessions.pop(key_of(request), None)
     if session is not None:
         session.free()
-        return_memory()
-
-
-def check_memory(session: Session, needed: int) -> None:
-    """Refuse (``gr.Error``) a model that would hold ``needed`` bytes when it passes the session's cap or, with
-    every other session's models, the total budget (the session's current model is replaced, so not counted)."""
-    mb = 1024 * 1024
-    if needed > limits.SESSION_MEMORY_MB * mb:
-        raise gr.Error(
-            f"This model would need about {needed / mb:.0f} MB while training; a visitor may use up to "
-            f"{limits.SESSION_MEMORY_MB:.0f} MB. Lower hidden_size, num_layers or embedding_size."
-        )
-    with _lock:
-        others = [s for s in _sessions.values() if s is not session]
-    in_use = sum(s.memory_bytes() for s in others)
-    needed += int(limits.MOMENTS_MEMORY_MB * mb)  # the time machine's moments of the run, at most
-    mine = [s for s in others if s.address == session.address]
-    held = sum(s.memory_bytes() for s in mine)
-    if held + needed > limits.CLIENT_MEMORY_MB * mb and presence.watching():
-        raise gr.Error(
-            f"Your address's other {len(mine)} sessions hold {held / mb:,.0f} MB of models, and this one needs "
-            f"{needed / mb:.0f} MB: one address may hold up to {limits.CLIENT_MEMORY_MB:,.0f} MB. Close a tab you "
-            "no longer use (its model is freed a few minutes later), or train a smaller model."
-        )
-    if in_use + needed > limits.MEMORY_BUDGET_MB * mb:
-        raise gr.Error(
-            f"The server's memory for models is full: {len(others)} other visitors' models hold "
-            f"{in_use / mb:,.0f} MB of its {limits.MEMORY_BUDGET_MB:,.0f} MB, and this one needs {needed / mb:.0f} MB. "
-            "Try a smaller model (Automatic size), or again in a few minutes."
-        )
-
-
-def memory_in_use() -> int:
-    """Bytes held by every session's models (for the load benchmark and tests)."""
-    with _lock:
-        return sum(s.memory_bytes() for s in _sessions.values())
-
-
-_trim_due = threading.Event()
-_runs_ended = itertools.count(1)
-_ended = 0  # runs ended so far (the log says up to which one memory was returned)
-
-
-def trim_when_quiet() -> None:
-    """Ask for the memory a finished run freed to go back to the system once no training runs: trimming locks
-    the allocator, which would stall every other thread (generations, Stop) while the room is busy."""
-    global _ended
-    _ended = next(_runs_ended)
-    _trim_due.set()
+        allocator.return_memory()
 
 
 def sweep() -> int:
@@ -306,10 +238,9 @@ def sweep() -> int:
         presence.prune(set(_sessions), now)
         quiet = not any(s.running for s in _sessions.values())
         remaining = len(_sessions)
-    if quiet and _trim_due.is_set():
-        _trim_due.clear()
-        ended = _ended
-        return_memory()
+    ended = allocator.take_trim() if quiet else None
+    if ended is not None:
+        allocator.return_memory()
         log.info("memory returned to the system (%d runs ended so far)", ended)
     return remaining
 
@@ -347,8 +278,8 @@ def _expire(now: float, room_for: int = 0) -> None:
         _sessions.pop(key).free()
         presence.forget(key)
         log.info("session %s… freed", key[:8])
-    if idle:  # returned by the sweeper when no training runs: trimming stalls every thread (a flood of cheap
-        _trim_due.set()  # sessions freed one by one had the room waiting on the allocator)
+    if idle:  # returned by the sweeper when no training runs
+        allocator.sessions_freed()
 
 
 def _gone(key: str, session: Session, now: float) -> bool:
@@ -363,24 +294,3 @@ def _gone(key: str, session: Session, now: float) -> bool:
     if presence.watching() and not presence.ever_listened(key):  # joins nobody read: nothing to come back for
         return now - session.last_seen > limits.SESSION_GRACE_SECONDS
     return now - session.last_seen > limits.SESSION_IDLE_SECONDS
-
-
-def _libc():
-    with contextlib.suppress(OSError):
-        return ctypes.CDLL("libc.so.6")
-    return None  # not glibc: nothing to tune
-
-
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """Share glibc's allocation arenas between threads: with one arena per worker thread, memory freed by
-    one session stays reserved in that thread's arena and the process never shrinks back."""
-    libc = _libc()
-    if libc is not None:
-        libc.mallopt(-8, arenas)  # M_ARENA_MAX
-
-
-def return_memory() -> None:
-    # glibc keeps freed model memory in its arenas; hand it back to the system so the process shrinks.
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)

@@ -13,7 +13,7 @@ from charlstm.config import SampleConfig
 from charlstm.moments import Moment, Timeline
 from charlstm.sampling import SamplingError, sample
 
-from . import checks, limits, sessions, widgets
+from . import checks, limits, scheduling, sessions, widgets
 from .sessions import Session
 
 DEFAULTS = SampleConfig()
@@ -83,7 +83,7 @@ def compare_moments(
     seed = checks.number(seed, "The random seed", 0, 2**53, integer=True)
     session = _session_with_moments(request)
     texts, when = [], []
-    with sessions.interactive():  # trainings pause between their updates while this runs
+    with scheduling.interactive():  # trainings pause between their updates while this runs
         for seconds in (seconds_a, seconds_b):
             moment = _at(session, seconds)
             model, vocab = (session.model, session.vocab) if moment is None else (moment.model(), moment.vocab)

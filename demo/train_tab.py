@@ -5,14 +5,13 @@ page (:mod:`demo.quickstart`), as is the model's writing (:mod:`demo.writes`).""
 
 from __future__ import annotations
 
-import shlex
 import time
 from contextlib import closing
-from dataclasses import fields, replace
 
 import gradio as gr
 
-from charlstm.config import CELLS, MAX_LEARNING_RATE, ConfigError, ModelConfig, TrainConfig
+from charlstm.cli import train_command
+from charlstm.config import CELLS, ConfigError, SampleConfig
 from charlstm.data import CorpusError, describe, normalize_text
 from charlstm.run import Plan, Run, plan
 from charlstm.runs import summarize
@@ -22,40 +21,21 @@ from . import (
     cells_view,
     checks,
     limits,
+    memory,
     presence,
     quickstart,
     report,
     runs_view,
+    scheduling,
     sessions,
     time_machine,
     uploads,
     widgets,
     writes,
 )
+from .knobs import ACCEPTED, DEFAULTS, KEEP_BEST, KNOBS
 from .sessions import Session
 from .train_view import record, samples_text, status_text
-
-KNOBS = {  # field -> (minimum, maximum, step, one-line help); defaults come from the config dataclasses
-    "hidden_size": (16, limits.MODEL_MAX_HIDDEN, 16, "Units per LSTM layer: more remember more, but train slower."),
-    "num_layers": (1, limits.MODEL_MAX_LAYERS, 1, "LSTM layers stacked; each reads the one below."),
-    "embedding_size": (8, 256, 8, "Length of the vector each character becomes."),
-    "seq_len": (8, 256, 8, "Characters per training window: how far back the gradient reaches."),
-    "batch_size": (1, 64, 1, "Windows per update: larger is smoother, smaller updates more often."),
-    "learning_rate": (
-        1e-4,
-        0.05,
-        1e-4,
-        "Adam's peak step size; it decays over the budget. Try 100 to watch the divergence guard.",
-    ),
-    "dropout": (0.0, 0.5, 0.05, "Share of values zeroed while training: helps against memorising a small text."),
-}
-# What the server accepts can be wider than the slider: an absurd learning rate sent through the API is allowed
-# on purpose, so the divergence guard can be seen at work.
-ACCEPTED = {name: (low, high) for name, (low, high, _, _) in KNOBS.items()} | {
-    "learning_rate": (1e-7, MAX_LEARNING_RATE)
-}
-DEFAULTS = {f.name: f.default for cls in (ModelConfig, TrainConfig) for f in fields(cls)}
-
 
 START_CHOICES = {  # label -> init: "auto" starts from the base when the base knows the text's characters
     "a model that already reads English (recommended)": "auto",
@@ -67,9 +47,6 @@ START_INFO = (
 )
 # Measured by ``python -m bench.own_texts`` (README, "Your own text"): the tutorial's text, 60 s each.
 TRANSFER_FIGURE = "on a 5k-character text its guesses are twice as sure as those of random weights after a minute"
-# The app ends a run with its latest weights, which know the learner's text (the best moment on held-out text is
-# offered beside them, demo.writes); the library's default keeps the best (TrainConfig.keep_best).
-KEEP_BEST = False
 # Train and Continue open this tab in the page itself (no round trip), and clear Stop's last answer.
 TO_TRAIN_TAB = "() => { document.querySelector('[role=tab][data-tab-id=train]')?.click(); return ''; }"
 FIRST_PLAN = {"seconds": DEFAULTS["seconds"], "auto": True, "init": "auto", "keep_best": KEEP_BEST, "cell": "lstm"}
@@ -77,7 +54,6 @@ IDLE_STATUS = (
     "Press **Train ▶** (at the top) to learn your text. The loss curve draws here as it learns, and the model "
     "writes under ③."
 )
-SHAPE = ("hidden_size", "num_layers", "embedding_size")
 
 
 def _plan(text: str, seconds: float, init: str, auto: bool, keep_best: bool, knobs: dict, cell: str = "lstm") -> Plan:
@@ -106,25 +82,6 @@ def _plan(text: str, seconds: float, init: str, auto: bool, keep_best: bool, kno
     )
 
 
-def command(
-    seconds: float, auto: bool, knobs: dict, init: str = "auto", keep_best: bool = KEEP_BEST, cell: str = "lstm"
-) -> str:
-    """The ``python -m charlstm train`` command that trains the same way from a shell."""
-    parts = ["python", "-m", "charlstm", "train", "--corpus", "corpus.txt", "--seconds", f"{seconds:g}"]
-    parts += ["--init", init]
-    if not auto:
-        for name, value in knobs.items():
-            if init == "scratch" or name not in SHAPE:
-                parts += [f"--{name.replace('_', '-')}", f"{value:g}"]
-    if cell != "lstm":  # another cell starts from random weights (the base model is an LSTM)
-        parts += ["--cell", cell]
-    if not keep_best:
-        parts.append("--no-keep-best")
-    if init != "auto":  # the app stops a run that only memorises; the CLI does so by itself only with auto
-        parts.append("--stop-when-memorising")
-    return shlex.join([*parts, "--out", "model.safetensors", "--plot", "loss.png"])
-
-
 def _frame(session: Session, status, samples, download, buttons, choice, moments, written, runs: bool = False):
     """One update of the Train tab's outputs (see ``outputs`` in :func:`build`); the runs' table and choices
     only with ``runs`` (a run's start and end: in between they do not change), and then the plot is shown (it
@@ -149,73 +106,70 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
     """Shared body of Train and Continue: stream plot, status, samples and the writing; always leave the session
     usable."""
     buttons = (gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=True))
-    with session.lock:
-        if session.running:
-            raise gr.Error("This session is already training: press Stop first.")
-        session.running = True
-        session.stop.clear()
-    started, notes, last, run = time.perf_counter(), {"start": _learning(normalize_text(text))}, None, None
-    try:
-        presence.require_reader(key, "this training's progress")
-        if the_plan is not None:
-            run, corpus = Run.start(text, the_plan)
-            sessions.check_memory(session, run.memory_bytes(training=True))
-            runs_view.start_run(session, summarize(run.init, run.model.config, the_plan.train_config, text))
-            session.run, session.rows, session.samples, session.best_bpc = run, [], [], None
-            session.timeline = time_machine.new_timeline()  # the time machine keeps this run's moments
-            config = the_plan.train_config
-        else:
-            run = session.run
-            run.notes.clear()
-            corpus = run.corpus(text)  # may grow the vocabulary, and so the model
-            sessions.check_memory(session, run.memory_bytes(training=True))
-            config = replace(run.train_config or TrainConfig(), seconds=seconds, steps=None)
-            if session.run_summary is None:  # an uploaded model: its first run here
-                runs_view.start_run(session, summarize(run.init, run.model.config, config, text))
-            if session.timeline is None:
-                session.timeline = time_machine.new_timeline()
-        # the other tabs follow the model in training
-        session.best_at, session.kept_from, session.moment = None, None, None
-        hidden = time_machine.hidden()
-        first = True
-        written = (writes.training(), gr.update(visible=False, choices=[], value=None), gr.update(interactive=False))
-        notes |= {f"note{i}": note for i, note in enumerate(run.notes)}
-        with closing(run.train(corpus, config)) as progress:
-            for p in progress:
-                last = p
-                newest = record(session, p, notes, config.keep_best)
-                status = status_text(p, seconds, session, notes)
-                samples = gr.skip()
-                if newest is not None:  # an evaluation: a new sample, written under ③ and added to the list
-                    written, samples = (newest, *written[1:]), samples_text(session)
-                # the buttons, the time machine and the runs' table change at a run's start: later frames
-                # skip them (each property update is rebuilt on the server's event loop)
-                yield _frame(session, status, samples, gr.skip(), buttons, gr.skip(), hidden, written, first)
-                buttons, hidden, first = (gr.skip(),) * 3, (gr.skip(),) * 4, False
-                written = (gr.skip(),) * 3
-                sessions.yield_to_interactive(session.stop)
-                if session.stop.is_set():
-                    notes["end"] = "**Stopped**: the weights learned so far are kept. Continue picks up from here."
-                    break
-        if not session.stop.is_set() and last is not None:
-            notes["end"] = f"**Done** in {time.perf_counter() - started:.0f} s."
-    except (CorpusError, ConfigError) as e:
-        raise gr.Error(str(e)) from None
-    finally:
-        with session.lock:  # freeing the session (tab closed, expired) waits for this, and vice versa
-            if run is not None and session.run is run and last is not None and not session.closed:
-                session.publish()
-                session.use_own = True
-                run.save(session.download_path())
-            session.last_seen = time.monotonic()  # the run counts as activity: not idle the moment it ends
-            session.running = False
-        sessions.trim_when_quiet()  # the run's temporaries (evaluations, keep-best and moment copies) go back
+    with sessions.training(session):  # refuses a second run; at the end, counts as activity, returns memory
+        started, notes, last, run = time.perf_counter(), {"start": _learning(normalize_text(text))}, None, None
+        try:
+            presence.require_reader(key, "this training's progress")
+            if the_plan is not None:
+                run, corpus = Run.start(text, the_plan)
+                memory.check_memory(session, run.memory_bytes(training=True))
+                runs_view.start_run(session, summarize(run.init, run.model.config, the_plan.train_config, text))
+                session.run, session.rows, session.samples, session.best_bpc = run, [], [], None
+                session.timeline = time_machine.new_timeline()  # the time machine keeps this run's moments
+                config = the_plan.train_config
+            else:
+                run = session.run
+                run.notes.clear()
+                corpus = run.corpus(text)  # may grow the vocabulary, and so the model
+                memory.check_memory(session, run.memory_bytes(training=True))
+                config = run.continued(seconds)
+                if session.compared.summary is None:  # an uploaded model: its first run here
+                    runs_view.start_run(session, summarize(run.init, run.model.config, config, text))
+                if session.timeline is None:
+                    session.timeline = time_machine.new_timeline()
+            # the other tabs follow the model in training
+            session.best_at, session.kept_from, session.moment = None, None, None
+            hidden = time_machine.hidden()
+            first = True
+            written = (
+                writes.training(),
+                gr.update(visible=False, choices=[], value=None),
+                gr.update(interactive=False),
+            )
+            notes |= {f"note{i}": note for i, note in enumerate(run.notes)}
+            with closing(run.train(corpus, config)) as progress:
+                for p in progress:
+                    last = p
+                    newest = record(session, p, notes, config.keep_best)
+                    status = status_text(p, seconds, session, notes)
+                    samples = gr.skip()
+                    if newest is not None:  # an evaluation: a new sample, written under ③ and added to the list
+                        written, samples = (newest, *written[1:]), samples_text(session)
+                    # the buttons, the time machine and the runs' table change at a run's start: later frames
+                    # skip them (each property update is rebuilt on the server's event loop)
+                    yield _frame(session, status, samples, gr.skip(), buttons, gr.skip(), hidden, written, first)
+                    buttons, hidden, first = (gr.skip(),) * 3, (gr.skip(),) * 4, False
+                    written = (gr.skip(),) * 3
+                    scheduling.yield_to_interactive(session.stop)
+                    if session.stop.is_set():
+                        notes["end"] = "**Stopped**: the weights learned so far are kept. Continue picks up from here."
+                        break
+            if not session.stop.is_set() and last is not None:
+                notes["end"] = f"**Done** in {time.perf_counter() - started:.0f} s."
+        except (CorpusError, ConfigError) as e:
+            raise gr.Error(str(e)) from None
+        finally:
+            with session.lock:  # freeing the session (tab closed, expired) waits for this, and vice versa
+                if run is not None and session.run is run and last is not None and not session.closed:
+                    session.publish()
+                    session.use_own = True
+                    run.save(session.download_path())
     status = status_text(last, seconds, session, notes) if last else ""
     buttons = (gr.update(interactive=True), gr.update(interactive=True), gr.update(interactive=False))
     choice = gr.update(value=sessions.OWN_LABEL, visible=True) if session.use_own else gr.skip()
     moments = time_machine.updates(session)
     if session.model is not None and session.use_own:
-        with sessions.interactive():
+        with scheduling.interactive():
             shown, pick = writes.after_run(session)
         written = (shown, pick, gr.update(interactive=True))
     else:
@@ -379,7 +333,7 @@ def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider,
                 )
         with gr.Accordion("Every sample, newest first", open=False, elem_id="train-samples"):
             samples = gr.Textbox(
-                label="Samples at each evaluation (temperature 0.8)",
+                label=f"Samples at each evaluation (temperature {SampleConfig.temperature:g})",
                 lines=8,
                 max_lines=16,
                 interactive=False,
@@ -397,7 +351,7 @@ def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider,
         cells_view.build(corpus)
         with gr.Accordion("The same training from a terminal", open=False, elem_id="train-command"):
             cli = gr.Code(
-                command(DEFAULTS["seconds"], True, {}),
+                train_command(DEFAULTS["seconds"], True, {}, keep_best=KEEP_BEST),
                 language="shell",
                 wrap_lines=True,  # on a phone the whole command shows, not its first 40 characters
                 label="The same training from a terminal",
@@ -461,7 +415,7 @@ def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider,
         settings = [seconds, auto, init, keep_best, cell]
         gr.on(
             [s.change for s in (*settings, *knobs)],
-            lambda s, a, i, b, c, *k: command(s, a, dict(zip(KNOBS, k)), i, b, c),
+            lambda s, a, i, b, c, *k: train_command(s, a, dict(zip(KNOBS, k)), i, b, c),
             [*settings, *knobs],
             cli,
             api_visibility="private",

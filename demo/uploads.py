@@ -12,7 +12,7 @@ from charlstm.config import CELL_NAMES
 from charlstm.data import CorpusError, decode_text
 from charlstm.run import Run
 
-from . import limits, sessions
+from . import limits, memory, sessions
 
 
 def checked_file(path: str | None) -> Path:
@@ -53,7 +53,7 @@ def upload_model(path: str | None, request: gr.Request) -> tuple[str, str]:
             )
     except checkpoint.CheckpointError as e:
         raise gr.Error(f"That model cannot be used: {e}.") from None
-    sessions.check_memory(session, run.memory_bytes(training=False))
+    memory.check_memory(session, run.memory_bytes(training=False))
     with session.lock:  # checked here, where a Train click cannot slip in between
         if session.running:
             raise gr.Error("Stop the training before loading another model.")

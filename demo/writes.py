@@ -30,7 +30,7 @@ from charlstm.moments import Moment
 from charlstm.sampling import sample
 from charlstm.vocab import Vocab
 
-from . import checks, sessions, time_machine
+from . import checks, scheduling, sessions, time_machine
 from .sessions import Session
 from .views import copied_html
 
@@ -140,5 +140,5 @@ def write_again(request: gr.Request) -> str:
     session.check_lost()
     if session.model is None:
         raise gr.Error("Train a model first: press Train at the top of the page.")
-    with sessions.interactive():  # trainings pause between their updates while this runs
+    with scheduling.interactive():  # trainings pause between their updates while this runs
         return write(session, seed=random.randrange(2**31)).html

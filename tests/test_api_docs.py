@@ -10,7 +10,7 @@ import sys
 import httpx
 import pytest
 
-from tests.conftest import FINANCE, ROOT
+from tests.helpers import FINANCE, ROOT
 
 pytestmark = pytest.mark.server
 README_URL = "http://127.0.0.1:7860/"

@@ -8,9 +8,10 @@ import math
 import gradio as gr
 import pytest
 
+from charlstm.paths import DEFAULT_MODEL_PATH
 from demo import corpus_tab, generate_tab, inside_tab, learn_tab, runs_view, sessions, train_tab, uploads
 from demo.app import choose_model
-from tests.conftest import FINANCE, Visitor
+from tests.helpers import FINANCE, Visitor
 
 
 def run_training(visitor, text=None, seconds=2, **knobs):
@@ -207,7 +208,7 @@ def test_upload_model_refuses_garbage_and_accepts_a_real_checkpoint(visitor, tmp
     fake.write_bytes(b"\x80\x04\x95" + b"\x00" * 100)
     with pytest.raises(gr.Error, match="cannot be used"):
         uploads.upload_model(str(fake), visitor)
-    note, choice = uploads.upload_model(str(sessions.DEFAULT_MODEL_PATH), visitor)
+    note, choice = uploads.upload_model(str(DEFAULT_MODEL_PATH), visitor)
     assert "Loaded" in note and choice == sessions.OWN_LABEL
     assert sessions.get(visitor).use_own
 
@@ -221,9 +222,11 @@ def test_opening_inside_finds_units_once_and_coming_back_keeps_the_chosen_unit(v
 
 @pytest.mark.parametrize("keep_best", [False, True])
 def test_the_app_stops_a_run_that_only_memorises_whichever_weights_it_keeps(keep_best):
+    from charlstm.cli import train_command
+
     text = corpus_tab.preset_text(corpus_tab.FIRST_PRESET)
     config = train_tab._plan(text, 60, "auto", True, keep_best, {}).train_config
     assert config.stop_when_memorising and config.keep_best == keep_best
-    shown = train_tab.command(60, True, {}, "auto", keep_best)
+    shown = train_command(60, True, {}, "auto", keep_best)
     assert "--no-stop-when-memorising" not in shown and ("--no-keep-best" in shown) != keep_best
-    assert "--stop-when-memorising" in train_tab.command(60, True, {}, "scratch", keep_best)
+    assert "--stop-when-memorising" in train_command(60, True, {}, "scratch", keep_best)

@@ -5,7 +5,7 @@ import json
 import pytest
 from gradio_client import Client
 
-from tests.conftest import FINANCE, wait_until
+from tests.helpers import FINANCE, wait_until
 
 pytestmark = pytest.mark.server
 CORPUS = FINANCE.read_text()

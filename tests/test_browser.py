@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import watch_page
+from tests.helpers import watch_page
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,7 @@ from charlstm.sampling import char_probabilities, prompt_ids, sample
 from charlstm.steering import char_bits
 from charlstm.training import new_state, train
 from charlstm.transfer import BASE_MODEL_PATH
-from tests.conftest import FINANCE, quick_config
+from tests.helpers import FINANCE, quick_config
 
 TEXT = "Paid 42.50 to the grocer; received 1,200 from the bank.\n"
 MODULES = {"gru": torch.nn.GRU, "rnn": torch.nn.RNN}

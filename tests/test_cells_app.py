@@ -17,7 +17,7 @@ from charlstm.race import (
     verdict,
 )
 from demo import cells_view, limits
-from tests.conftest import FINANCE
+from tests.helpers import FINANCE
 
 
 @pytest.mark.parametrize("hidden_size", [64, 256, 512])
@@ -142,6 +142,6 @@ def test_a_gru_or_rnn_trained_in_the_app_works_in_every_tab(visitor, cell):
 
 
 def train_tab_command(cell: str) -> str:
-    from demo import train_tab
+    from charlstm.cli import train_command
 
-    return train_tab.command(60, True, {}, "auto", True, cell)
+    return train_command(60, True, {}, "auto", True, cell)

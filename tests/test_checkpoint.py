@@ -12,7 +12,7 @@ from safetensors.torch import save as save_tensors
 from charlstm.checkpoint import CheckpointError, load, save, to_bytes
 from charlstm.config import TrainConfig
 from charlstm.training import new_state, train
-from tests.conftest import quick_config
+from tests.helpers import quick_config
 
 
 @pytest.fixture
@@ -192,7 +192,7 @@ def test_a_lone_surrogate_in_the_vocabulary_is_refused(trained):
 @pytest.mark.parametrize("name", ["default-model.safetensors", "base-model.safetensors"])
 def test_checkpoints_from_before_the_cell_and_precision_settings_load_as_fp32_lstms(name):
     """The shipped default model is such a file; the base model (rebuilt since) is made one by removing them."""
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     data = (ROOT / "assets" / name).read_bytes()
     header = _header_of(data)

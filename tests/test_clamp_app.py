@@ -8,7 +8,7 @@ import pytest
 
 from demo import clamp_view
 from demo.inside_tab import EXAMPLE
-from tests.conftest import watch_page
+from tests.helpers import watch_page
 from tests.test_browser import open_tab
 
 ARGS = (EXAMPLE, "cell", 1, 5, 0.0, "ROMEO:\n", 120, 0)  # text, state, layer, unit, value, seed text, length, seed

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from charlstm.cli import main
-from tests.conftest import FINANCE
+from tests.helpers import FINANCE
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from demo.limits import usable_cores
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 AFFINITY = len(os.sched_getaffinity(0))
 

@@ -13,7 +13,7 @@ import torch
 
 from charlstm.checkpoint import load
 from charlstm.sampling import sample
-from tests.conftest import SHAKESPEARE
+from tests.helpers import SHAKESPEARE
 
 STEPS = 80
 # the same run for both: a small model, 16 windows a step in all, evaluated every 8 steps (by steps, not seconds)

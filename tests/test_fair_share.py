@@ -15,7 +15,7 @@ from gradio_client import Client, handle_file
 
 from bench.server import AppServer
 from charlstm.checkpoint import to_bytes
-from tests.conftest import FINANCE, wait_until
+from tests.helpers import FINANCE, wait_until
 
 pytestmark = pytest.mark.server
 CORPUS = FINANCE.read_text()
@@ -223,7 +223,7 @@ def test_a_text_of_a_hundred_thousand_distinct_characters_gets_a_bounded_table(a
 
 @pytest.mark.browser
 def test_a_link_cannot_put_an_image_a_form_or_a_link_in_the_page(browser, app_server):
-    from tests.conftest import watch_page
+    from tests.helpers import watch_page
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
@@ -248,7 +248,7 @@ def test_a_finished_training_holds_no_gradients(corpus, small_model):
     counted, the difference the gradients of the last step; now 94 MB resident per 3×512 session against 93 to
     99 MB counted (six sessions trained one after another, resident memory read once the sweeper trimmed)."""
     from charlstm.training import train
-    from tests.conftest import quick_config
+    from tests.helpers import quick_config
 
     for _ in train(small_model, corpus, quick_config(steps=3)):
         pass

@@ -5,7 +5,7 @@ shows, never for the clock."""
 
 import pytest
 
-from tests.conftest import FINANCE, watch_page
+from tests.helpers import FINANCE, watch_page
 
 pytestmark = pytest.mark.browser
 

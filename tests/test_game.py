@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from demo import game_tab, limits, sessions
-from tests.conftest import Visitor, wait_until, watch_page
+from tests.helpers import Visitor, wait_until, watch_page
 
 TEXT = "the cat sat on the mat.\nthe end"
 

@@ -15,7 +15,7 @@ from gradio_client import Client, handle_file
 
 from charlstm.checkpoint import to_bytes
 from demo import limits
-from tests.conftest import FINANCE, call_raw, wait_until
+from tests.helpers import FINANCE, call_raw, wait_until
 
 pytestmark = pytest.mark.server
 CORPUS = FINANCE.read_text()

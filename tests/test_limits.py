@@ -7,7 +7,7 @@ from gradio_client import Client
 from gradio_client.utils import Status
 
 from bench.server import AppServer
-from tests.conftest import FINANCE, wait_until
+from tests.helpers import FINANCE, wait_until
 
 pytestmark = pytest.mark.server
 

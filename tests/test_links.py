@@ -14,7 +14,7 @@ import pytest
 from demo import links, share
 from demo.corpus_tab import PRESETS
 from demo.generate_tab import DEFAULTS
-from tests.conftest import ROOM_URL, watch_page
+from tests.helpers import ROOM_URL, watch_page
 
 SHAKESPEARE = next(label for label in PRESETS if "Shakespeare" in label)
 

@@ -6,7 +6,7 @@ import pytest
 from gradio_client import Client
 
 from bench.server import AppServer
-from tests.conftest import FINANCE, wait_until
+from tests.helpers import FINANCE, wait_until
 
 pytestmark = pytest.mark.server
 IDLE_SECONDS = 3

@@ -14,7 +14,7 @@ from charlstm.runs import changes, label, summarize
 from charlstm.sampling import sample
 from charlstm.training import train
 from charlstm.vocab import Vocab
-from tests.conftest import quick_config
+from tests.helpers import quick_config
 
 
 def test_packed_weights_are_a_quarter_of_float32_and_score_the_same(small_model, corpus):

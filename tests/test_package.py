@@ -13,7 +13,7 @@ import zipfile
 import pytest
 
 from bench.server import AppServer
-from tests.conftest import FINANCE, ROOT
+from tests.helpers import FINANCE, ROOT
 
 pytestmark = pytest.mark.package
 PATIENT = {"timeout": 120}  # gradio_client's own 5 s is too short for a first call on a busy shared machine

@@ -6,7 +6,7 @@ from bench import payoff
 from charlstm.data import make_corpus
 from charlstm.memorisation import CopyIndex
 from charlstm.vocab import Vocab
-from tests.conftest import CORPORA
+from tests.helpers import CORPORA
 
 TRAINING = (
     "Every evening Odile Marrowby climbed the ninety steps of the Vessary light with a can of oil and a loaf of "

@@ -3,7 +3,7 @@ not cut, and Learn's wide equations say that they scroll. Measured from the page
 
 import pytest
 
-from tests.conftest import watch_page
+from tests.helpers import watch_page
 
 
 @pytest.mark.browser

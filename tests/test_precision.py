@@ -11,7 +11,7 @@ from charlstm.precision import PrecisionError, bf16_supported, resolve_precision
 from charlstm.run import plan
 from charlstm.sampling import sample
 from charlstm.training import new_state, train
-from tests.conftest import FINANCE, SHAKESPEARE, quick_config
+from tests.helpers import FINANCE, SHAKESPEARE, quick_config
 
 CPU = torch.device("cpu")
 native = pytest.mark.skipif(not bf16_supported(CPU), reason="this CPU has no native bfloat16 (AVX512_BF16 or AMX)")

@@ -5,7 +5,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT, AppServer
+from tests.helpers import ROOT, AppServer
 
 
 def test_ci_runs_exactly_the_readme_test_command():
@@ -33,6 +33,7 @@ def test_the_default_model_is_small_and_documented():
     assert "python -m charlstm train" in (ROOT / "assets" / "default-model.md").read_text()
 
 
+@pytest.mark.server
 def test_the_space_entry_point_serves_the_app_from_a_fresh_clone(tmp_path):
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout: there is nothing to clone")

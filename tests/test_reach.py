@@ -14,7 +14,7 @@ from charlstm.data import make_corpus
 from charlstm.model import CharLSTM
 from charlstm.reach import WARMUP, ReachError, closing_probability, half_life, memory_reach
 from charlstm.training import train
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 GAP = 30
 

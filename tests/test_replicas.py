@@ -28,7 +28,7 @@ from gradio_client import Client
 
 from bench.server import ROOT, ReplicaServer
 from demo import balancer
-from tests.conftest import FINANCE, Visitor, wait_until
+from tests.helpers import FINANCE, Visitor, wait_until
 from tests.test_hostile import refused
 from tests.test_limits import REFUSED, RUNNING, WAITING, job_state
 

@@ -16,7 +16,7 @@ from charlstm.report import loss_curve_svg
 from charlstm.run import plan
 from demo import report, sessions, train_tab
 from demo.train_view import samples_text
-from tests.conftest import FINANCE
+from tests.helpers import FINANCE
 
 # The held-out end of the corpus carries markup, so escaping is tested where the report quotes the text.
 CORPUS = FINANCE.read_text() + '\n<script>alert("x")</script> & <b>bold</b> 5 < 6 > 4\n' * 12

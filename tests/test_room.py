@@ -18,7 +18,7 @@ from gradio_client import Client, handle_file
 from bench.server import AppServer
 from charlstm.checkpoint import to_bytes
 from charlstm.training import new_state
-from tests.conftest import FINANCE, call_raw, wait_until
+from tests.helpers import FINANCE, call_raw, wait_until
 from tests.test_hostile import _with_header, refused
 
 pytestmark = pytest.mark.server

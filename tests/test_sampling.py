@@ -86,7 +86,7 @@ def test_top_chars_are_sorted(small_model, corpus):
 
 def test_generation_follows_weights_that_training_changed_in_place(small_model, corpus):
     from charlstm.training import train
-    from tests.conftest import quick_config
+    from tests.helpers import quick_config
 
     sample(small_model, corpus.vocab, "a", 5)  # an earlier generation must not leave stale weights behind
     list(train(small_model, corpus, quick_config(steps=5)))

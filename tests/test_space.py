@@ -12,7 +12,7 @@ from packaging.requirements import Requirement
 
 from bench.server import SPACE_ENV as SPACE
 from bench.server import AppServer
-from tests.conftest import ROOT, watch_page
+from tests.helpers import ROOT, watch_page
 
 # The keys of the Hub's "Spaces Configuration Reference" (hub-docs, docs/hub/spaces-config-reference.md) and the
 # type each must have; `license` is the repository card's. Anything else is a typo the Hub would ignore or refuse.

@@ -11,7 +11,7 @@ from charlstm.cell import cell_step, layer_weights
 from charlstm.clamp import MAX_VALUE, Clamp, ClampError
 from charlstm.sampling import char_probabilities, generate, prompt_ids, sample
 from charlstm.steering import MATTERS, TRY_VALUES, bits_per_char, char_bits, compare_clamped, find_clamp
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 TEXT = "Paid 42.50 to the grocer; received 1,200 from the bank.\n"
 

@@ -5,7 +5,7 @@ import gradio as gr
 import pytest
 
 from demo import generate_tab, learn_tab, limits, runs_view, sessions, time_machine, train_tab
-from tests.conftest import FINANCE
+from tests.helpers import FINANCE
 from tests.test_app_handlers import run_training
 
 
@@ -105,10 +105,10 @@ def test_continue_extends_its_run_and_only_five_runs_are_kept(visitor):
     for _ in range(runs_view.KEPT_RUNS + 1):
         run_training(visitor, seconds=1)
     session = sessions.get(visitor)
-    assert [p.number for p in session.past_runs] == [2, 3, 4, 5] and session.run_number == 6
+    assert [p.number for p in session.compared.past] == [2, 3, 4, 5] and session.compared.number == 6
     before = len(session.rows)
     list(train_tab.continue_model(FINANCE.read_text(), 1, visitor))
-    assert session.run_number == 6 and len(session.rows) > before  # the same run, a longer line
+    assert session.compared.number == 6 and len(session.rows) > before  # the same run, a longer line
     assert session.rows[-1]["seconds"] > session.rows[before - 1]["seconds"]
 
 

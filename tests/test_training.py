@@ -12,7 +12,7 @@ from charlstm.data import make_corpus
 from charlstm.evaluation import evaluate
 from charlstm.model import CharLSTM
 from charlstm.training import REPORT_INTERVAL, learning_rate, new_state, train
-from tests.conftest import quick_config
+from tests.helpers import quick_config
 
 
 def test_a_tiny_model_overfits_a_200_character_text():

@@ -13,7 +13,7 @@ from charlstm.model import CharLSTM
 from charlstm.run import Run, plan
 from charlstm.transfer import BASE_MODEL_PATH, base_model, grow_vocab
 from charlstm.vocab import MAX_VOCAB, UNKNOWN_ID, Vocab
-from tests.conftest import FINANCE
+from tests.helpers import FINANCE
 
 GERMAN = "Die Größe der Straße überrascht Fußgänger: „Übermäßig“, sagt Jürgen. Ölförderung, Ärger, Öffnung. " * 8
 RUSSIAN = "Привет! Как дела? Это короткий текст на русском языке, он проверяет рост словаря модели. " * 8
