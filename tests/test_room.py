@@ -135,6 +135,19 @@ def test_joins_nobody_reads_are_capped_per_client_end_at_once_and_are_freed(room
         wait_until(lambda s=session: f"session {s[:8]}… freed" in room.log_tail(400), "abandoned sessions freed")
 
 
+def test_an_analysis_nobody_reads_is_refused_before_any_work(room):
+    # issue 19's queue filler: /find_units joined again and again, never read, kept the analysis slot and a core
+    # busy (honest generation p95 1.3 s -> 6.0 s in python -m bench.load --attacks "fill the queue")
+    session = uuid.uuid4().hex
+    assert _join(room, "/find_units", [CORPUS[:2000]], session, "10.9.8.9").status_code == 200
+    wait_until(
+        lambda: f"session {session[:8]}… this analysis refused: nobody reads it" in room.log_tail(400),
+        "the unread analysis refused",
+    )
+    honest = visitor(room)  # one that reads gets its units
+    assert honest.predict(CORPUS[:2000], api_name="/find_units")[4]
+
+
 @pytest.fixture(scope="module")
 def small_budget():
     # each training also reserves room for its time-machine moments (2 MB here)
