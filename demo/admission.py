@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 import gradio as gr
 
-from . import checks, limits, presence
+from . import checks, limits, presence, sessions
 
 ALWAYS = ("stop",)  # api_names never refused: pressing Stop must always reach the training
 ANALYSES = "analysis"  # the concurrency id of the text analyses (scheduling.ANALYSIS)
@@ -45,11 +45,11 @@ class Door:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         if len(body) < 65_536:
-            fn = _fn_of(body)
+            fn, session = _fn_of(body)
         else:  # a corpus is megabytes: parsed off the event loop, in threads of its own (not the handlers')
-            fn = await anyio.to_thread.run_sync(_fn_of, body, limiter=_parsers())
+            fn, session = await anyio.to_thread.run_sync(_fn_of, body, limiter=_parsers())
         address = presence.address_of_scope(scope)
-        refusal = _refusal(fn, address)
+        refusal = _refusal(fn, address, session)
         if refusal is not None:
             return await _refuse(send, *refusal)
         sent = False
@@ -75,20 +75,26 @@ def _parsers() -> anyio.CapacityLimiter:
     return anyio.CapacityLimiter(2)  # made within the event loop, on first use
 
 
-def _fn_of(body: bytes) -> Any:
-    """The event function a join names (None when the body names none: Gradio answers that itself)."""
+def _fn_of(body: bytes) -> tuple[Any, str | None]:
+    """The event function a join names (None when the body names none: Gradio answers that itself) and its
+    session."""
     try:
-        fn_index = json.loads(body).get("fn_index")
+        parsed = json.loads(body)
+        fn_index, session = parsed.get("fn_index"), parsed.get("session_hash")
     except (ValueError, AttributeError):
-        return None
+        return None, None
     blocks = presence.blocks()
-    return blocks.fns.get(fn_index) if blocks is not None and isinstance(fn_index, int) else None
+    fn = blocks.fns.get(fn_index) if blocks is not None and isinstance(fn_index, int) else None
+    return fn, session if isinstance(session, str) else None
 
 
-def _refusal(fn: Any, address: str) -> tuple[int, str] | None:
-    """Why a join of ``fn`` from ``address`` is refused (an HTTP status and a sentence), or None."""
+def _refusal(fn: Any, address: str, session: str | None = None) -> tuple[int, str] | None:
+    """Why a join of ``fn`` for ``session`` from ``address`` is refused (an HTTP status and a sentence), or None."""
     if fn is None or fn.api_name in ALWAYS:
         return None
+    over = sessions.refusal_of_new(session, address) if session else None
+    if over:
+        return 429, over
     mine = presence.queued_events(address)
     held = len(mine) + _entering[address]
     if held >= limits.CLIENT_EVENTS:

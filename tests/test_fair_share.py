@@ -140,10 +140,11 @@ def test_cheap_sessions_cannot_evict_a_page_that_is_open(few_sessions, tmp_path)
     _own_model(page, tmp_path)
     open_page(url, page.session_hash, pages)
     try:
-        # one address's share of the sessions (before: any number)
+        # one address's share of the sessions (before: any number), the next refused at the queue's door, before
+        # any handler runs (a flood of such joins made generation 3× slower when each ran its handler to refuse)
         answers = [choose(url, "10.8.0.1") for _ in range(4)]
-        assert [a["success"] for a in answers] == [True, True, True, False], answers
-        assert "the most one address may have (3)" in answers[-1]["output"]["error"]
+        assert [a.get("success") for a in answers[:3]] == [True, True, True], answers
+        assert answers[-1]["status"] == 429 and "the most one address may have (3)" in answers[-1]["detail"]
         # the room full: the sessions of the greediest address go first, never the page (before: the page,
         # the least recently used)
         assert all(choose(url, f"10.8.0.{i}")["success"] for i in (2, 3, 4))
@@ -338,5 +339,5 @@ def space():
 def test_on_a_space_each_visitor_has_the_share_of_their_own_address(space):
     assert choose(space.url, "203.0.113.1")["success"]
     second = choose(space.url, "203.0.113.1")
-    assert not second["success"] and "the most one address may have (1)" in second["output"]["error"]
+    assert second["status"] == 429 and "the most one address may have (1)" in second["detail"]
     assert choose(space.url, "203.0.113.2")["success"]  # before: the proxy's one address for the whole room
