@@ -25,7 +25,7 @@ from .model import CharLSTM
 from .precision import resolve_precision
 from .training import Progress, TrainState, new_state, train
 from .transfer import BASE_COVERAGE, BASE_MODEL_PATH, base_model, coverage, grow_vocab
-from .vocab import Vocab
+from .vocab import MAX_VOCAB, Vocab
 
 # Copies of the parameters a run holds, in float32: while training the weights, their gradients, Adam's two
 # moments, the best weights kept (keep-best) and the finished copy that generation reads; once trained, the
@@ -170,9 +170,11 @@ class Run:
         val_text: str | None = None,
         vocab: Vocab | None = None,
         device: torch.device | str = "cpu",
+        max_vocab: int = MAX_VOCAB,
     ) -> tuple[Run, Corpus]:
         """A new run for ``text`` as ``the_plan`` says, with the corpus it trains on. From scratch, ``vocab``
-        replaces the text's own characters (the base model was made with :meth:`Vocab.latin`)."""
+        replaces the text's own characters (the base model was made with :meth:`Vocab.latin`); from a pretrained
+        model, its vocabulary grows to at most ``max_vocab`` characters (:meth:`corpus`)."""
         text = normalize_text(text)
         if the_plan.init == "scratch":
             corpus = make_corpus(text, val_text=val_text, vocab=vocab)
@@ -186,7 +188,7 @@ class Run:
             model = _with_config(model, the_plan.model_config)
         run = cls(model, start.vocab, new_state(model), the_plan.train_config, _label(the_plan.init))
         run.notes += the_plan.notes
-        corpus = run.corpus(text, val_text)
+        corpus = run.corpus(text, val_text, max_vocab)
         return run, corpus
 
     @classmethod
@@ -195,13 +197,14 @@ class Run:
         loaded = checkpoint.load(source, device)
         return cls(loaded.model, loaded.vocab, loaded.state, loaded.train_config, loaded.init)
 
-    def corpus(self, text: str, val_text: str | None = None) -> Corpus:
-        """Encode ``text`` for this run; characters the model lacks are added to its vocabulary first."""
+    def corpus(self, text: str, val_text: str | None = None, max_vocab: int = MAX_VOCAB) -> Corpus:
+        """Encode ``text`` for this run; characters the model lacks are added to its vocabulary first (the most
+        frequent, up to ``max_vocab`` characters in all)."""
         text = normalize_text(text)
         if len(text.strip()) == 0:
             raise CorpusError("the corpus is empty: paste or upload some text")
         n_val = val_size(len(text)) if val_text is None else 0
-        grown, vocab, added = grow_vocab(self.model, self.vocab, text[: len(text) - n_val])
+        grown, vocab, added = grow_vocab(self.model, self.vocab, text[: len(text) - n_val], max_vocab)
         if added:  # a new model object: the optimiser starts afresh (its moments had the old shapes)
             self.model, self.vocab = grown, vocab
             self.state = replace(self.state, optimizer=new_state(self.model).optimizer)
@@ -213,17 +216,18 @@ class Run:
         return make_corpus(text, val_text=val_text, vocab=self.vocab)
 
     def train(
-        self, corpus: Corpus, config: TrainConfig | None = None, world: World = SINGLE
+        self, corpus: Corpus, config: TrainConfig | None = None, world: World = SINGLE, steps_done: int = 0
     ) -> Generator[Progress, None, None]:
         """Train on ``corpus`` (made by :meth:`corpus`) with ``config`` (default: the run's own settings);
-        ``world`` is this process's place under torchrun."""
+        ``world`` is this process's place under torchrun; ``steps_done`` are steps of the budget that an earlier,
+        interrupted run already took (the schedule and the step budget continue from there)."""
         config = config or self.train_config
         if config is None:
             raise ConfigError("give training settings: this run has none of its own")
         validate_for_model(self.model.config, config, self.vocab.size)
         self.train_config, self.train_ids = config, corpus.train
         fresh_head = self.init == "scratch"  # a pretrained head already knows the characters' frequencies
-        return train(self.model, corpus, config, self.state, start_head=fresh_head, world=world)
+        return train(self.model, corpus, config, self.state, start_head=fresh_head, world=world, steps_done=steps_done)
 
     def memory_bytes(self, training: bool) -> int:
         """The memory this run holds (estimated from its parameter count), while training or once trained."""

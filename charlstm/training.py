@@ -103,6 +103,7 @@ def train(
     *,
     start_head: bool = True,
     world: World = SINGLE,
+    steps_done: int = 0,
 ) -> Generator[Progress, None, None]:
     """Train ``model`` on ``corpus`` within the budget of ``config``, yielding progress records.
 
@@ -111,8 +112,10 @@ def train(
     fresh model (step 0) start its head from the corpus's character frequencies; a pretrained model passes
     False, since its head already knows better. ``world`` is this process's place under torchrun
     (:mod:`charlstm.distributed`): every rank yields the same kinds of records, only rank 0's carry a sample.
+    ``steps_done`` steps of a step budget were taken by an earlier run that stopped (a long pretraining resumed
+    from its last checkpoint): the budget and the learning-rate schedule go on from there.
     """
-    run = _Loop(model, corpus, config, state or new_state(model), world)
+    run = _Loop(model, corpus, config, state or new_state(model), world, steps_done)
     model.train()
     try:
         # where we start from: both losses before the first update
@@ -143,8 +146,11 @@ def train(
 class _Loop:
     """The bookkeeping of one ``train`` call: budget, counters, the running loss, the snapshots it may restore."""
 
-    def __init__(self, model: CharLSTM, corpus: Corpus, config: TrainConfig, state: TrainState, world: World) -> None:
+    def __init__(
+        self, model: CharLSTM, corpus: Corpus, config: TrainConfig, state: TrainState, world: World, steps_done: int = 0
+    ) -> None:
         self.model, self.corpus, self.config, self.state, self.world = model, corpus, config, state, world
+        self.steps_done = steps_done  # of the step budget, by an earlier run this one continues
         self.net: torch.nn.Module = model  # what a step calls: the model, or under torchrun its DDP wrapper
         self.precision = resolve_precision(config.precision, model.device)
         self.batch_size = world.share_of(config.batch_size)  # this rank's windows
@@ -164,16 +170,16 @@ class _Loop:
         self.train_time = self.since_eval = self.loss_sum = 0.0
         self.loss_count = 0
         self.last_loss = math.nan
-        self.lr = learning_rate(config, 0.0) * state.lr_scale
         self.last_report = time.perf_counter()
         # what comes after the last step, decided by rank 0's clock (on one process, its own)
-        self.fraction, self.eval_now, self.report_now = 0.0, False, False
+        self.fraction, self.eval_now, self.report_now = self.local_fraction(0), False, False
+        self.lr = learning_rate(config, self.fraction) * state.lr_scale
 
     def local_fraction(self, steps: int) -> float:
         """The share of the budget spent after ``steps`` steps of this call, by this process's clock."""
         config = self.config
         by_time = self.train_time / config.seconds if config.seconds else 0.0
-        return max(by_time, steps / config.steps if config.steps else 0.0)
+        return max(by_time, (self.steps_done + steps) / config.steps if config.steps else 0.0)
 
     def eval_due(self) -> float:
         """Seconds of training between evaluations: the budget's share, but never so often that evaluating
@@ -182,7 +188,7 @@ class _Loop:
 
     def steps_due(self, steps: int) -> bool:
         budget = self.config.steps
-        return budget is not None and budget > 0 and steps % max(1, budget // 20) == 0
+        return budget is not None and budget > 0 and (self.steps_done + steps) % max(1, budget // 20) == 0
 
     def recent_loss(self) -> float | None:
         return self.loss_sum / self.loss_count if self.loss_count else None

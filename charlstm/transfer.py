@@ -43,16 +43,18 @@ def coverage(vocab: Vocab, text: str) -> float:
 
 
 @torch.no_grad()
-def grow_vocab(model: CharLSTM, vocab: Vocab, text: str) -> tuple[CharLSTM, Vocab, list[str]]:
+def grow_vocab(
+    model: CharLSTM, vocab: Vocab, text: str, max_size: int = MAX_VOCAB
+) -> tuple[CharLSTM, Vocab, list[str]]:
     """A copy of ``model`` whose vocabulary also holds the characters of ``text`` it lacked.
 
     Returns the grown model, its vocabulary and the added characters (most frequent first). When the
-    vocabulary would pass :data:`~charlstm.vocab.MAX_VOCAB`, only the most frequent new characters are added;
-    the rest stay "unknown". With nothing to add, the model itself is returned, not a copy.
+    vocabulary would pass ``max_size`` (at most :data:`~charlstm.vocab.MAX_VOCAB`), only the most frequent new
+    characters are added; the rest stay "unknown". With nothing to add, the model itself is returned, not a copy.
     """
     known = set(vocab.chars)
     counts = Counter({ch: n for ch, n in Counter(text).items() if ch not in known})
-    room = MAX_VOCAB - len(vocab.chars)
+    room = min(max_size, MAX_VOCAB) - len(vocab.chars)
     added = [ch for ch, _ in counts.most_common(max(0, room))]
     if not added:
         return model, vocab, []

@@ -1,0 +1,182 @@
+"""Texts in the world's common scripts from Debian's packages: the multilingual base model's pretraining corpus and
+the own-text benchmark's texts in other languages, two sets that never share a source.
+
+Pretraining (:func:`multilingual_corpus`) reads the English the first base read (:func:`bench.texts.english_documents`),
+*The Debian Administrator's Handbook* in its 25 translations (Latin, Cyrillic, Greek, Arabic, Persian, Hangul,
+Japanese, Chinese) and the translated manual pages (``manpages-*``, roff markup stripped). The benchmark
+(:func:`bench_texts`) reads other books: the *Debian GNU/Linux Installation Guide* (``installation-guide-amd64``) in
+eight languages, and for Arabic, which that guide lacks, the translated messages of GLib and GTK (gettext
+catalogs, via ``msgunfmt``). Neither reads the Debian Reference, whose English text the English benchmark reads.
+
+    python -m bench.texts multilingual --out /tmp/multilingual-corpus.txt
+    python -m bench.texts multilingual-bench --out /tmp/own-texts-world
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+HANDBOOK = Path("/usr/share/doc/debian-handbook/html")
+MANPAGES = Path("/usr/share/man")
+INSTALL_GUIDE = Path("/usr/share/doc/installation-guide-amd64")
+LOCALE = Path("/usr/share/locale")
+MAN_LANGS = ("de", "fr", "es", "it", "pl", "pt_BR", "ru", "uk", "ja", "zh_CN", "zh_TW", "ko")
+PACKAGES = (
+    "debian-handbook",
+    *(f"manpages-{lang.lower().replace('_', '-')}" for lang in MAN_LANGS if lang != "ko"),
+    "manpages-el",
+)
+BENCH_PACKAGES = ("installation-guide-amd64", "gettext", "libglib2.0-data", "libgtk-3-common")
+HANDBOOK_CHARS = 700_000  # at most this much of each translation (whole pages): no language crowds out English
+MAN_CHARS = 1_000_000  # and of each language's manual pages
+ARABIC_CATALOGS = ("glib20", "gtk30", "gtk30-properties")
+# GTK 2's catalogs translate much the same messages as GTK 3's: no language's copy is read by the base
+BENCH_CATALOGS = (*ARABIC_CATALOGS, "gtk20", "gtk20-properties")
+CATALOG_LANGS = ("el", "ko")  # the scripts that the books above hold least of: their programs' messages too
+
+# The benchmark: (language, source folder or "gettext", characters, offset into the chapters' text)
+BENCH = (
+    ("de", "de", 20_000, 40_000),
+    ("fr", "fr", 10_000, 40_000),
+    ("es", "es", 5_000, 40_000),
+    ("ru", "ru", 50_000, 40_000),
+    ("el", "el", 20_000, 40_000),
+    ("ja", "ja", 20_000, 30_000),
+    ("zh", "zh_CN", 10_000, 30_000),
+    ("ko", "ko", 20_000, 30_000),
+    ("ar", "gettext", 10_000, 0),
+)
+
+
+def handbook_translations() -> list[str]:
+    """Every translation of the handbook but the English one (the English base corpus has it)."""
+    from bench.texts import _pages
+
+    documents = []
+    for folder in sorted(p for p in HANDBOOK.iterdir() if p.is_dir() and p.name != "en-US"):
+        pages, total = [], 0
+        for page in _pages(folder, "*.html", exclude=("index.html", "Common_Content")):
+            pages.append(page)
+            total += len(page)
+            if total >= HANDBOOK_CHARS:
+                break
+        documents += pages
+    return documents
+
+
+_FONT_ALTERNATING = {"BR", "RB", "IR", "RI", "BI", "IB", "SB"}
+_KEEP_ARGS = {"SH", "SS", "B", "I", "SM", "IP", "TQ", "UR", "MT"}
+_ESCAPES = {
+    "\\-": "-", "\\(em": "—", "\\(en": "–", "\\(aq": "'", "\\(dq": '"', "\\(lq": "“", "\\(rq": "”", "\\(bu": "•",
+    "\\(co": "©", "\\(oq": "‘", "\\(cq": "’", "\\(mu": "×", "\\e": "\\", "\\ ": " ", "\\~": " ", "\\0": " ",
+}  # fmt: skip
+
+
+# font changes, zero-width marks, strings, other named characters, size and spacing: nothing to read
+_ROFF_ESCAPE = re.compile(r"\\f(\(..|\[[^]]*\]|.)|\\[&|^c%]|\\\*(\(..|\[[^]]*\]|.)|\\\((..)|\\\[[^]]*\]|\\[sv][-+]?\d*")
+
+
+def roff_to_text(source: str) -> str:
+    """The readable text of a manual page's roff source: macro lines reduced to their words, escapes resolved."""
+    lines = []
+    for line in source.split("\n"):
+        if line.startswith(('.\\"', "'\\\"", '.\\"', '\\"')):
+            continue
+        if line.startswith((".", "'")):
+            parts = line[1:].split(None, 1)
+            if not parts:
+                continue
+            macro, args = parts[0], (parts[1] if len(parts) > 1 else "")
+            words = re.findall(r'"([^"]*)"|(\S+)', args)
+            words = [a or b for a, b in words]
+            if macro in _FONT_ALTERNATING:
+                line = "".join(words)
+            elif macro in _KEEP_ARGS or (len(macro) == 2 and macro[0].isupper() and macro[1].islower()):
+                line = " ".join(words)  # man and mdoc macros that carry text (.SH NAME, .Nm ls, .Fl a)
+            else:
+                continue  # layout: .PP, .TP, .nf, .br, .TH, .RS, ...
+        for escape, char in _ESCAPES.items():
+            line = line.replace(escape, char)
+        line = _ROFF_ESCAPE.sub("", line)
+        lines.append(line.replace("\\", ""))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+
+
+def manual_pages(lang: str, seed: int = 0) -> list[str]:
+    """One language's translated manual pages (a random choice of whole pages, about :data:`MAN_CHARS`)."""
+    files = sorted((MANPAGES / lang).glob("man*/*.gz"))
+    random.Random(seed).shuffle(files)
+    pages, total = [], 0
+    for path in files:
+        try:
+            text = roff_to_text(gzip.decompress(path.read_bytes()).decode("utf-8"))
+        except (UnicodeDecodeError, OSError, EOFError):
+            continue  # a page in a legacy encoding or a link: skipped
+        if len(text) < 200:
+            continue  # ".so" redirections and stubs
+        pages.append(text)
+        total += len(text)
+        if total >= MAN_CHARS:
+            break
+    return pages
+
+
+def multilingual_corpus(seed: int = 0) -> str:
+    """The multilingual pretraining text: the English base corpus's documents, the handbook's translations and the
+    translated manual pages, shuffled together as whole documents (the last 10% of the file validates)."""
+    from bench.texts import english_documents
+
+    documents = english_documents() + handbook_translations()
+    for lang in MAN_LANGS:
+        documents += manual_pages(lang)
+    for lang in CATALOG_LANGS:  # one document per 20,000 characters of messages
+        messages = catalog_messages(lang, exclude=BENCH_CATALOGS)
+        documents += [messages[i : i + 20_000] for i in range(0, len(messages), 20_000)]
+    random.Random(seed).shuffle(documents)
+    return "\n".join(documents)
+
+
+def _guide(folder: str) -> str:
+    """The installation guide's chapters (not its appendices: they hold long example files) in one language."""
+    from bench.texts import _pages
+
+    return "\n".join(_pages(INSTALL_GUIDE / folder, "ch*.html"))
+
+
+def catalog_messages(lang: str, names: tuple[str, ...] | None = None, exclude: tuple[str, ...] = ()) -> str:
+    """The translated messages of gettext catalogs in ``lang`` (``names``, or every installed one but ``exclude``),
+    one per paragraph, each once, in catalog name order."""
+    if shutil.which("msgunfmt") is None:
+        raise SystemExit("msgunfmt is missing: apt-get install -y gettext")
+    folder = LOCALE / lang / "LC_MESSAGES"
+    paths = [folder / f"{name}.mo" for name in names] if names else sorted(folder.glob("*.mo"))
+    seen: dict[str, None] = {}
+    for path in paths:
+        if path.stem in exclude:
+            continue
+        if not path.exists():
+            raise SystemExit(f"{path} is missing: apt-get install -y {' '.join(BENCH_PACKAGES)}")
+        try:
+            po = subprocess.run(["msgunfmt", str(path)], capture_output=True, check=True).stdout.decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # a catalog in a legacy encoding
+        for block in re.findall(r'msgstr(?:\[\d\])? ((?:"(?:[^"\\]|\\.)*"\n?)+)', po)[1:]:  # [0]: the header
+            message = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', block))
+            message = message.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\").strip()
+            if len(message) >= 20:
+                seen.setdefault(message, None)
+    return "\n".join(seen)
+
+
+def bench_texts() -> dict[str, str]:
+    """The benchmark's texts in other languages and scripts, none of them read by the multilingual base."""
+    out = {}
+    for lang, source, chars, offset in BENCH:
+        text = catalog_messages("ar", ARABIC_CATALOGS) if source == "gettext" else _guide(source)
+        out[f"{lang}-{chars // 1000}k"] = text[offset : offset + chars]
+    return out
