@@ -21,6 +21,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
+
 HANDBOOK = Path("/usr/share/doc/debian-handbook/html")
 MANPAGES = Path("/usr/share/man")
 INSTALL_GUIDE = Path("/usr/share/doc/installation-guide-amd64")
@@ -55,17 +57,20 @@ BENCH = (
 
 def handbook_translations() -> list[str]:
     """Every translation of the handbook but the English one (the English base corpus has it)."""
-    from bench.texts import _pages
+    from bench.texts import html_to_text
 
+    if not HANDBOOK.is_dir():
+        raise SystemExit(f"{HANDBOOK} is missing: apt-get install -y {' '.join(PACKAGES)}")
     documents = []
     for folder in sorted(p for p in HANDBOOK.iterdir() if p.is_dir() and p.name != "en-US"):
-        pages, total = [], 0
-        for page in _pages(folder, "*.html", exclude=("index.html", "Common_Content")):
-            pages.append(page)
-            total += len(page)
+        total = 0
+        for path in sorted(folder.glob("*.html")):  # the pages bench.texts.handbook reads, in its order
+            if "index.html" in path.name or "Common_Content" in path.name:
+                continue
+            documents.append(html_to_text(path.read_text(encoding="utf-8", errors="replace")))
+            total += len(documents[-1])
             if total >= HANDBOOK_CHARS:
                 break
-        documents += pages
     return documents
 
 
@@ -180,3 +185,40 @@ def bench_texts() -> dict[str, str]:
         text = catalog_messages("ar", ARABIC_CATALOGS) if source == "gettext" else _guide(source)
         out[f"{lang}-{chars // 1000}k"] = text[offset : offset + chars]
     return out
+
+
+WINDOW = 40  # characters: a shared window this long is copied text, not a common phrase
+_HASH_BASE = 1_000_003  # odd, so it has an inverse modulo 2**64
+_HASH_CHUNK = 1 << 22  # characters hashed at a time, to bound memory
+
+
+def _hashes(text: str, width: int) -> np.ndarray:
+    """A 64-bit hash of every ``width``-character window of ``text``, in order: ``Σ char[i + j] · B^(width − 1 − j)``
+    modulo 2**64, from prefix sums of ``char[k] · B^−k`` (numpy, a few seconds for 40 M characters)."""
+    base, inverse = np.uint64(_HASH_BASE), np.uint64(pow(_HASH_BASE, -1, 2**64))
+    parts = []
+    with np.errstate(over="ignore"):
+        for start in range(0, max(0, len(text) - width + 1), _HASH_CHUNK):
+            chunk = text[start : start + _HASH_CHUNK + width - 1]
+            codes = np.frombuffer(chunk.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+            n = len(codes)
+            powers = np.concatenate(([np.uint64(1)], np.cumprod(np.full(n - 1, base, dtype=np.uint64))))
+            inverses = np.concatenate(([np.uint64(1)], np.cumprod(np.full(n - 1, inverse, dtype=np.uint64))))
+            sums = np.concatenate(([np.uint64(0)], np.cumsum(codes * inverses)))
+            parts.append((sums[width:] - sums[:-width]) * powers[width - 1 :])
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
+
+
+def shared_shares(corpus: str, texts: dict[str, str], width: int = WINDOW) -> dict[str, float]:
+    """For each text, the share of its ``width``-character windows that also occur somewhere in ``corpus``."""
+    hashes = {name: _hashes(text, width) for name, text in texts.items()}
+    wanted = np.unique(np.concatenate([np.empty(0, dtype=np.uint64), *hashes.values()]))
+    if len(wanted) == 0:
+        return {name: 0.0 for name in texts}
+    found = np.zeros(len(wanted), dtype=bool)
+    step = _HASH_CHUNK
+    for start in range(0, max(0, len(corpus) - width + 1), step):  # the corpus a piece at a time
+        windows = _hashes(corpus[start : start + step + width - 1], width)
+        at = np.minimum(np.searchsorted(wanted, windows), len(wanted) - 1)
+        found[at[wanted[at] == windows]] = True
+    return {name: float(np.mean(found[np.searchsorted(wanted, h)])) if len(h) else 0.0 for name, h in hashes.items()}

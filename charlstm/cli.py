@@ -69,9 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--init",
         default="auto",
-        metavar="auto|scratch|base|FILE",
-        help="where the weights start: chosen from the text (default), random, the shipped base model that "
-        "already reads English, or a checkpoint file (its weights, with a fresh optimiser)",
+        metavar="auto|scratch|base|multilingual|FILE",
+        help="where the weights start: chosen from the text (default), random, a shipped base model (base: "
+        "reads English; multilingual: the world's common scripts), or a checkpoint file (its weights, with a "
+        "fresh optimiser)",
     )
     t.add_argument("--resume", help="continue training this checkpoint (weights and optimiser)")
     t.add_argument(

@@ -1,10 +1,11 @@
 """A training run: one object that knows its model, vocabulary, settings, optimiser state and history.
 
 The command line, the app's Train and Continue buttons and model uploads all go through :class:`Run`, so a run
-is put together in one place. A run starts from random weights ("scratch"), from the shipped base model that
-already reads English ("base"), or from any checkpoint file (its weights, with a fresh optimiser); or it
-continues a checkpoint with its optimiser state (:meth:`Run.resume`). :func:`plan` chooses where to start and
-the settings from the text's length, its characters and the time budget ("auto", the default everywhere).
+is put together in one place. A run starts from random weights ("scratch"), from a shipped base model that
+already reads English ("base") or the world's common scripts ("multilingual"), or from any checkpoint file (its
+weights, with a fresh optimiser); or it continues a checkpoint with its optimiser state (:meth:`Run.resume`).
+:func:`plan` chooses where to start and the settings from the text's length, its characters and the time budget
+("auto", the default everywhere).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from .data import Corpus, CorpusError, describe, make_corpus, normalize_text, va
 from .distributed import SINGLE, World
 from .model import CharLSTM
 from .precision import resolve_precision
+from .scripts import ascii_share, main_script
 from .training import Progress, TrainState, new_state, train
-from .transfer import BASE_COVERAGE, BASE_MODEL_PATH, base_model, coverage, grow_vocab
+from .transfer import BASE_COVERAGE, BASE_NAMES, BASES, base_model, coverage, find_base, grow_vocab, narrow_vocab
 from .vocab import MAX_VOCAB, Vocab
 
 # Copies of the parameters a run holds, in float32: while training the weights, their gradients, Adam's two
@@ -33,6 +35,7 @@ from .vocab import MAX_VOCAB, Vocab
 TRAINING_COPIES = 6
 TRAINED_COPIES = 4
 BASE_MAX_CHARS = 5_000_000  # beyond this, a text has enough to learn from on its own (and auto trains from scratch)
+ENGLISH_ASCII_SHARE = 0.99  # a Latin text with at least this share of plain ASCII letters starts from the English base
 MODEL_FIELDS = {f.name for f in fields(ModelConfig)}
 
 
@@ -123,25 +126,42 @@ def plan(
 
 
 def _choose_init(text: str) -> tuple[str, str]:
-    if not BASE_MODEL_PATH.exists():
-        return "scratch", "Starting from random weights: the base model is not installed."
-    known = coverage(base_model().vocab, text)
-    if known < BASE_COVERAGE:
+    """The base to start from ("base", "multilingual") or "scratch", and why, in the learner's words.
+
+    A base qualifies when it knows :data:`BASE_COVERAGE` of the text's characters. Of those, a text in plain
+    ASCII letters (English) starts from the English base, whose small vocabulary steps fastest; any other text
+    from the base that reads its script, the multilingual one where installed.
+    """
+    installed = [b for b in BASES if b.path.exists()]
+    if not installed:
+        return "scratch", "Starting from random weights: no base model is installed."
+    script = main_script(text)
+    known = {b.name: coverage(base_model(b.name).vocab, text) for b in installed}
+    fits = [b for b in installed if known[b.name] >= BASE_COVERAGE]
+    if not fits:
+        what = f"its {script} letters" if script else "its characters"
+        scripts = sorted({s for b in installed for s in b.reads})
         return "scratch", (
-            f"Starting from random weights: the base model knows only {known:.0%} of this text's characters "
-            "(it was trained on English and the common accented Latin letters)."
+            f"Starting from random weights: no base model reads this text's script (they know at most "
+            f"{max(known.values()):.0%} of {what}; they read {', '.join(scripts)}). It learns the letters from "
+            "your text alone, which takes longer."
         )
     if len(text) > BASE_MAX_CHARS:
         return "scratch", f"Starting from random weights: {len(text):,} characters are enough to learn from alone."
-    return "base", "Starting from the base model, which already reads English: it only has to learn your text's style."
+    english = script in (None, "Latin") and ascii_share(text) >= ENGLISH_ASCII_SHARE
+    chosen = next((b for b in fits if b.name == "base"), fits[0]) if english else fits[-1]
+    return chosen.name, (
+        f"Starting from {chosen.title}, which already reads {chosen.reading(script)}: it only has to learn your "
+        "text's style."
+    )
 
 
 def _start_checkpoint(init: str) -> checkpoint.Checkpoint:
-    return base_model() if init == "base" else checkpoint.load(init)
+    return base_model(init) if init in BASE_NAMES else checkpoint.load(init)
 
 
 def _name(init: str) -> str:
-    return "the base model" if init == "base" else Path(init).name
+    return find_base(init).title if init in BASE_NAMES else Path(init).name
 
 
 @dataclass
@@ -183,10 +203,13 @@ class Run:
             run = cls(model, corpus.vocab, new_state(model), the_plan.train_config, "scratch", list(the_plan.notes))
             return run, corpus
         start = _start_checkpoint(the_plan.init)
-        model = copy.deepcopy(start.model).to(device)  # never train the shared base in place
+        model, vocab = start.model, start.vocab
+        if the_plan.init == "multilingual":  # only the rows this text needs: its large vocabulary steps slowly
+            model, vocab = narrow_vocab(model, vocab, text)
+        model = copy.deepcopy(model).to(device)  # never train the shared base in place
         if model.config.dropout != the_plan.model_config.dropout:
             model = _with_config(model, the_plan.model_config)
-        run = cls(model, start.vocab, new_state(model), the_plan.train_config, _label(the_plan.init))
+        run = cls(model, vocab, new_state(model), the_plan.train_config, _label(the_plan.init))
         run.notes += the_plan.notes
         corpus = run.corpus(text, val_text, max_vocab)
         return run, corpus
@@ -246,7 +269,7 @@ class Run:
 
 
 def _label(init: str) -> str:
-    return init if init in ("scratch", "base") else Path(init).name
+    return init if init in ("scratch", *BASE_NAMES) else Path(init).name
 
 
 @torch.no_grad()

@@ -40,8 +40,9 @@ from charlstm.vocab import Vocab
 from . import boot, limits, presence
 
 DEFAULT = checkpoint.load(DEFAULT_MODEL_PATH)
-if transfer.BASE_MODEL_PATH.exists():
-    transfer.base_model()  # loaded now, so the first Train from it does not wait for the file
+for _base in transfer.BASES:
+    if _base.path.exists():
+        transfer.base_model(_base.name)  # loaded now, so the first Train from it does not wait for the file
 log = logging.getLogger(__name__)  # the server's log: one line per freed session
 DEFAULT_LABEL = "the default model (tiny Shakespeare)"
 OWN_LABEL = "your model"
