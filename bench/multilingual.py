@@ -34,8 +34,16 @@ PACKAGES = (
     "manpages-el",
 )
 BENCH_PACKAGES = ("installation-guide-amd64", "gettext", "libglib2.0-data", "libgtk-3-common")
-HANDBOOK_CHARS = 700_000  # at most this much of each translation (whole pages): no language crowds out English
-MAN_CHARS = 1_000_000  # and of each language's manual pages
+# The mix. Text outside Latin letters is scarce in Debian (about 4.5 M characters in all), and a pretraining run on
+# 2 cores reads 10–20 M characters: so Latin-script sources are capped low and the others high, for about 60% of
+# the corpus in languages written in other scripts, 20% in English (the English base's own text, so it keeps
+# reading English) and 20% in other Latin-script languages. Whole pages (or documents) up to each cap.
+ENGLISH_PYTHON_CHARS = 2_500_000  # of Python's documentation (beside the English handbook and Shakespeare, whole)
+LATIN_CHARS_EACH = 150_000  # of each Latin-script translation of the handbook
+OTHER_CHARS_EACH = 700_000  # of each translation in another script
+MAN_LATIN_CHARS = 200_000  # of each Latin-script language's manual pages
+MAN_OTHER_CHARS = 1_000_000  # of the others'
+NON_LATIN = ("ar", "el", "fa", "ja", "ko", "ru", "uk", "zh")  # language codes (their first two letters)
 ARABIC_CATALOGS = ("glib20", "gtk30", "gtk30-properties")
 # GTK 2's catalogs translate much the same messages as GTK 3's: no language's copy is read by the base
 BENCH_CATALOGS = (*ARABIC_CATALOGS, "gtk20", "gtk20-properties")
@@ -56,20 +64,20 @@ BENCH = (
 
 
 def handbook_translations() -> list[str]:
-    """Every translation of the handbook but the English one (the English base corpus has it)."""
+    """Every translation of the handbook but the English one (the English base corpus has it), each up to its cap."""
     from bench.texts import html_to_text
 
     if not HANDBOOK.is_dir():
         raise SystemExit(f"{HANDBOOK} is missing: apt-get install -y {' '.join(PACKAGES)}")
     documents = []
     for folder in sorted(p for p in HANDBOOK.iterdir() if p.is_dir() and p.name != "en-US"):
-        total = 0
+        total, cap = 0, OTHER_CHARS_EACH if folder.name[:2] in NON_LATIN else LATIN_CHARS_EACH
         for path in sorted(folder.glob("*.html")):  # the pages bench.texts.handbook reads, in its order
             if "index.html" in path.name or "Common_Content" in path.name:
                 continue
             documents.append(html_to_text(path.read_text(encoding="utf-8", errors="replace")))
             total += len(documents[-1])
-            if total >= HANDBOOK_CHARS:
+            if total >= cap:
                 break
     return documents
 
@@ -113,7 +121,8 @@ def roff_to_text(source: str) -> str:
 
 
 def manual_pages(lang: str, seed: int = 0) -> list[str]:
-    """One language's translated manual pages (a random choice of whole pages, about :data:`MAN_CHARS`)."""
+    """One language's translated manual pages (a random choice of whole pages, up to its cap)."""
+    cap = MAN_OTHER_CHARS if lang[:2] in NON_LATIN else MAN_LATIN_CHARS
     files = sorted((MANPAGES / lang).glob("man*/*.gz"))
     random.Random(seed).shuffle(files)
     pages, total = [], 0
@@ -126,7 +135,7 @@ def manual_pages(lang: str, seed: int = 0) -> list[str]:
             continue  # ".so" redirections and stubs
         pages.append(text)
         total += len(text)
-        if total >= MAN_CHARS:
+        if total >= cap:
             break
     return pages
 
@@ -136,7 +145,7 @@ def multilingual_corpus(seed: int = 0) -> str:
     translated manual pages, shuffled together as whole documents (the last 10% of the file validates)."""
     from bench.texts import english_documents
 
-    documents = english_documents() + handbook_translations()
+    documents = english_documents(ENGLISH_PYTHON_CHARS) + handbook_translations()
     for lang in MAN_LANGS:
         documents += manual_pages(lang)
     for lang in CATALOG_LANGS:  # one document per 20,000 characters of messages

@@ -137,10 +137,21 @@ def shakespeare_train() -> str:
     return text[: int(len(text) * 0.9)]
 
 
-def english_documents() -> list[str]:
-    """The English base's documents: Python's documentation, the handbook, tiny Shakespeare's first 90% in pieces."""
+def english_documents(python_chars: int | None = None, seed: int = 0) -> list[str]:
+    """The English base's documents: Python's documentation (a random choice of whole pages, about ``python_chars``
+    of it when given), the handbook, and tiny Shakespeare's first 90% in pieces."""
+    pages = python_docs()
+    if python_chars is not None:
+        random.Random(seed).shuffle(pages)
+        kept, total = [], 0
+        for page in pages:
+            if total >= python_chars:
+                break
+            kept.append(page)
+            total += len(page)
+        pages = kept
     shakespeare = shakespeare_train()
-    return python_docs() + handbook("en-US") + [shakespeare[i : i + 50_000] for i in range(0, len(shakespeare), 50_000)]
+    return pages + handbook("en-US") + [shakespeare[i : i + 50_000] for i in range(0, len(shakespeare), 50_000)]
 
 
 def base_corpus(seed: int = 0) -> str:

@@ -21,6 +21,7 @@ _NAMES = {
     "CJK": "Chinese characters",
     "HIRAGANA": "Japanese kana",
     "KATAKANA": "Japanese kana",
+    "KATAKANA-HIRAGANA": "Japanese kana",  # ー, the long-vowel mark
     "HANGUL": "Korean (Hangul)",
     "DEVANAGARI": "Devanagari",
     "THAI": "Thai",
