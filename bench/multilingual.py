@@ -30,8 +30,10 @@ LOCALE = Path("/usr/share/locale")
 MAN_LANGS = ("de", "fr", "es", "it", "pl", "pt_BR", "ru", "uk", "ja", "zh_CN", "zh_TW", "ko")
 PACKAGES = (
     "debian-handbook",
-    *(f"manpages-{lang.lower().replace('_', '-')}" for lang in MAN_LANGS if lang != "ko"),
-    "manpages-el",
+    *(f"manpages-{lang.lower().replace('_', '-')}" for lang in MAN_LANGS if "_" not in lang and lang != "ko"),
+    "manpages-pt-br",
+    "manpages-zh",  # (zh_CN and zh_TW); the Korean pages come with man-db, xz-utils, psmisc, passwd and login
+    "gettext",
 )
 BENCH_PACKAGES = ("installation-guide-amd64", "gettext", "libglib2.0-data", "libgtk-3-common")
 # The mix. Text outside Latin letters is scarce in Debian (about 4.5 M characters in all), and a pretraining run on
