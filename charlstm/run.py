@@ -139,16 +139,17 @@ def _choose_init(text: str) -> tuple[str, str]:
     known = {b.name: coverage(base_model(b.name).vocab, text) for b in installed}
     fits = [b for b in installed if known[b.name] >= BASE_COVERAGE]
     if not fits:
-        what = f"its {script} letters" if script else "its characters"
         scripts = sorted({s for b in installed for s in b.reads})
+        who = "the base model knows only" if len(installed) == 1 else "the base models know at most"
+        reads = f"it reads {scripts[0]}" if len(scripts) == 1 else f"they read {', '.join(scripts)}"
         return "scratch", (
-            f"Starting from random weights: no base model reads this text's script (they know at most "
-            f"{max(known.values()):.0%} of {what}; they read {', '.join(scripts)}). It learns the letters from "
-            "your text alone, which takes longer."
+            f"Starting from random weights: no base model reads {script or 'these characters'} ({who} "
+            f"{max(known.values()):.0%} of this text's characters; {reads}). It learns the letters from your text "
+            "alone, which takes longer."
         )
     if len(text) > BASE_MAX_CHARS:
         return "scratch", f"Starting from random weights: {len(text):,} characters are enough to learn from alone."
-    english = script in (None, "Latin") and ascii_share(text) >= ENGLISH_ASCII_SHARE
+    english = script in (None, "Latin letters") and ascii_share(text) >= ENGLISH_ASCII_SHARE
     chosen = next((b for b in fits if b.name == "base"), fits[0]) if english else fits[-1]
     return chosen.name, (
         f"Starting from {chosen.title}, which already reads {chosen.reading(script)}: it only has to learn your "

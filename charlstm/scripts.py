@@ -13,10 +13,10 @@ from collections import Counter
 
 # Unicode's first name word -> the script's name for a learner; kana and hangul name the language they write.
 _NAMES = {
-    "LATIN": "Latin",
+    "LATIN": "Latin letters",
     "GREEK": "Greek",
     "CYRILLIC": "Cyrillic",
-    "ARABIC": "Arabic",
+    "ARABIC": "Arabic script",
     "HEBREW": "Hebrew",
     "CJK": "Chinese characters",
     "HIRAGANA": "Japanese kana",
@@ -24,7 +24,7 @@ _NAMES = {
     "KATAKANA-HIRAGANA": "Japanese kana",  # ー, the long-vowel mark
     "HANGUL": "Korean (Hangul)",
     "DEVANAGARI": "Devanagari",
-    "THAI": "Thai",
+    "THAI": "Thai script",
 }
 JAPANESE_KANA = "Japanese kana"
 HAN = "Chinese characters"

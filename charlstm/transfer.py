@@ -50,16 +50,16 @@ class Base:
 
 
 BASES = (
-    Base("base", BASE_MODEL_PATH, "the base model", {"Latin": "English"}),
+    Base("base", BASE_MODEL_PATH, "the base model", {"Latin letters": "English"}),
     Base(
         "multilingual",
         MULTILINGUAL_MODEL_PATH,
         "the multilingual base model",
         {
-            "Latin": "English, German, French, Spanish and 15 more languages in Latin letters",
+            "Latin letters": "English, German, French, Spanish and 15 more languages in Latin letters",
             "Cyrillic": "Russian and Ukrainian",
             "Greek": "Greek",
-            "Arabic": "Arabic and Persian",
+            "Arabic script": "Arabic and Persian",
             "Korean (Hangul)": "Korean",
             "Chinese characters": "Chinese",
             "Japanese kana": "Japanese",

@@ -28,7 +28,7 @@ HEBREW = "זהו טקסט קצר בעברית, כתב שאף מודל בסיס �
 
 
 def test_scripts_are_named_in_the_learners_words():
-    assert script_of("α") == "Greek" and script_of("ж") == "Cyrillic" and script_of("é") == "Latin"
+    assert script_of("α") == "Greek" and script_of("ж") == "Cyrillic" and script_of("é") == "Latin letters"
     assert script_of("漢") == "Chinese characters" and script_of("한") == "Korean (Hangul)"
     assert script_of("7") is None and script_of(" ") is None and script_of("…") is None
     assert main_script(GREEK) == "Greek" and main_script(JAPANESE) == "Japanese kana"  # kanji outnumber kana here
@@ -45,8 +45,8 @@ def bases(tmp_path, monkeypatch):
     world = Vocab(tuple(sorted(set(latin.chars) | set(GREEK) | set(JAPANESE))))
     made = []
     for name, vocab, reads in (
-        ("base", latin, {"Latin": "English"}),
-        ("multilingual", world, {"Latin": "many languages", "Greek": "Greek", "Japanese kana": "Japanese"}),
+        ("base", latin, {"Latin letters": "English"}),
+        ("multilingual", world, {"Latin letters": "many languages", "Greek": "Greek", "Japanese kana": "Japanese"}),
     ):
         path = tmp_path / f"{name}.safetensors"
         save(path, CharLSTM(ModelConfig(embedding_size=8, hidden_size=16), vocab.size), vocab)
@@ -72,7 +72,7 @@ def test_the_start_names_the_script_the_text_uses(bases):
 def test_a_script_no_base_reads_says_so_and_starts_from_random_weights(bases):
     hebrew = plan(HEBREW, "auto", 60)
     note = next(n for n in hebrew.notes if n.startswith("Starting from random weights"))
-    assert hebrew.init == "scratch" and "no base model reads this text's script" in note and "Hebrew" in note
+    assert hebrew.init == "scratch" and "no base model reads Hebrew" in note and "they read Greek" in note
 
 
 def test_a_run_from_the_multilingual_base_keeps_only_the_rows_its_text_needs(bases):
