@@ -14,6 +14,7 @@ import gradio as gr
 
 from charlstm.config import CELLS, MAX_LEARNING_RATE, ConfigError, ModelConfig, TrainConfig
 from charlstm.data import CorpusError, describe, normalize_text
+from charlstm.paths import MULTILINGUAL_MODEL_PATH
 from charlstm.run import Plan, Run, plan
 from charlstm.runs import summarize
 
@@ -57,13 +58,15 @@ ACCEPTED = {name: (low, high) for name, (low, high, _, _) in KNOBS.items()} | {
 DEFAULTS = {f.name: f.default for cls in (ModelConfig, TrainConfig) for f in fields(cls)}
 
 
-START_CHOICES = {  # label -> init: "auto" starts from the base when the base knows the text's characters
-    "a model that already reads English (recommended)": "auto",
+MULTILINGUAL = MULTILINGUAL_MODEL_PATH.exists()  # the base for other languages and scripts is installed
+START_CHOICES = {  # label -> init: "auto" starts from a base that knows the text's characters (the note says which)
+    f"a model that already reads {'your text’s script' if MULTILINGUAL else 'English'} (recommended)": "auto",
     "random weights": "scratch",
 }
 START_INFO = (
-    "Transfer learning: the base model has read 11 MB of English, so it only has to learn your text's style — "
-    "{figure}. Random weights must learn spelling from your text alone."
+    "Transfer learning: the base model has read 11 MB of English"
+    + (" (and another 22 MB in 20 languages and 7 scripts)" if MULTILINGUAL else "")
+    + ", so it only has to learn your text's style — {figure}. Random weights must learn spelling from your text alone."
 )
 # Measured by ``python -m bench.own_texts`` (README, "Your own text"): the tutorial's text, 60 s each.
 TRANSFER_FIGURE = "on a 5k-character text its guesses are twice as sure as those of random weights after a minute"
