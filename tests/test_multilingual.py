@@ -145,3 +145,25 @@ def test_no_benchmark_text_was_pretrained_on():
     scored["shakespeare-1m"] = scored["shakespeare-1m"][-len(scored["shakespeare-1m"]) // 10 :]
     shares = multilingual.shared_shares(multilingual.multilingual_corpus(), scored)
     assert max(shares.values()) <= 0.02, shares
+
+
+SAMPLES = {  # a sentence in each script the multilingual base reads
+    "Latin letters": "Größere Bäume wachsen langsam; les élèves étudient à l'école; el niño pequeño.",
+    "Cyrillic": "Пользователь может установить пакет с помощью этой команды.",
+    "Greek": "Ο χρήστης μπορεί να εγκαταστήσει το πακέτο με αυτή την εντολή.",
+    "Arabic script": "يمكن للمستخدم تثبيت الحزمة باستخدام هذا الأمر.",
+    "Korean (Hangul)": "사용자는 이 명령으로 패키지를 설치할 수 있습니다.",
+    "Chinese characters": "用户可以使用此命令安装软件包。",
+    "Japanese kana": "ユーザーはこのコマンドでパッケージをインストールできます。",
+}
+
+
+@pytest.mark.skipif(not transfer.MULTILINGUAL_MODEL_PATH.exists(), reason="the multilingual base is not installed")
+def test_the_shipped_multilingual_base_is_small_and_reads_every_script_it_claims():
+    base = next(b for b in transfer.BASES if b.name == "multilingual")
+    assert base.path.stat().st_size < 20 * 1024 * 1024
+    vocab = transfer.base_model("multilingual").vocab
+    assert set(base.reads) == set(SAMPLES)
+    for script, sentence in SAMPLES.items():
+        assert main_script(sentence) == script
+        assert transfer.coverage(vocab, sentence) >= transfer.BASE_COVERAGE, script
