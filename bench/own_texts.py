@@ -149,10 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in texts(args.texts).items():
         if args.only and name not in args.only:
             continue
-        if args.sweep:
-            for lr in (1e-3, 2e-3, 4e-3):
+        if args.sweep:  # from the English base, or for the world's texts from the base "auto" picks
+            start = "auto" if args.texts == "world" else "base"
+            for lr in (1e-3, 4e-3, 1e-2) if args.texts == "world" else (1e-3, 2e-3, 4e-3):
                 for dropout in (0.1, 0.3):
-                    result = train_once(text, "base", args.seconds, learning_rate=lr, dropout=dropout)
+                    result = train_once(text, start, args.seconds, learning_rate=lr, dropout=dropout)
                     result.pop("sample")
                     print(json.dumps({"text": name, "chars": len(text), **result}), flush=True)
             continue
