@@ -36,6 +36,10 @@ TRAINING_COPIES = 6
 TRAINED_COPIES = 4
 BASE_MAX_CHARS = 5_000_000  # beyond this, a text has enough to learn from on its own (and auto trains from scratch)
 ENGLISH_ASCII_SHARE = 0.99  # a Latin text with at least this share of plain ASCII letters starts from the English base
+# Which base other Latin-script text (German, French…) starts from. Measured mid-pretraining (assets/multilingual-
+# model.md), the multilingual base predicted German and French worse before fine-tuning than the English base did:
+# "multilingual" once a build scores better there.
+LATIN_BASE = "base"
 MODEL_FIELDS = {f.name for f in fields(ModelConfig)}
 
 
@@ -129,8 +133,8 @@ def _choose_init(text: str) -> tuple[str, str]:
     """The base to start from ("base", "multilingual") or "scratch", and why, in the learner's words.
 
     A base qualifies when it knows :data:`BASE_COVERAGE` of the text's characters. Of those, a text in plain
-    ASCII letters (English) starts from the English base, whose small vocabulary steps fastest; any other text
-    from the base that reads its script, the multilingual one where installed.
+    ASCII letters (English) starts from the English base, whose small vocabulary steps fastest, and so does other
+    Latin-script text while :data:`LATIN_BASE` says so; any other text from the multilingual base where installed.
     """
     installed = [b for b in BASES if b.path.exists()]
     if not installed:
@@ -149,8 +153,14 @@ def _choose_init(text: str) -> tuple[str, str]:
         )
     if len(text) > BASE_MAX_CHARS:
         return "scratch", f"Starting from random weights: {len(text):,} characters are enough to learn from alone."
-    english = script in (None, "Latin letters") and ascii_share(text) >= ENGLISH_ASCII_SHARE
+    latin = script in (None, "Latin letters")
+    english = latin and (LATIN_BASE == "base" or ascii_share(text) >= ENGLISH_ASCII_SHARE)
     chosen = next((b for b in fits if b.name == "base"), fits[0]) if english else fits[-1]
+    if chosen.name == "base" and ascii_share(text) < ENGLISH_ASCII_SHARE:  # German, French…: say what it lacks
+        return chosen.name, (
+            f"Starting from {chosen.title}, which already reads English and knows the accented Latin letters: it "
+            "has your text's language and style to learn."
+        )
     return chosen.name, (
         f"Starting from {chosen.title}, which already reads {chosen.reading(script)}: it only has to learn your "
         "text's style."

@@ -50,7 +50,7 @@ class Base:
 
 
 BASES = (
-    Base("base", BASE_MODEL_PATH, "the base model", {"Latin letters": "English"}),
+    Base("base", BASE_MODEL_PATH, "the base model", {"Latin letters": "English"}),  # and 0.3 MB each of de, fr, es
     Base(
         "multilingual",
         MULTILINGUAL_MODEL_PATH,
