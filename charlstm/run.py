@@ -41,6 +41,10 @@ ENGLISH_ASCII_SHARE = 0.99  # a Latin text with at least this share of plain ASC
 # base on German and French but after 60 s ends better (2.25 against 2.30, 2.39 against 2.53 bits/char, 84–94%
 # real words against 26–90%), and about even on Spanish (1.95 against 1.91).
 LATIN_BASE = "multilingual"
+# The peak fine-tuning rate from the multilingual base on a text in another script than Latin: it read little of
+# each, and 1e-3 (the English sweep's) barely moves it in a minute. Greek, 20k characters, 60 s: 3.30–3.45 bits/char
+# at 1e-3, 2.76–2.79 at 4e-3, 2.81 at 1e-2 (assets/multilingual-model.md).
+MULTILINGUAL_SCRIPT_RATE = 4e-3
 MODEL_FIELDS = {f.name for f in fields(ModelConfig)}
 
 
@@ -105,6 +109,8 @@ def plan(
     else:
         start = _start_checkpoint(init)
         model_config, config = auto_config(chars, seconds, base=start.model_config)
+        if init == "multilingual" and main_script(text) not in (None, "Latin letters"):
+            config = replace(config, learning_rate=MULTILINGUAL_SCRIPT_RATE)
         shape = {k: v for k, v in given.items() if k in MODEL_FIELDS - {"dropout"}}
         differs = {k: v for k, v in shape.items() if getattr(start.model_config, k) != v}
         c = start.model_config

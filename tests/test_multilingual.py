@@ -63,6 +63,8 @@ def test_the_start_names_the_script_the_text_uses(bases, monkeypatch):
     assert english.init == "base" and any("which already reads English" in n for n in english.notes)
     greek = plan(GREEK, "auto", 60)
     assert greek.init == "multilingual" and any("which already reads Greek" in n for n in greek.notes)
+    assert greek.train_config.learning_rate == run_module.MULTILINGUAL_SCRIPT_RATE  # it read little of each script
+    assert plan(GREEK, "auto", 60, learning_rate=1e-3).train_config.learning_rate == 1e-3
     japanese = plan(JAPANESE, "auto", 60)
     assert japanese.init == "multilingual" and any("already reads Japanese" in n for n in japanese.notes)
     german = plan(GERMAN, "auto", 60)  # Latin letters, but not English: the base that read other languages
