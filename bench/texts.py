@@ -9,6 +9,8 @@ of tiny Shakespeare, the tutorial's text).
 
     python -m bench.texts base --out /tmp/base-corpus.txt     # the pretraining corpus (about 12 MB)
     python -m bench.texts bench --out /tmp/own-texts          # the benchmark's texts, one file each
+    python -m bench.texts multilingual --out FILE             # the multilingual base's corpus (bench.multilingual)
+    python -m bench.texts multilingual-bench --out FOLDER     # the benchmark's texts in other languages
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import re
 import sys
 import sysconfig
 from pathlib import Path
+
+from bench import multilingual
 
 ROOT = Path(__file__).resolve().parent.parent
 SHAKESPEARE = ROOT / "assets" / "corpora" / "tinyshakespeare.txt"
@@ -133,6 +137,23 @@ def shakespeare_train() -> str:
     return text[: int(len(text) * 0.9)]
 
 
+def english_documents(python_chars: int | None = None, seed: int = 0) -> list[str]:
+    """The English base's documents: Python's documentation (a random choice of whole pages, about ``python_chars``
+    of it when given), the handbook, and tiny Shakespeare's first 90% in pieces."""
+    pages = python_docs()
+    if python_chars is not None:
+        random.Random(seed).shuffle(pages)
+        kept, total = [], 0
+        for page in pages:
+            if total >= python_chars:
+                break
+            kept.append(page)
+            total += len(page)
+        pages = kept
+    shakespeare = shakespeare_train()
+    return pages + handbook("en-US") + [shakespeare[i : i + 50_000] for i in range(0, len(shakespeare), 50_000)]
+
+
 def base_corpus(seed: int = 0) -> str:
     """The pretraining text: English documents shuffled together (the last 10% of the file validates), and a
     little French, German and Spanish prose so the accented letters have been read too."""
@@ -181,17 +202,18 @@ def bench_texts() -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.texts", description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("base", "bench"))
-    parser.add_argument("--out", required=True, help="a file (base) or a folder (bench)")
+    parser.add_argument("what", choices=("base", "bench", "multilingual", "multilingual-bench"))
+    parser.add_argument("--out", required=True, help="a file (base, multilingual) or a folder (the benchmarks)")
     args = parser.parse_args(argv)
-    if args.what == "base":
-        text = base_corpus()
+    if args.what in ("base", "multilingual"):
+        text = base_corpus() if args.what == "base" else multilingual.multilingual_corpus()
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {args.out}: {len(text):,} characters, {len(set(text))} distinct", file=sys.stderr)
     else:
         folder = Path(args.out)
         folder.mkdir(parents=True, exist_ok=True)
-        for name, text in bench_texts().items():
+        texts = bench_texts() if args.what == "bench" else multilingual.bench_texts()
+        for name, text in texts.items():
             (folder / f"{name}.txt").write_text(text, encoding="utf-8")
             print(f"wrote {folder / name}.txt: {len(text):,} characters", file=sys.stderr)
     return 0

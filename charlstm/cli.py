@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shlex
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import NoReturn
@@ -30,7 +32,7 @@ from .reach import DEFAULT_DISTANCE, DEFAULT_POSITIONS, MAX_DISTANCE, MAX_POSITI
 from .run import Run, plan
 from .sampling import SamplingError, generate
 from .training import Progress
-from .vocab import Vocab, VocabError
+from .vocab import MAX_VOCAB, Vocab, VocabError
 
 USER_ERRORS = (CorpusError, ConfigError, CheckpointError, SamplingError, VocabError, ValueError, OSError)
 SAMPLING = SampleConfig()
@@ -102,9 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--init",
         default="auto",
-        metavar="auto|scratch|base|FILE",
-        help="where the weights start: chosen from the text (default), random, the shipped base model that "
-        "already reads English, or a checkpoint file (its weights, with a fresh optimiser)",
+        metavar="auto|scratch|base|multilingual|FILE",
+        help="where the weights start: chosen from the text (default), random, a shipped base model (base: "
+        "reads English; multilingual: the world's common scripts), or a checkpoint file (its weights, with a "
+        "fresh optimiser)",
     )
     t.add_argument("--resume", help="continue training this checkpoint (weights and optimiser)")
     t.add_argument(
@@ -117,6 +120,26 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="end with one JSON line of results")
     t.add_argument("--plot", help="save the loss curves to this PNG")
     t.add_argument("--no-optimizer", action="store_true", help="leave the optimiser state out (a third the size)")
+    t.add_argument(
+        "--save-every",
+        type=_finite,
+        metavar="SECONDS",
+        help="also write --out (with the optimiser state) every this many seconds while training, so a long run "
+        "that is stopped can be resumed with --resume OUT --resume-schedule",
+    )
+    t.add_argument(
+        "--resume-schedule",
+        action="store_true",
+        help="with --resume and --steps N: finish an interrupted run of N steps (the checkpoint's steps count, "
+        "and the learning rate goes on along the same schedule)",
+    )
+    t.add_argument(
+        "--max-vocab",
+        type=int,
+        default=MAX_VOCAB,
+        help=f"starting from a pretrained model: grow its vocabulary to at most this many characters, the "
+        f"corpus's most frequent (default and cap: {MAX_VOCAB:,})",
+    )
     for f in KNOBS:
         if f.type == "bool":
             t.add_argument(flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, help=f"override {f.name}")
@@ -218,7 +241,7 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
         if args.init != "auto":
             raise ValueError("--resume continues a checkpoint; it cannot be combined with --init")
         run = Run.resume(args.resume, device)
-        corpus = run.corpus(text, val_text)
+        corpus = run.corpus(text, val_text, args.max_vocab)
         given = {k: v for k, v in knobs.items() if v is not None and k in TRAIN_FIELDS}
         config = run.continued(seconds, args.steps, **given)
     else:
@@ -226,7 +249,7 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
             raise ValueError("--vocab latin sets a new model's characters: use it with --init scratch")
         the_plan = plan(text, args.init, seconds, args.steps, args.preset, device=device, **knobs)
         vocab = Vocab.latin() if args.vocab == "latin" else None
-        run, corpus = Run.start(text, the_plan, val_text=val_text, vocab=vocab, device=device)
+        run, corpus = Run.start(text, the_plan, val_text=val_text, vocab=vocab, device=device, max_vocab=args.max_vocab)
         config = the_plan.train_config  # the run's own, as Run.start set it
     out = sys.stderr if args.json else sys.stdout
     precision = resolve_precision(config.precision, device)  # refuses bf16 where it is not native, before training
@@ -236,13 +259,23 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
         notes.append(f"{world.size} processes (torchrun), each {per_rank} of the {config.batch_size} windows a step")
     for note in notes if world.main else ():
         print(note, file=out)
+    if args.resume_schedule and not (args.resume and config.steps):
+        raise ValueError("--resume-schedule finishes a run of --steps N: give --resume and --steps")
+    if args.save_every is not None and args.save_every <= 0:
+        raise ValueError("--save-every must be a positive number of seconds")
+    steps_done = run.state.step if args.resume_schedule else 0
     records: list[Progress] = []
-    runner, before = run.train(corpus, config, world), run.state.elapsed
+    runner, before = run.train(corpus, config, world, steps_done), run.state.elapsed
+    saved = time.monotonic()
     try:
         for record in runner:
             records.append(record)
             if world.main:
                 print(format_progress(record, config, before), file=out, flush=True)
+                if args.save_every and time.monotonic() - saved >= args.save_every and record.kind != "done":
+                    _save_now(run, args.out)
+                    saved = time.monotonic()
+                    print(f"saved {args.out} at step {run.state.step}", file=out, flush=True)
     except KeyboardInterrupt:  # (under torchrun every rank is interrupted; rank 0 saves)
         if world.main:
             print("stopped: saving the weights learned so far", file=out, flush=True)
@@ -273,6 +306,13 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
     if args.json:
         print(json.dumps(summary), flush=True)
     return 0
+
+
+def _save_now(run: Run, out: str) -> None:
+    """Write the run as it is (weights and optimiser) without ever leaving a half-written file at ``out``."""
+    partial = f"{out}.partial"
+    run.save(partial, include_optimizer=True)
+    os.replace(partial, out)
 
 
 def format_progress(p: Progress, config: TrainConfig, before: float = 0.0) -> str:

@@ -1,10 +1,11 @@
 """A training run: one object that knows its model, vocabulary, settings, optimiser state and history.
 
 The command line, the app's Train and Continue buttons and model uploads all go through :class:`Run`, so a run
-is put together in one place. A run starts from random weights ("scratch"), from the shipped base model that
-already reads English ("base"), or from any checkpoint file (its weights, with a fresh optimiser); or it
-continues a checkpoint with its optimiser state (:meth:`Run.resume`). :func:`plan` chooses where to start and
-the settings from the text's length, its characters and the time budget ("auto", the default everywhere).
+is put together in one place. A run starts from random weights ("scratch"), from a shipped base model that
+already reads English ("base") or the world's common scripts ("multilingual"), or from any checkpoint file (its
+weights, with a fresh optimiser); or it continues a checkpoint with its optimiser state (:meth:`Run.resume`).
+:func:`plan` chooses where to start and the settings from the text's length, its characters and the time budget
+("auto", the default everywhere).
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ from .data import Corpus, CorpusError, describe, make_corpus, normalize_text, va
 from .distributed import SINGLE, World
 from .model import CharLSTM
 from .precision import resolve_precision
+from .scripts import ascii_share, main_script
 from .training import Progress, TrainState, new_state, train
-from .transfer import BASE_COVERAGE, BASE_MODEL_PATH, base_model, coverage, grow_vocab
-from .vocab import Vocab
+from .transfer import BASE_COVERAGE, BASE_NAMES, BASES, base_model, coverage, find_base, grow_vocab, narrow_vocab
+from .vocab import MAX_VOCAB, Vocab
 
 # Copies of the parameters a run holds, in float32: while training the weights, their gradients, Adam's two
 # moments, the best weights kept (keep-best) and the finished copy that generation reads; once trained, the
@@ -42,6 +44,16 @@ from .vocab import Vocab
 TRAINING_COPIES = 6
 TRAINED_COPIES = 4
 BASE_MAX_CHARS = 5_000_000  # beyond this, a text has enough to learn from on its own (and auto trains from scratch)
+ENGLISH_ASCII_SHARE = 0.99  # a Latin text with at least this share of plain ASCII letters starts from the English base
+# Which base other Latin-script text (German, French…) starts from: "multilingual" (where installed) or "base".
+# Measured with the half-trained multilingual base (assets/multilingual-model.md): it starts worse than the English
+# base on German and French but after 60 s ends better (2.25 against 2.30, 2.39 against 2.53 bits/char, 84–94%
+# real words against 26–90%), and about even on Spanish (1.95 against 1.91).
+LATIN_BASE = "multilingual"
+# The peak fine-tuning rate from the multilingual base on a text in another script than Latin: it read little of
+# each, and 1e-3 (the English sweep's) barely moves it in a minute. Greek, 20k characters, 60 s: 3.30–3.45 bits/char
+# at 1e-3, 2.76–2.79 at 4e-3, 2.81 at 1e-2 (assets/multilingual-model.md).
+MULTILINGUAL_SCRIPT_RATE = 4e-3
 MODEL_FIELDS = {f.name for f in fields(ModelConfig)}
 
 
@@ -106,6 +118,8 @@ def plan(
     else:
         start = _start_checkpoint(init)
         model_config, config = auto_config(chars, seconds, base=start.model_config)
+        if init == "multilingual" and main_script(text) not in (None, "Latin letters"):
+            config = replace(config, learning_rate=MULTILINGUAL_SCRIPT_RATE)
         shape = {k: v for k, v in given.items() if k in MODEL_FIELDS - {"dropout"}}
         differs = {k: v for k, v in shape.items() if getattr(start.model_config, k) != v}
         c = start.model_config
@@ -132,25 +146,49 @@ def plan(
 
 
 def _choose_init(text: str) -> tuple[str, str]:
-    if not BASE_MODEL_PATH.exists():
-        return "scratch", "Starting from random weights: the base model is not installed."
-    known = coverage(base_model().vocab, text)
-    if known < BASE_COVERAGE:
+    """The base to start from ("base", "multilingual") or "scratch", and why, in the learner's words.
+
+    A base qualifies when it knows :data:`BASE_COVERAGE` of the text's characters. Of those, a text in plain
+    ASCII letters (English) starts from the English base, whose small vocabulary steps fastest, and so does other
+    Latin-script text while :data:`LATIN_BASE` says so; any other text from the multilingual base where installed.
+    """
+    installed = [b for b in BASES if b.path.exists()]
+    if not installed:
+        return "scratch", "Starting from random weights: no base model is installed."
+    script = main_script(text)
+    known = {b.name: coverage(base_model(b.name).vocab, text) for b in installed}
+    fits = [b for b in installed if known[b.name] >= BASE_COVERAGE]
+    if not fits:
+        scripts = sorted({s for b in installed for s in b.reads})
+        who = "the base model knows only" if len(installed) == 1 else "the base models know at most"
+        reads = f"it reads {scripts[0]}" if len(scripts) == 1 else f"they read {', '.join(scripts)}"
         return "scratch", (
-            f"Starting from random weights: the base model knows only {known:.0%} of this text's characters "
-            "(it was trained on English and the common accented Latin letters)."
+            f"Starting from random weights: no base model reads {script or 'these characters'} ({who} "
+            f"{max(known.values()):.0%} of this text's characters; {reads}). It learns the letters from your text "
+            "alone, which takes longer."
         )
     if len(text) > BASE_MAX_CHARS:
         return "scratch", f"Starting from random weights: {len(text):,} characters are enough to learn from alone."
-    return "base", "Starting from the base model, which already reads English: it only has to learn your text's style."
+    latin = script in (None, "Latin letters")
+    english = latin and (LATIN_BASE == "base" or ascii_share(text) >= ENGLISH_ASCII_SHARE)
+    chosen = next((b for b in fits if b.name == "base"), fits[0]) if english else fits[-1]
+    if chosen.name == "base" and ascii_share(text) < ENGLISH_ASCII_SHARE:  # German, French…: say what it lacks
+        return chosen.name, (
+            f"Starting from {chosen.title}, which already reads English and knows the accented Latin letters: it "
+            "has your text's language and style to learn."
+        )
+    return chosen.name, (
+        f"Starting from {chosen.title}, which already reads {chosen.reading(script)}: it only has to learn your "
+        "text's style."
+    )
 
 
 def _start_checkpoint(init: str) -> checkpoint.Checkpoint:
-    return base_model() if init == "base" else checkpoint.load(init)
+    return base_model(init) if init in BASE_NAMES else checkpoint.load(init)
 
 
 def _name(init: str) -> str:
-    return "the base model" if init == "base" else Path(init).name
+    return find_base(init).title if init in BASE_NAMES else Path(init).name
 
 
 @dataclass
@@ -179,9 +217,11 @@ class Run:
         val_text: str | None = None,
         vocab: Vocab | None = None,
         device: torch.device | str = "cpu",
+        max_vocab: int = MAX_VOCAB,
     ) -> tuple[Run, Corpus]:
         """A new run for ``text`` as ``the_plan`` says, with the corpus it trains on. From scratch, ``vocab``
-        replaces the text's own characters (the base model was made with :meth:`Vocab.latin`)."""
+        replaces the text's own characters (the base model was made with :meth:`Vocab.latin`); from a pretrained
+        model, its vocabulary grows to at most ``max_vocab`` characters (:meth:`corpus`)."""
         text = normalize_text(text)
         if the_plan.init == "scratch":
             corpus = make_corpus(text, val_text=val_text, vocab=vocab)
@@ -190,12 +230,15 @@ class Run:
             run = cls(model, corpus.vocab, new_state(model), the_plan.train_config, "scratch", list(the_plan.notes))
             return run, corpus
         start = _start_checkpoint(the_plan.init)
-        model = copy.deepcopy(start.model).to(device)  # never train the shared base in place
+        model, vocab = start.model, start.vocab
+        if the_plan.init == "multilingual":  # only the rows this text needs: its large vocabulary steps slowly
+            model, vocab = narrow_vocab(model, vocab, text)
+        model = copy.deepcopy(model).to(device)  # never train the shared base in place
         if model.config.dropout != the_plan.model_config.dropout:
             model = _with_config(model, the_plan.model_config)
-        run = cls(model, start.vocab, new_state(model), the_plan.train_config, _label(the_plan.init))
+        run = cls(model, vocab, new_state(model), the_plan.train_config, _label(the_plan.init))
         run.notes += the_plan.notes
-        corpus = run.corpus(text, val_text)
+        corpus = run.corpus(text, val_text, max_vocab)
         return run, corpus
 
     @classmethod
@@ -204,13 +247,14 @@ class Run:
         loaded = checkpoint.load(source, device)
         return cls(loaded.model, loaded.vocab, loaded.state, loaded.train_config, loaded.init)
 
-    def corpus(self, text: str, val_text: str | None = None) -> Corpus:
-        """Encode ``text`` for this run; characters the model lacks are added to its vocabulary first."""
+    def corpus(self, text: str, val_text: str | None = None, max_vocab: int = MAX_VOCAB) -> Corpus:
+        """Encode ``text`` for this run; characters the model lacks are added to its vocabulary first (the most
+        frequent, up to ``max_vocab`` characters in all)."""
         text = normalize_text(text)
         if len(text.strip()) == 0:
             raise CorpusError("the corpus is empty: paste or upload some text")
         n_val = val_size(len(text)) if val_text is None else 0
-        grown, vocab, added = grow_vocab(self.model, self.vocab, text[: len(text) - n_val])
+        grown, vocab, added = grow_vocab(self.model, self.vocab, text[: len(text) - n_val], max_vocab)
         if added:  # a new model object: the optimiser starts afresh (its moments had the old shapes)
             self.model, self.vocab = grown, vocab
             self.state = replace(self.state, optimizer=new_state(self.model).optimizer)
@@ -222,17 +266,18 @@ class Run:
         return make_corpus(text, val_text=val_text, vocab=self.vocab)
 
     def train(
-        self, corpus: Corpus, config: TrainConfig | None = None, world: World = SINGLE
+        self, corpus: Corpus, config: TrainConfig | None = None, world: World = SINGLE, steps_done: int = 0
     ) -> Generator[Progress, None, None]:
         """Train on ``corpus`` (made by :meth:`corpus`) with ``config`` (default: the run's own settings);
-        ``world`` is this process's place under torchrun."""
+        ``world`` is this process's place under torchrun; ``steps_done`` are steps of the budget that an earlier,
+        interrupted run already took (the schedule and the step budget continue from there)."""
         config = config or self.train_config
         if config is None:
             raise ConfigError("give training settings: this run has none of its own")
         validate_for_model(self.model.config, config, self.vocab.size)
         self.train_config, self.train_ids = config, corpus.train
         fresh_head = self.init == "scratch"  # a pretrained head already knows the characters' frequencies
-        return train(self.model, corpus, config, self.state, start_head=fresh_head, world=world)
+        return train(self.model, corpus, config, self.state, start_head=fresh_head, world=world, steps_done=steps_done)
 
     def continued(self, seconds: float | None, steps: int | None = None, **changes: Any) -> TrainConfig:
         """The settings to continue this run with: its own (the defaults when it has none: an uploaded model's
@@ -256,7 +301,7 @@ class Run:
 
 
 def _label(init: str) -> str:
-    return init if init in ("scratch", "base") else Path(init).name
+    return init if init in ("scratch", *BASE_NAMES) else Path(init).name
 
 
 @torch.no_grad()

@@ -14,14 +14,14 @@ from .config import ModelConfig, TrainConfig
 
 # The settings a learner changes between runs, in the order a label lists them (the rest stay internal).
 COMPARED = ("hidden_size", "num_layers", "embedding_size", "dropout", "seq_len", "batch_size", "learning_rate")
-STARTS = {"scratch": "random weights", "base": "the base model"}
+STARTS = {"scratch": "random weights", "base": "the base model", "multilingual": "the multilingual base model"}
 
 
 @dataclass(frozen=True)
 class RunSummary:
     """One run's identity: its start, its model and training settings, and a fingerprint of its corpus."""
 
-    init: str  # "scratch", "base" or a checkpoint's file name
+    init: str  # "scratch", "base", "multilingual" or a checkpoint's file name
     model: ModelConfig
     train: TrainConfig
     corpus_chars: int

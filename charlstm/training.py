@@ -105,6 +105,7 @@ def train(
     *,
     start_head: bool = True,
     world: World = SINGLE,
+    steps_done: int = 0,
 ) -> Generator[Progress, None, None]:
     """Train ``model`` on ``corpus`` within the budget of ``config``, yielding progress records.
 
@@ -113,6 +114,8 @@ def train(
     fresh model (step 0) start its head from the corpus's character frequencies; a pretrained model passes
     False, since its head already knows better. ``world`` is this process's place under torchrun
     (:mod:`charlstm.distributed`): every rank yields the same kinds of records, only rank 0's carry a sample.
+    ``steps_done`` steps of a step budget were taken by an earlier run that stopped (a long pretraining resumed
+    from its last checkpoint): the budget and the learning-rate schedule go on from there.
     """
     state = state or new_state(model)
     # -----------------------------------------------------------------------------------------------------------
@@ -129,7 +132,7 @@ def train(
     losses = _RunningLoss()  # the training loss since the last record: each record reports its mean
     steps = 0  # optimiser steps taken in this call (state.step counts every call's)
     train_time = since_eval = eval_cost = 0.0  # seconds: in steps; in steps since the last evaluation; evaluating
-    fraction = 0.0  # the share of the budget spent; the loop ends at 1
+    fraction = _spent(config, 0.0, steps_done)  # the share of the budget spent; the loop ends at 1
     lr = learning_rate(config, fraction) * state.lr_scale
     last_report = time.perf_counter()
     net: torch.nn.Module = model  # what a step calls: the model, or under torchrun its DDP wrapper
@@ -189,9 +192,10 @@ def train(
             state.elapsed += elapsed
             # what comes next, decided alike on every rank: the loss averaged over the ranks, rank 0's clock
             decisions = [
-                _spent(config, train_time, steps + 1),  # the budget's share if the guard accepts this step
-                _spent(config, train_time, steps),  # and if it rejects it
-                since_eval >= max(eval_every, EVAL_COST_FACTOR * eval_cost) or _steps_due(config, steps + 1),
+                _spent(config, train_time, steps_done + steps + 1),  # the budget's share if the guard accepts it
+                _spent(config, train_time, steps_done + steps),  # and if it rejects it
+                since_eval >= max(eval_every, EVAL_COST_FACTOR * eval_cost)
+                or _steps_due(config, steps_done + steps + 1),
                 time.perf_counter() - last_report >= REPORT_INTERVAL,
             ]
             loss, (accepted, rejected, eval_now, report_now) = world.agree(loss, decisions)

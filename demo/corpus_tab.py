@@ -21,6 +21,8 @@ PRESETS = {
 FIRST_PRESET = next(iter(PRESETS))
 RARE = 3  # a character seen this few times is marked rare: the model can barely learn it
 
+SHOWN_CHARS = 1024  # chips in the table of characters: a Chinese text's vocabulary can hold 4,096
+
 
 def preset_text(name: str) -> str:
     if name not in PRESETS:
@@ -74,11 +76,11 @@ def _details(stats: CorpusStats) -> str:
 
 
 def _characters(text: str, stats: CorpusStats | None = None) -> str:
-    """The table of characters, most common first, up to the vocabulary's cap (what a model can keep, and more than
-    anyone reads): a text of a million distinct characters drew a million chips, a 113 MB reply."""
+    """The table of characters, most common first, up to :data:`SHOWN_CHARS` (more than anyone reads): a text of a
+    million distinct characters drew a million chips, a 113 MB reply."""
     stats = stats or describe(text)
     chips = []
-    for ch, count in stats.counts:  # up to the vocabulary's cap
+    for ch, count in stats.counts[:SHOWN_CHARS]:
         marks, title = [], f"U+{ord(ch):04X}, seen {count:,} times"
         if count <= RARE:
             marks.append("rare")
@@ -93,7 +95,7 @@ def _characters(text: str, stats: CorpusStats | None = None) -> str:
         '<p class="legend">Most common first. <span class="chip rare">rare</span> seen at most '
         f'{RARE} times · <span class="chip non-ascii">non-ASCII</span> beyond plain English letters.</p>'
     )
-    more = stats.distinct - len(stats.counts)
+    more = stats.distinct - len(stats.counts[:SHOWN_CHARS])
     rest = f'<p class="legend">… and {more:,} more, each seen as often or less.</p>' if more > 0 else ""
     return legend + '<div class="chips">' + "".join(chips) + "</div>" + rest
 

@@ -30,7 +30,11 @@ from .views import surprise_html, unit_html
 REPORT_NAME = "charlstm-report.html"
 PASSAGE_CHARS = 600  # held-out characters shaded by surprise: a paragraph, read at a glance
 UNITS_SHOWN = 5
-STARTS = {"scratch": "random weights", "base": "the base model, which already reads English"}
+STARTS = {
+    "scratch": "random weights",
+    "base": "the base model, which already reads English",
+    "multilingual": "the multilingual base model, which already reads the world's common scripts",
+}
 SECTIONS = (  # id -> heading, in the order of the page
     ("corpus", "Corpus"),
     ("settings", "Settings"),
@@ -178,7 +182,7 @@ def _command(session: Session) -> str:
     knobs = {name: getattr(model if name in MODEL_FIELDS else config, name) for name in KNOBS}
     # The app's "auto" start became the base model for this text; the CLI's "auto" chooses the same for it,
     # and only then also stops a memorising run as the app did.
-    init = "auto" if run.init == "base" else run.init
+    init = "auto" if run.init in ("base", "multilingual") else run.init
     seconds = config.seconds if config.seconds is not None else DEFAULTS["seconds"]
     line = train_command(seconds, False, knobs, init, config.keep_best, model.cell)
     return (

@@ -1,6 +1,7 @@
 """The models the app ships, loaded once at import and shared read-only by every session: the default model
-(tiny Shakespeare: Generate, Learn and Inside work with it before anyone trains) and the base model that reads
-English (Train starts from it), with the default model's training text indexed for the copying check."""
+(tiny Shakespeare: Generate, Learn and Inside work with it before anyone trains) and the base models (Train
+starts from the one that reads the text's script), with the default model's training text indexed for the
+copying check."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from charlstm.memorisation import CopyIndex
 from charlstm.paths import ASSETS, DEFAULT_MODEL_PATH
 
 DEFAULT = checkpoint.load(DEFAULT_MODEL_PATH)
-if transfer.BASE_MODEL_PATH.exists():
-    transfer.base_model()  # loaded now, so the first Train from it does not wait for the file
+for _base in transfer.BASES:
+    if _base.path.exists():
+        transfer.base_model(_base.name)  # loaded now, so the first Train from it does not wait for the file
 DEFAULT_LABEL = "the default model (tiny Shakespeare)"
 
 

@@ -13,6 +13,7 @@ import gradio as gr
 from charlstm.cli import train_command
 from charlstm.config import CELLS, ConfigError, SampleConfig
 from charlstm.data import CorpusError, describe, normalize_text
+from charlstm.paths import MULTILINGUAL_MODEL_PATH
 from charlstm.run import Plan, Run, plan
 from charlstm.runs import summarize
 
@@ -37,13 +38,15 @@ from .knobs import ACCEPTED, DEFAULTS, KEEP_BEST, KNOBS
 from .sessions import Session
 from .train_view import record, samples_text, status_text
 
-START_CHOICES = {  # label -> init: "auto" starts from the base when the base knows the text's characters
-    "a model that already reads English (recommended)": "auto",
+MULTILINGUAL = MULTILINGUAL_MODEL_PATH.exists()  # the base for other languages and scripts is installed
+START_CHOICES = {  # label -> init: "auto" starts from a base that knows the text's characters (the note says which)
+    f"a model that already reads {'your text’s script' if MULTILINGUAL else 'English'} (recommended)": "auto",
     "random weights": "scratch",
 }
 START_INFO = (
-    "Transfer learning: the base model has read 11 MB of English, so it only has to learn your text's style — "
-    "{figure}. Random weights must learn spelling from your text alone."
+    "Transfer learning: the base model has read 11 MB of English"
+    + (" (and another 22 MB in 20 languages and 7 scripts)" if MULTILINGUAL else "")
+    + ", so it only has to learn your text's style — {figure}. Random weights must learn spelling from your text alone."
 )
 # Measured by ``python -m bench.own_texts`` (README, "Your own text"): the tutorial's text, 60 s each.
 TRANSFER_FIGURE = "on a 5k-character text its guesses are twice as sure as those of random weights after a minute"

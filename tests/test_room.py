@@ -18,6 +18,7 @@ from gradio_client import Client, handle_file
 from bench.server import AppServer
 from charlstm.checkpoint import to_bytes
 from charlstm.training import new_state
+from charlstm.vocab import MAX_VOCAB
 from tests.helpers import FINANCE, call_raw, wait_until
 from tests.test_hostile import _with_header, refused
 
@@ -283,7 +284,7 @@ def test_a_huge_alphabet_is_warned_about_and_scored_honestly(app_server):
     signs = torch.Generator().manual_seed(0)
     text = "".join(map(chr, torch.randint(0x4E00, 0x4E00 + 20_000, (60_000,), generator=signs).tolist()))
     summary = client.predict(text, api_name="/corpus_stats")[0]
-    assert "keeps the 1,024 most frequent" in summary and "one “unknown”" in summary
+    assert f"keeps the {MAX_VOCAB:,} most frequent" in summary and "one “unknown”" in summary
     status = train(client, text=text, init="scratch").result()[1]
     best = float(re.search(r"best validation \**([\d.]+)", status).group(1))
     assert best > 8, f"unknowns scored as cheap: {status}"  # about 14 bits to name one of ~19,000 characters

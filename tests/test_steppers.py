@@ -12,7 +12,7 @@ from charlstm.model import CharLSTM
 from charlstm.sampling import Uniforms, sample
 from charlstm.steering import char_bits
 from charlstm.steppers import HALF_FROM, _has_fbgemm, stepper, weight_format, zero_state
-from tests.conftest import FINANCE, ROOT
+from tests.helpers import FINANCE, ROOT
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from charlstm.config import ConfigError, ModelConfig, TrainConfig
 from charlstm.evaluation import evaluate
 from charlstm.memorisation import MIN_COPY, CopyIndex
 from charlstm.model import CharLSTM
+from charlstm.paths import MULTILINGUAL_MODEL_PATH
 from charlstm.run import Run, plan
 from charlstm.transfer import BASE_MODEL_PATH, base_model, grow_vocab
 from charlstm.vocab import MAX_VOCAB, UNKNOWN_ID, Vocab
@@ -120,7 +121,10 @@ def test_auto_starts_from_the_base_for_english_and_from_scratch_for_an_unseen_sc
     english = plan(FINANCE.read_text(), "auto", 60)
     assert english.init == "base" and english.model_config.hidden_size == base_model().model_config.hidden_size
     chinese = plan("这是一个用中文写的句子，模型从未见过这种文字。" * 40, "auto", 60)
-    assert chinese.init == "scratch" and any("knows only" in note for note in chinese.notes)
+    if MULTILINGUAL_MODEL_PATH.exists():
+        assert chinese.init == "multilingual" and any("already reads Chinese" in note for note in chinese.notes)
+    else:
+        assert chinese.init == "scratch" and any("no base model reads" in note for note in chinese.notes)
     short = plan("Thirty characters of English.", "auto", 60)
     assert any("too short" in note for note in short.notes)
     one_letter = plan("a" * 20_000, "auto", 60)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from charlstm.data import CorpusError, decode_text, make_corpus, random_batch, read_text
-from charlstm.vocab import UNKNOWN_ID, Vocab, VocabError
+from charlstm.vocab import MAX_VOCAB, UNKNOWN_ID, Vocab, VocabError
 
 EDGE_CASES = [
     "",
@@ -140,14 +140,14 @@ def test_a_huge_alphabet_is_warned_about_and_unknowns_are_charged_honestly():
     assert "most frequent" in warning and "unknown" in warning
     corpus = make_corpus(text)
     lacking = len(corpus.vocab.unknown_in(text))
-    assert lacking > 15_000 and corpus.unknown_cost == pytest.approx(math.log(lacking))
+    assert lacking > 19_000 - MAX_VOCAB and corpus.unknown_cost == pytest.approx(math.log(lacking))
     assert unknown_cost("abc", Vocab.from_text("abc")) == 0.0
     torch.manual_seed(0)
     model = CharLSTM(ModelConfig(embedding_size=8, hidden_size=16), corpus.vocab.size)
     plain = evaluate(model, corpus.val)
     honest = evaluate(model, corpus.val, unknown_cost=corpus.unknown_cost)
     share = (corpus.val[1:] == UNKNOWN_ID).float().mean().item()
-    assert share > 0.8  # most of the text is outside the kept characters
+    assert share > 0.7  # most of the text is outside the kept characters (the 4,096 most frequent of ~19,000)
     assert honest.loss == pytest.approx(plain.loss + share * corpus.unknown_cost, rel=1e-4)
     assert honest.bpc > math.log2(lacking) * 0.8  # not the "0.8 bits/char" that predicting "unknown" earns
 

@@ -1,0 +1,175 @@
+"""Any language: scripts, the automatic choice among base models, narrowing a large vocabulary, the corpus tools, and
+that no benchmark text was pretrained on."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench import multilingual, texts
+from charlstm import run as run_module
+from charlstm import transfer
+from charlstm.checkpoint import load, save
+from charlstm.cli import main
+from charlstm.config import ModelConfig
+from charlstm.model import CharLSTM
+from charlstm.run import Run, plan
+from charlstm.scripts import ascii_share, main_script, script_of
+from charlstm.transfer import Base, narrow_vocab
+from charlstm.vocab import Vocab
+from tests.helpers import FINANCE
+
+GREEK = "Η γρήγορη καφέ αλεπού πηδάει πάνω από τον τεμπέλη σκύλο. Καλημέρα σας, τι κάνετε σήμερα; " * 20
+GERMAN = "Die Größe der Straße überrascht Fußgänger: „Übermäßig“, sagt Jürgen. Ölförderung, Ärger, Öffnung. " * 20
+JAPANESE = "これは日本語の文章です。漢字とかなを使って書かれています。モデルはこの文字を読みます。" * 20
+HEBREW = "זהו טקסט קצר בעברית, כתב שאף מודל בסיס לא קרא. הוא בודק את ההודעה הברורה. " * 20
+
+
+def test_scripts_are_named_in_the_learners_words():
+    assert script_of("α") == "Greek" and script_of("ж") == "Cyrillic" and script_of("é") == "Latin letters"
+    assert script_of("漢") == "Chinese characters" and script_of("한") == "Korean (Hangul)"
+    assert script_of("7") is None and script_of(" ") is None and script_of("…") is None
+    assert main_script(GREEK) == "Greek" and main_script(JAPANESE) == "Japanese kana"  # kanji outnumber kana here
+    assert main_script("这是中文。") == "Chinese characters" and main_script("42 + 7 = 49") is None
+    assert ascii_share("plain English") == 1.0 and ascii_share(GERMAN) < 0.99
+
+
+@pytest.fixture
+def bases(tmp_path, monkeypatch):
+    """Two tiny base models in place of the shipped ones: English (Latin letters) and "multilingual" (Latin,
+    Greek and Japanese)."""
+    torch.manual_seed(0)
+    latin = Vocab.latin()
+    world = Vocab(tuple(sorted(set(latin.chars) | set(GREEK) | set(JAPANESE))))
+    made = []
+    for name, vocab, reads in (
+        ("base", latin, {"Latin letters": "English"}),
+        ("multilingual", world, {"Latin letters": "many languages", "Greek": "Greek", "Japanese kana": "Japanese"}),
+    ):
+        path = tmp_path / f"{name}.safetensors"
+        save(path, CharLSTM(ModelConfig(embedding_size=8, hidden_size=16), vocab.size), vocab)
+        made.append(Base(name, path, f"the {name} model", reads))
+    monkeypatch.setattr(transfer, "BASES", tuple(made))
+    monkeypatch.setattr(run_module, "BASES", tuple(made))
+    transfer.base_model.cache_clear()
+    yield made
+    transfer.base_model.cache_clear()
+
+
+def test_the_start_names_the_script_the_text_uses(bases, monkeypatch):
+    english = plan(FINANCE.read_text(), "auto", 60)
+    assert english.init == "base" and any("which already reads English" in n for n in english.notes)
+    greek = plan(GREEK, "auto", 60)
+    assert greek.init == "multilingual" and any("which already reads Greek" in n for n in greek.notes)
+    assert greek.train_config.learning_rate == run_module.MULTILINGUAL_SCRIPT_RATE  # it read little of each script
+    assert plan(GREEK, "auto", 60, learning_rate=1e-3).train_config.learning_rate == 1e-3
+    japanese = plan(JAPANESE, "auto", 60)
+    assert japanese.init == "multilingual" and any("already reads Japanese" in n for n in japanese.notes)
+    german = plan(GERMAN, "auto", 60)  # Latin letters, but not English: the base that read other languages
+    assert german.init == "multilingual" and any("already reads many languages" in n for n in german.notes)
+    monkeypatch.setattr(run_module, "LATIN_BASE", "base")  # the English base for every Latin-script text
+    german = plan(GERMAN, "auto", 60)
+    assert german.init == "base" and any("reads English and knows the accented Latin" in n for n in german.notes)
+    assert plan(GREEK, "auto", 60).init == "multilingual"
+
+
+def test_a_script_no_base_reads_says_so_and_starts_from_random_weights(bases):
+    hebrew = plan(HEBREW, "auto", 60)
+    note = next(n for n in hebrew.notes if n.startswith("Starting from random weights"))
+    assert hebrew.init == "scratch" and "no base model reads Hebrew" in note and "they read Greek" in note
+
+
+def test_a_run_from_the_multilingual_base_keeps_only_the_rows_its_text_needs(bases):
+    the_plan = plan(GREEK, "multilingual", None, 2, batch_size=4, seq_len=16)
+    run, corpus = Run.start(GREEK, the_plan)
+    assert set(GREEK) <= set(run.vocab.chars) and not set(JAPANESE) & set(run.vocab.chars)
+    assert run.init == "multilingual" and run.vocab.size < load(bases[1].path).vocab.size
+    assert list(run.train(corpus))[-1].step == 2
+
+
+def test_narrowing_keeps_every_kept_characters_prediction_up_to_renormalising():
+    torch.manual_seed(0)
+    vocab = Vocab(tuple(sorted(set(Vocab.latin().chars) | set(GREEK) | set(JAPANESE))))
+    model = CharLSTM(ModelConfig(embedding_size=8, hidden_size=16), vocab.size).eval()
+    narrow, narrow_vocabulary = narrow_vocab(model, vocab, GREEK)
+    assert set(narrow_vocabulary.chars) == set(GREEK) | transfer.KEPT_CHARS
+    ids, narrow_ids = vocab.encode(GREEK[:50]).long()[None], narrow_vocabulary.encode(GREEK[:50]).long()[None]
+    with torch.no_grad():
+        wide, _ = model(ids)  # (1, T, V)
+        small, _ = narrow.eval()(narrow_ids)  # (1, T, V')
+    rows = vocab.encode("\ufffd" + "".join(narrow_vocabulary.chars)).long()
+    rows[0] = 0
+    assert torch.allclose(torch.log_softmax(wide[0][:, rows], -1), torch.log_softmax(small[0], -1), atol=1e-5)
+    same, same_vocab = narrow_vocab(narrow, narrow_vocabulary, GREEK)
+    assert same is narrow and same_vocab is narrow_vocabulary
+
+
+def test_a_long_run_saves_as_it_goes_and_resumes_along_its_schedule(tmp_path, capsys):
+    out = tmp_path / "long.safetensors"
+    common = ["--corpus", str(FINANCE), "--preset", "tiny", "--out", str(out), "--json"]
+    assert main(["train", *common, "--steps", "6", "--save-every", "0.001", "--init", "scratch"]) == 0
+    assert "saved" in capsys.readouterr().err
+    first = load(out)
+    assert first.state.step == 6 and first.state.optimizer.state  # with its optimiser, so it can resume
+    # pretend it stopped at step 6 of 10: the rest of the budget, the learning rate where the schedule had it
+    assert main(["train", *common, "--resume", str(out), "--steps", "10", "--resume-schedule"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["steps"] == 10
+    assert main(["train", *common, "--steps", "10", "--resume-schedule"]) == 2  # only with --resume
+
+
+def test_roff_becomes_readable_text():
+    source = '.\\" a comment\n.TH LS 1\n.SH "NAME"\nls \\- list \\fBdirectory\\fR contents\n.PP\n.BR ls (1)\n'
+    assert multilingual.roff_to_text(source) == "NAME\nls - list directory contents\nls(1)\n"
+
+
+def test_shared_windows_are_counted_exactly():
+    corpus = "x" * 100 + "the same forty-odd characters are in both texts, copied" + "y" * 100
+    text = "z" * 60 + "the same forty-odd characters are in both texts, copied" + "w" * 60
+    share = multilingual.shared_shares(corpus, {"t": text, "none": "q" * 80, "short": "abc"})
+    windows = len(text) - 40 + 1
+    assert share["t"] == pytest.approx((len("the same forty-odd characters are in both texts, copied") - 39) / windows)
+    assert share["none"] == 0.0 and share["short"] == 0.0
+
+
+SOURCES = (multilingual.HANDBOOK, multilingual.INSTALL_GUIDE, multilingual.MANPAGES / "ja", texts.PYTHON_DOCS)
+INSTALLED = all(Path(p).exists() for p in (*SOURCES, texts.DEV_REF, texts.DEV_REF_DE, texts.DEBIAN_REF))
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(
+    not INSTALLED or shutil.which("msgunfmt") is None,
+    reason="the multilingual corpus's Debian packages are not installed: apt-get install -y "
+    + " ".join((*multilingual.PACKAGES, *multilingual.BENCH_PACKAGES, *texts.PACKAGES)),
+)
+def test_no_benchmark_text_was_pretrained_on():
+    """At most 2% of any benchmark text's 40-character windows occur in the multilingual pretraining corpus."""
+    scored = multilingual.bench_texts() | texts.bench_texts()
+    # tiny Shakespeare's first 90% is read on purpose; the benchmark scores only its last 10%
+    scored["shakespeare-1m"] = scored["shakespeare-1m"][-len(scored["shakespeare-1m"]) // 10 :]
+    shares = multilingual.shared_shares(multilingual.multilingual_corpus(), scored)
+    assert max(shares.values()) <= 0.02, shares
+
+
+SAMPLES = {  # a sentence in each script the multilingual base reads
+    "Latin letters": "Größere Bäume wachsen langsam; les élèves étudient à l'école; el niño pequeño.",
+    "Cyrillic": "Пользователь может установить пакет с помощью этой команды.",
+    "Greek": "Ο χρήστης μπορεί να εγκαταστήσει το πακέτο με αυτή την εντολή.",
+    "Arabic script": "يمكن للمستخدم تثبيت الحزمة باستخدام هذا الأمر.",
+    "Korean (Hangul)": "사용자는 이 명령으로 패키지를 설치할 수 있습니다.",
+    "Chinese characters": "用户可以使用此命令安装软件包。",
+    "Japanese kana": "ユーザーはこのコマンドでパッケージをインストールできます。",
+}
+
+
+@pytest.mark.skipif(not transfer.MULTILINGUAL_MODEL_PATH.exists(), reason="the multilingual base is not installed")
+def test_the_shipped_multilingual_base_is_small_and_reads_every_script_it_claims():
+    base = next(b for b in transfer.BASES if b.name == "multilingual")
+    assert base.path.stat().st_size < 20 * 1024 * 1024
+    vocab = transfer.base_model("multilingual").vocab
+    assert set(base.reads) == set(SAMPLES)
+    for script, sentence in SAMPLES.items():
+        assert main_script(sentence) == script
+        assert transfer.coverage(vocab, sentence) >= transfer.BASE_COVERAGE, script
