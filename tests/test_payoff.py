@@ -48,12 +48,12 @@ def test_training_part_is_what_a_run_learns_from():
 def test_the_table_reports_ranges_over_repeated_runs():
     def run(own: float, bpc: float) -> dict:
         moment = {"seconds": 12.0, "own_words": own, "copied": 0.4, "val_bpc": bpc}
-        return {"init": "base", "latest": moment, "best": {**moment, "seconds": 6.0}}
+        return {"init": "base", "steps": 150, "latest": moment, "best": {**moment, "seconds": 6.0}}
 
     line = payoff.summary_line(
         "en-story", 3587, {"own_words": 0.01, "text_own_words": 0.1}, [run(0.2, 2.31), run(0.3, 2.31)]
     )
-    assert "en-story" in line and "20%–30%" in line and "2.31" in line and "6s" in line
+    assert "en-story" in line and "20%–30%" in line and "2.31" in line and "6s" in line and "12s" in line
     assert len(line.splitlines()[0]) == len(payoff.HEADER.splitlines()[1])  # the columns line up
 
 
