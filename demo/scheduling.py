@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from . import limits, presence
+from . import limits, presence, sessions
 
 _interactive = threading.Condition()
 _interactive_count = 0
@@ -46,5 +46,5 @@ def begin_analysis(request: gr.Request | None) -> None:
     """Before a text analysis: refuse one whose results nobody reads (a join never read would otherwise keep the
     room's analysis slot and a core busy: issue 19's queue filler made generation 3× slower), then wait while
     interactive work runs."""
-    presence.require_reader(getattr(request, "session_hash", None) or "anonymous", "this analysis")
+    presence.require_reader(sessions.key_of(request), "this analysis")
     yield_to_interactive()
