@@ -400,6 +400,8 @@ def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider,
         halt.click(stop, None, stop_note, api_name="stop", concurrency_id="stop", concurrency_limit=None)
         for event in (trained, continued):  # a refused or failed run leaves the buttons as they were
             event.failure(_buttons_back, None, [start, more, halt], queue=False, api_visibility="private")
+            # Stop's "Stopping…" is answered by the run's end: the note goes with it (the status says how it ended)
+            event.then(lambda: "", None, stop_note, queue=False, api_visibility="private")
         uploaded.upload(
             uploads.upload_model, uploaded, [upload_note, choice], api_name="upload_model", concurrency_id="light"
         ).then(_upload_done, None, [more, path.again], api_visibility="private", queue=False)
