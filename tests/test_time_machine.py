@@ -3,6 +3,7 @@ real browser."""
 
 import gradio as gr
 import pytest
+from playwright.sync_api import expect
 
 from demo import generate_tab, learn_tab, limits, runs_view, sessions, time_machine, train_tab
 from tests.helpers import FINANCE
@@ -133,11 +134,14 @@ def test_the_slider_moves_learn_and_two_runs_show_on_the_plot(wide_page):
     page.locator("#path-plan").get_by_text("3 s from").wait_for()
     for _ in range(2):  # two runs: the plot keeps the first beside the second
         page.locator("#train-button").click()
+        # the first run's "Done" stays on screen until the second run's first frame: wait for the run to start
+        expect(page.locator("#train-button")).to_be_disabled(timeout=60_000)
         page.locator("#train-status").get_by_text("Done").wait_for(timeout=120_000)
     legend = page.locator("#loss-plot")
     legend.get_by_text("run 1: first run").wait_for(timeout=20_000)
     page.locator("#runs").get_by_text("Compare runs").first.click()
-    assert "the same settings again" in page.locator("#runs-table").inner_text()
+    # (the table is drawn once its section opens: its rows come a moment after its frame)
+    page.locator("#runs-table").get_by_text("the same settings again").first.wait_for(timeout=20_000)
     # the time machine's slider (its section on the Train tab): its left end re-draws Learn at 0 s
     page.locator("#time-machine").get_by_text("Time machine").first.click()
     slider = page.locator("#moment input[type=range]")
