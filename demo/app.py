@@ -16,6 +16,7 @@ from . import (
     corpus_tab,
     game_tab,
     generate_tab,
+    gradio_costs,
     inside_tab,
     learn_tab,
     limits,
@@ -128,10 +129,12 @@ def launch(**kwargs) -> None:
     logging.getLogger(__package__).setLevel(logging.INFO)
     torch.set_num_threads(limits.torch_threads())
     presence.watch(demo)
+    gradio_costs.install()  # a new session costs no copy of the page's configuration
     allocator.limit_malloc_arenas()
     sessions.start_sweeper()
     # no max_size: the door (demo.admission.Door) applies limits.QUEUE_MAX to every event but Stop
     demo.queue(max_size=None, api_open=False, default_concurrency_limit=4)
+    gradio_costs.quiet_analytics(demo)  # (monitoring is off, below)
     demo.launch(
         theme=THEME,
         css_paths=CSS_FILES,

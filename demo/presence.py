@@ -185,6 +185,15 @@ def prune(keep: set[str], now: float) -> None:
             del _call_sessions[event]
 
 
+def present() -> set[str]:
+    """The sessions someone is there for now: a stream open (a page, a script reading), or an event in the queue."""
+    with _changed:
+        keys = {k for k, s in _streams.items() if +s.open}
+    if _blocks is not None:  # (not Gradio's pending ids: those of an event nobody read stay there for ever)
+        keys |= {e.session_hash for e in list(_queue().event_ids_to_events.values())}
+    return keys
+
+
 def gone_for(key: str, now: float) -> float | None:
     """Seconds since the session's page (its heartbeat) was last seen; 0 while it is open; None for a session
     that never opened one (an API script, or a join nobody reads)."""

@@ -6,7 +6,8 @@ visitor does reaches another. A session is freed :data:`limits.SESSION_GRACE_SEC
 :data:`limits.SESSION_IDLE_SECONDS` without a request, one nobody ever read after the grace period, and, when
 :data:`limits.SESSIONS_MAX` are held, the least recently used idle one. What their models may hold is budgeted
 (:mod:`demo.memory`); while one trains, :func:`training` holds it. The shipped models live in :mod:`demo.shipped`,
-giving memory back in :mod:`demo.allocator`, the order of work in :mod:`demo.scheduling`.
+giving memory back in :mod:`demo.allocator`, the order of work in :mod:`demo.scheduling`; the sweeper also drops
+Gradio's own state of the sessions that are gone (:mod:`demo.gradio_costs`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from charlstm.runs import RunSummary
 from charlstm.shannon import Game
 from charlstm.vocab import Vocab
 
-from . import allocator, boot, limits, presence
+from . import allocator, boot, gradio_costs, limits, presence
 from .shipped import DEFAULT, DEFAULT_LABEL, default_copy_index
 
 log = logging.getLogger(__name__)  # the server's log: one line per freed session
@@ -254,6 +255,11 @@ def sweep() -> int:
         presence.prune(set(_sessions), now)
         quiet = not any(s.running for s in _sessions.values())
         remaining = len(_sessions)
+        held = set(_sessions)
+    # Gradio's own state of sessions that are gone (freed here, or never made: a join nobody read)
+    dropped = gradio_costs.prune(presence.blocks(), held | presence.present(), limits.SESSION_GRACE_SECONDS)
+    if dropped:
+        log.info("Gradio's state of %d sessions gone dropped", dropped)
     ended = allocator.take_trim() if quiet else None
     if ended is not None:
         allocator.return_memory()
