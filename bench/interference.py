@@ -7,7 +7,12 @@ alone and while another thread runs one heavy handler in a loop, and prints the 
 generation alone in the same process (the machine is shared and noisy):
 
 - ``/corpus_stats`` of a million distinct characters (issue 19's "huge replies" visitor);
-- ``/corpus_stats`` of two million characters of English (the corpus cap).
+- ``/corpus_stats`` of two million characters of English (the corpus cap);
+- a loop of pure Python (what any request's parsing, any handler's bookkeeping is), at Python's default switch
+  interval (5 ms) and at the app's (``demo.scheduling.SWITCH_SECONDS``): a generation gives the interpreter lock up
+  at each torch call and waits up to that long to take it back.
+
+Each row runs at the app's switch interval unless it says Python's default.
 
     python -m bench.interference [--rounds 8] [--json]
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +30,7 @@ from collections.abc import Callable
 import torch
 
 from charlstm.sampling import generate
-from demo import corpus_tab, sessions
+from demo import corpus_tab, scheduling, sessions
 from demo.corpus_tab import FIRST_PRESET, preset_text
 
 
@@ -58,6 +64,11 @@ def beside(work: Callable[[], object] | None, rounds: int) -> list[float]:
             thread.join()
 
 
+def _python() -> None:
+    """A stretch of pure Python: no call that gives the interpreter lock up."""
+    sum(i * i for i in range(10_000))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.interference", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=8, help="generations per measurement")
@@ -66,13 +77,22 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(2)
     distinct = "".join(chr(c) for c in range(0x100, 0x10FFFF) if not 0xD800 <= c <= 0xDFFF)[:1_000_000]
     english = (preset_text(FIRST_PRESET) * 500)[:2_000_000]
+    scheduling.share_the_interpreter()  # as the app runs
     one_generation()  # warm
     alone = statistics.median(beside(None, args.rounds))
     rows = {"alone": {"median_s": alone, "ratio": 1.0}}
-    for name, work in (
-        ("corpus_stats, 1,000,000 distinct characters", lambda: corpus_tab.corpus_stats(distinct)),
-        ("corpus_stats, 2,000,000 characters of English", lambda: corpus_tab.corpus_stats(english)),
+    for name, work, interval in (
+        ("corpus_stats, 1,000,000 distinct characters", lambda: corpus_tab.corpus_stats(distinct), None),
+        (
+            "corpus_stats, 1,000,000 distinct, Python's default switch interval",
+            lambda: corpus_tab.corpus_stats(distinct),
+            0.005,
+        ),
+        ("corpus_stats, 2,000,000 characters of English", lambda: corpus_tab.corpus_stats(english), None),
+        ("pure Python", _python, None),
+        ("pure Python, Python's default switch interval", _python, 0.005),
     ):
+        sys.setswitchinterval(interval or scheduling.SWITCH_SECONDS)
         times = beside(work, args.rounds)
         rows[name] = {"median_s": statistics.median(times), "max_s": max(times)}
         rows[name]["ratio"] = rows[name]["median_s"] / alone
@@ -80,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(rows))
     else:
         for name, row in rows.items():
-            print(f"{name:48} median {row['median_s']:.3f} s  ×{row['ratio']:.1f}")
+            print(f"{name:68} median {row['median_s']:.3f} s  ×{row['ratio']:.1f}")
     return 0
 
 

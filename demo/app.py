@@ -22,6 +22,7 @@ from . import (
     limits,
     presence,
     quickstart,
+    scheduling,
     sessions,
     share,
     time_machine,
@@ -128,6 +129,7 @@ def launch(**kwargs) -> None:
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger(__package__).setLevel(logging.INFO)
     torch.set_num_threads(limits.torch_threads())
+    scheduling.share_the_interpreter()  # a generation waits at most 0.1 ms, not 5, for Python's lock
     presence.watch(demo)
     gradio_costs.install()  # a new session costs no copy of the page's configuration
     allocator.limit_malloc_arenas()
