@@ -7,14 +7,16 @@ Stop is never refused: Gradio's own cap would refuse Stop's join with everything
 queue. Gradio runs an event's validator before queueing it, so a refusal here costs the server nothing and keeps
 the queue for visitors: the corpus cap, and a per-address budget of trainings waiting or running, and of those
 nobody reads (``limits.CLIENT_TRAININGS``, ``limits.CLIENT_UNREAD_TRAININGS``), counted from Gradio's own queue
-by :mod:`demo.presence`.
+by :mod:`demo.presence`. And each address may send so much text a minute in large requests
+(``limits.CLIENT_TEXT_MB_PER_MINUTE``): past it, a request is refused from its declared length, before it is read.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections import Counter
+import time
+from collections import Counter, defaultdict, deque
 from typing import Any
 
 import anyio
@@ -38,17 +40,22 @@ class Door:
         path = scope.get("path", "")
         if scope.get("type") != "http" or scope.get("method") != "POST" or not path.endswith("/queue/join"):
             return await self.app(scope, receive, send)
+        address = presence.address_of_scope(scope)
+        declared = _content_length(scope)
+        if declared > limits.LARGE_REQUEST_BYTES and (over := _text_budget.refusal(address, declared)):
+            return await _refuse(send, 429, over)  # before a byte of it is read or parsed
         chunks, more = [], True
         while more:  # joined once at the end: adding chunk by chunk copies a 12 MB body hundreds of times
             message = await receive()
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if len(body) < 65_536:
+        if len(body) <= limits.LARGE_REQUEST_BYTES:
             fn, session = _fn_of(body)
         else:  # a corpus is megabytes: parsed off the event loop, in threads of its own (not the handlers')
+            if not declared and (over := _text_budget.refusal(address, len(body))):  # (sent without a length)
+                return await _refuse(send, 429, over)
             fn, session = await anyio.to_thread.run_sync(_fn_of, body, limiter=_parsers())
-        address = presence.address_of_scope(scope)
         refusal = _refusal(fn, address, session)
         if refusal is not None:
             return await _refuse(send, *refusal)
@@ -68,6 +75,51 @@ class Door:
             _entering[address] -= 1
             if not _entering[address]:
                 del _entering[address]
+
+
+class TextBudget:
+    """Each address's text sent in large requests over the last minute (``limits.CLIENT_TEXT_MB_PER_MINUTE``):
+    :meth:`refusal` counts a request that fits, or says why one does not."""
+
+    WINDOW = 60.0  # seconds
+
+    def __init__(self) -> None:
+        self.sent: dict[str, deque[tuple[float, int]]] = defaultdict(deque)  # address -> (when, bytes), oldest first
+
+    def refusal(self, address: str, size: int, now: float | None = None) -> str | None:
+        now = time.monotonic() if now is None else now
+        if len(self.sent) > 1000:  # many addresses: forget those that sent nothing in the last minute
+            for gone in [a for a, s in self.sent.items() if now - s[-1][0] > self.WINDOW]:
+                del self.sent[gone]
+        sent = self.sent[address]
+        while sent and now - sent[0][0] > self.WINDOW:
+            sent.popleft()
+        total = sum(b for _, b in sent)
+        cap = limits.CLIENT_TEXT_MB_PER_MINUTE * 2**20
+        if total + size > cap:
+            if not sent:
+                del self.sent[address]
+            return (
+                f"Your address sent {total / 2**20:.0f} MB of text in the last minute and this request holds "
+                f"{size / 2**20:.1f} MB more: the most one address may send is {cap / 2**20:.0f} MB a minute "
+                "(CLIENT_TEXT_MB_PER_MINUTE). Wait a minute, then try again."
+            )
+        sent.append((now, size))
+        return None
+
+
+_text_budget = TextBudget()
+
+
+def _content_length(scope: dict) -> int:
+    """The request's declared body length (0 when it declares none)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return max(0, int(value))
+            except ValueError:
+                return 0
+    return 0
 
 
 @functools.cache

@@ -69,6 +69,11 @@ QUEUE_MAX = int(_env("QUEUE_MAX", 200))
 # an address, so this is generous), and of them text analyses (one slot serves the whole room: 5 s each at worst).
 CLIENT_EVENTS = int(_env("CLIENT_EVENTS", 16))
 CLIENT_ANALYSES = int(_env("CLIENT_ANALYSES", 2))
+# The text one address may send the queue in a minute, in requests of more than LARGE_REQUEST_BYTES (a corpus: each
+# such request costs the server about 70 ms of the interpreter per 4 MB, reading and checking it, which no other
+# visitor's thread can use meanwhile). A room's pastes, trainings and analyses of 2-million-character texts fit.
+CLIENT_TEXT_MB_PER_MINUTE = _env("CLIENT_TEXT_MB_PER_MINUTE", 40.0, float)
+LARGE_REQUEST_BYTES = 65_536
 CGROUP = Path("/sys/fs/cgroup")
 
 

@@ -109,9 +109,35 @@ def test_stop_is_answered_when_the_queue_is_full(one_trainer):
 
 @pytest.fixture(scope="module")
 def few_sessions():
-    server = AppServer(CHARLSTM_SESSIONS_MAX="6", CHARLSTM_CLIENT_SESSIONS="3")
+    server = AppServer(CHARLSTM_SESSIONS_MAX="6", CHARLSTM_CLIENT_SESSIONS="3", CHARLSTM_CLIENT_TEXT_MB_PER_MINUTE="1")
     yield server
     server.stop()
+
+
+def test_one_address_cannot_flood_the_server_with_text(few_sessions):
+    """Large requests (a corpus each) from one address past its text budget a minute are refused before they are
+    read; its small requests, Stop, and another address's text still go through (issue 19's "huge replies"
+    visitor: each 4 MB request held the interpreter 70 ms, ×2.6 on the room's generation p95)."""
+    url, text = few_sessions.url, "To be, or not to be. " * 20_000  # 420,000 characters: 0.4 MB
+    answers = [join(url, "/corpus_stats", [text], "10.9.0.1").status_code for _ in range(3)]
+    assert answers == [200, 200, 429]  # 1 MB a minute
+    refused = join(url, "/corpus_stats", [text], "10.9.0.1")
+    assert refused.status_code == 429 and "(CLIENT_TEXT_MB_PER_MINUTE)" in refused.json()["detail"]
+    assert "the most one address may send is 1 MB a minute" in refused.json()["detail"]
+    assert join(url, "/corpus_stats", [text[:1000]], "10.9.0.1").status_code == 200  # small: not counted
+    assert join(url, "/stop", [], "10.9.0.1").status_code == 200
+    assert join(url, "/corpus_stats", [text], "10.9.0.2").status_code == 200  # another address's own budget
+
+
+def test_the_text_budget_forgets_what_was_sent_a_minute_ago():
+    from demo import admission
+
+    budget, megabyte = admission.TextBudget(), 2**20
+    assert budget.refusal("a", 30 * megabyte, now=0.0) is None
+    assert "sent 30 MB of text in the last minute" in budget.refusal("a", 11 * megabyte, now=30.0)
+    assert budget.refusal("b", 11 * megabyte, now=30.0) is None
+    assert budget.refusal("a", 11 * megabyte, now=61.0) is None  # the first request has left the window
+    assert "more: the most one address may send is 40 MB" in budget.refusal("a", 41 * megabyte, now=200.0)
 
 
 def _own_model(client: Client, tmp_path) -> None:
