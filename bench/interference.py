@@ -24,8 +24,9 @@ from collections.abc import Callable
 import torch
 
 from charlstm.sampling import generate
-from demo import corpus_tab, sessions
-from demo.corpus_tab import FIRST_PRESET, preset_text
+from demo.server import sessions
+from demo.tabs import corpus_tab
+from demo.tabs.corpus_tab import FIRST_PRESET, preset_text
 
 
 def one_generation() -> float:
