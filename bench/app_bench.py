@@ -19,7 +19,7 @@ from gradio.utils import diff
 from gradio_client import Client
 
 from bench.server import AppServer
-from demo.corpus_tab import PRESETS, preset_text
+from demo.tabs.corpus_tab import PRESETS, preset_text
 
 
 def first_point_and_stop_seconds(url: str, text: str, runs: int = 3) -> tuple[list[float], list[float]]:

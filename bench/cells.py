@@ -1,7 +1,7 @@
 """``python -m bench.cells``: the plain RNN, the GRU and the LSTM raced on the same text (the same time in all,
 split in three, and the same number of parameters), then each one's memory reach on the text's held-out part:
 the README's "Why gates?" figures. Texts: tiny Shakespeare (first 90% to train on, last 10% held out) and the
-tutorial's text, and the app's default, a text made to need memory (``charlstm.race.memory_text``); ``--seconds``
+tutorial's text, and the app's default, a text made to need memory (``charlstm.lab.race.memory_text``); ``--seconds``
 is the whole race's budget (default 90: 3 × 30 s; the app's default is 30); ``--only memory`` (or ``shakespeare``,
 ``tutorial``) races on one text."""
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 from charlstm.data import val_size
-from charlstm.race import NAMES, Entry, memory_text, race
-from charlstm.reach import memory_reach
+from charlstm.lab.race import NAMES, Entry, memory_text, race
+from charlstm.lab.reach import memory_reach
 
 CORPORA = Path(__file__).resolve().parent.parent / "assets" / "corpora"
 

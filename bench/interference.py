@@ -9,8 +9,8 @@ generation alone in the same process (the machine is shared and noisy):
 - ``/corpus_stats`` of a million distinct characters (issue 19's "huge replies" visitor);
 - ``/corpus_stats`` of two million characters of English (the corpus cap);
 - a loop of pure Python (what any request's parsing, any handler's bookkeeping is), at Python's default switch
-  interval (5 ms) and at the app's (``demo.scheduling.SWITCH_SECONDS``): a generation gives the interpreter lock up
-  at each torch call and waits up to that long to take it back.
+  interval (5 ms) and at the app's (``demo.server.scheduling.SWITCH_SECONDS``): a generation gives the
+  interpreter lock up at each torch call and waits up to that long to take it back.
 
 Each row runs at the app's switch interval unless it says Python's default.
 
@@ -30,8 +30,9 @@ from collections.abc import Callable
 import torch
 
 from charlstm.sampling import generate
-from demo import corpus_tab, scheduling, sessions
-from demo.corpus_tab import FIRST_PRESET, preset_text
+from demo.server import scheduling, sessions
+from demo.tabs import corpus_tab
+from demo.tabs.corpus_tab import FIRST_PRESET, preset_text
 
 
 def one_generation() -> float:

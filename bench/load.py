@@ -31,7 +31,7 @@ import httpx
 from gradio_client import Client
 
 from bench.server import AppServer, ReplicaServer
-from demo.corpus_tab import FIRST_PRESET, preset_text
+from demo.tabs.corpus_tab import FIRST_PRESET, preset_text
 
 BUSY_WORDS = ("queue is full", "busy", "try again")
 

@@ -18,7 +18,7 @@ import torch
 
 from bench.texts import bench_texts
 from charlstm.evaluation import evaluate
-from charlstm.precision import bf16_supported
+from charlstm.machine.precision import bf16_supported
 from charlstm.run import Run, plan
 
 

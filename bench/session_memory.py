@@ -18,8 +18,8 @@ from bench.server import AppServer
 from charlstm.config import ModelConfig
 from charlstm.model import CharLSTM
 from charlstm.run import TRAINED_COPIES
-from demo import limits
-from demo.corpus_tab import FIRST_PRESET, preset_text
+from demo.server import limits
+from demo.tabs.corpus_tab import FIRST_PRESET, preset_text
 
 
 def main() -> None:

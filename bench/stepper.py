@@ -21,10 +21,10 @@ from unittest import mock
 import torch
 
 from charlstm import checkpoint
+from charlstm.lab.steering import char_bits
 from charlstm.model import CharLSTM
 from charlstm.paths import ASSETS, CORPORA
 from charlstm.sampling import generate, sample
-from charlstm.steering import char_bits
 from charlstm.steppers import weight_format
 from charlstm.vocab import Vocab
 

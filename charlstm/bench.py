@@ -28,9 +28,9 @@ from torch import nn
 from .config import DEFAULT_SECONDS, ModelConfig, SampleConfig, TrainConfig, auto_config
 from .data import Corpus, make_corpus, random_batch, read_text
 from .evaluation import LN2, evaluate
+from .machine.precision import bf16_supported
 from .model import CharLSTM
 from .paths import CORPORA
-from .precision import bf16_supported
 from .sampling import generate
 from .training import new_state, train
 

@@ -4,7 +4,7 @@
 numbers step by step, so the app can show each gate's activations and the states at every character, and the
 tests can check that the readable equations reproduce PyTorch's exactly. The three cells answer "why gates?":
 the plain RNN rewrites its whole state at every character, so what it read a few dozen characters ago fades
-(see :mod:`charlstm.reach`); the GRU's update gate lets it keep part of its state unchanged; the LSTM keeps a
+(see :mod:`charlstm.lab.reach`); the GRU's update gate lets it keep part of its state unchanged; the LSTM keeps a
 separate memory cell that gates write to and read from.
 """
 

@@ -2,7 +2,7 @@
 
 Radford et al. (2017) steered a sentiment LSTM by fixing a single unit; other units that track something a person
 can name turn out to change nothing when fixed. A :class:`Clamp` is the experiment that tells the two apart: the
-stepper of :mod:`charlstm.sampling` honours it at every character, and :mod:`charlstm.steering` compares text and
+stepper of :mod:`charlstm.sampling` honours it at every character, and :mod:`charlstm.lab.steering` compares text and
 bits per character with and without it. It is plain data that checks itself, like the configs.
 """
 

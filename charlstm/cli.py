@@ -19,16 +19,16 @@ from typing import NoReturn
 
 import torch
 
-from . import distributed
 from .checkpoint import CheckpointError, load
 from .config import CELLS, DEFAULT_SECONDS, PRESET_NAMES, ConfigError, ModelConfig, SampleConfig, TrainConfig
 from .data import CorpusError, read_text, unknown_cost
-from .device import DEVICES, resolve_device
-from .distributed import SINGLE, World
 from .evaluation import LN2, evaluate
+from .lab.reach import DEFAULT_DISTANCE, DEFAULT_POSITIONS, MAX_DISTANCE, MAX_POSITIONS, memory_reach
+from .machine import distributed
+from .machine.device import DEVICES, resolve_device
+from .machine.distributed import SINGLE, World
+from .machine.precision import NAMES, PRECISIONS, resolve_precision
 from .paths import model_path
-from .precision import NAMES, PRECISIONS, resolve_precision
-from .reach import DEFAULT_DISTANCE, DEFAULT_POSITIONS, MAX_DISTANCE, MAX_POSITIONS, memory_reach
 from .run import Run, plan
 from .sampling import SamplingError, generate
 from .training import Progress

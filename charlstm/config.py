@@ -10,7 +10,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from .precision import PRECISIONS
+from .machine.precision import PRECISIONS
 
 # Caps: generous for a workstation, and small enough that one optimiser step stays well under a second on 2 cores.
 DEFAULT_SECONDS = 60.0  # the training budget when none is given: the CLI's, the app's, the benchmarks'

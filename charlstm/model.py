@@ -54,7 +54,7 @@ class CharLSTM(nn.Module):
 
     def read(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """The network after the embedding: ``x`` (B, T, E) embedded characters -> (logits, state). Memory reach
-        (:mod:`charlstm.reach`) differentiates with respect to ``x``."""
+        (:mod:`charlstm.lab.reach`) differentiates with respect to ``x``."""
         if self.is_lstm:
             out, state = self.recurrent(x, state)  # out (B, T, H)
             return self.head(self.drop(out)), state  # (B, T, V)

@@ -30,9 +30,9 @@ from .config import (
     validate_for_model,
 )
 from .data import Corpus, CorpusError, describe, make_corpus, normalize_text, val_size
-from .distributed import SINGLE, World
+from .machine.distributed import SINGLE, World
+from .machine.precision import resolve_precision
 from .model import CharLSTM
-from .precision import resolve_precision
 from .scripts import ascii_share, main_script
 from .training import Progress, TrainState, new_state, train
 from .transfer import BASE_COVERAGE, BASE_NAMES, BASES, base_model, coverage, find_base, grow_vocab, narrow_vocab

@@ -1,5 +1,5 @@
 """Fast one-character steps, one per cell: what :mod:`charlstm.sampling` generates with and
-:mod:`charlstm.steering` scores with.
+:mod:`charlstm.lab.steering` scores with.
 
 Each is the readable equation of :mod:`charlstm.cell` (``cell_step``, ``gru_step``, ``rnn_step``) arranged for
 batch 1, where per-call overhead dominates: the matrix-vector products in torch (its threads are the ones training

@@ -19,10 +19,10 @@ import torch.nn.functional as F
 
 from .config import SampleConfig, TrainConfig
 from .data import Corpus, random_batch
-from .distributed import SINGLE, World
 from .evaluation import LN2, evaluate
+from .machine.distributed import SINGLE, World
+from .machine.precision import autocast, resolve_precision
 from .model import CharLSTM, start_from_frequencies
-from .precision import autocast, resolve_precision
 from .safeguards import ROLLBACK_LR_FACTOR, Safeguards, exploded
 from .sampling import sample
 
@@ -113,7 +113,7 @@ def train(
     counts training time; the short evaluations on top of it take a few percent more. ``start_head`` lets a
     fresh model (step 0) start its head from the corpus's character frequencies; a pretrained model passes
     False, since its head already knows better. ``world`` is this process's place under torchrun
-    (:mod:`charlstm.distributed`): every rank yields the same kinds of records, only rank 0's carry a sample.
+    (:mod:`charlstm.machine.distributed`): every rank yields the same kinds of records, only rank 0's carry a sample.
     ``steps_done`` steps of a step budget were taken by an earlier run that stopped (a long pretraining resumed
     from its last checkpoint): the budget and the learning-rate schedule go on from there.
     """

@@ -9,33 +9,26 @@ import gradio as gr
 import torch
 from starlette.middleware import Middleware
 
-from . import (
-    admission,
-    allocator,
-    boot,
+from .drawing import widgets
+from .server import admission, allocator, boot, gradio_costs, limits, presence, scheduling, sessions
+from .tabs import (
     corpus_tab,
     game_tab,
     generate_tab,
-    gradio_costs,
     inside_tab,
     learn_tab,
-    limits,
-    presence,
     quickstart,
-    scheduling,
-    sessions,
     share,
     time_machine,
     train_tab,
-    widgets,
     writes,
 )
 
-HERE = Path(__file__).parent
+STATIC = Path(__file__).parent / "static"
 # Styles and scripts the page loads, all served by this app (nothing from outside): one file per concern.
-CSS_FILES = [HERE / "style.css", HERE / "present.css"]
+CSS_FILES = [STATIC / "style.css", STATIC / "present.css"]
 # <script> elements added to the page's <head>
-HEAD_FILES = [HERE / "keys.html", HERE / "edits.html", HERE / "present.html", HERE / "game.html"]
+HEAD_FILES = [STATIC / "keys.html", STATIC / "edits.html", STATIC / "present.html", STATIC / "game.html"]
 # Gradio's default greys and oranges fall below 4.5:1 for help texts (1.9:1) and white on the primary button
 # (2.8:1): darker shades, the same hues, in light and dark.
 THEME = gr.themes.Default(
@@ -125,7 +118,7 @@ with widgets.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(
 
 
 def launch(**kwargs) -> None:
-    """Serve ``demo`` with the workshop settings (caps and queue sizes in :mod:`demo.limits`)."""
+    """Serve ``demo`` with the workshop settings (caps and queue sizes in :mod:`demo.server.limits`)."""
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger(__package__).setLevel(logging.INFO)
     torch.set_num_threads(limits.torch_threads())
@@ -134,7 +127,7 @@ def launch(**kwargs) -> None:
     gradio_costs.install()  # a new session costs no copy of the page's configuration
     allocator.limit_malloc_arenas()
     sessions.start_sweeper()
-    # no max_size: the door (demo.admission.Door) applies limits.QUEUE_MAX to every event but Stop
+    # no max_size: the door (demo.server.admission.Door) applies limits.QUEUE_MAX to every event but Stop
     demo.queue(max_size=None, api_open=False, default_concurrency_limit=4)
     gradio_costs.quiet_analytics(demo)  # (monitoring is off, below)
     demo.launch(

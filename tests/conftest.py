@@ -98,7 +98,7 @@ def client(app_server):
 @pytest.fixture
 def visitor():
     """A fresh visitor of the app (its session is freed afterwards)."""
-    from demo import sessions
+    from demo.server import sessions
 
     v = Visitor()
     yield v

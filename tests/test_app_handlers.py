@@ -9,8 +9,9 @@ import gradio as gr
 import pytest
 
 from charlstm.paths import DEFAULT_MODEL_PATH
-from demo import corpus_tab, generate_tab, inside_tab, learn_tab, runs_view, sessions, train_tab, uploads
 from demo.app import choose_model
+from demo.server import sessions
+from demo.tabs import corpus_tab, generate_tab, inside_tab, learn_tab, runs_view, train_tab, uploads
 from tests.helpers import FINANCE, Visitor
 
 

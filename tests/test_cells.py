@@ -10,11 +10,11 @@ from charlstm.cell import PARTS, GRUTrace, RNNTrace, trace
 from charlstm.checkpoint import load, save
 from charlstm.clamp import Clamp, ClampError
 from charlstm.config import CELLS, ConfigError, ModelConfig
-from charlstm.explain import activations, cell_view, find_units
+from charlstm.lab.explain import activations, cell_view, find_units
+from charlstm.lab.steering import char_bits
 from charlstm.model import CharLSTM
 from charlstm.run import plan
 from charlstm.sampling import char_probabilities, prompt_ids, sample
-from charlstm.steering import char_bits
 from charlstm.training import new_state, train
 from charlstm.transfer import BASE_MODEL_PATH
 from tests.helpers import FINANCE, quick_config
@@ -162,7 +162,7 @@ def test_a_plan_for_another_cell_starts_from_scratch_or_is_refused():
 
 def test_a_run_label_names_a_change_of_cell():
     from charlstm.config import TrainConfig
-    from charlstm.runs import label, summarize
+    from charlstm.lab.runs import label, summarize
 
     lstm = summarize("scratch", ModelConfig(), TrainConfig(), "some text")
     gru = summarize("scratch", ModelConfig(cell="gru"), TrainConfig(), "some text")

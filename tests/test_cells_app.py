@@ -5,7 +5,7 @@ import gradio as gr
 import pytest
 
 from charlstm.config import ModelConfig
-from charlstm.race import (
+from charlstm.lab.race import (
     CELLS,
     MATCH_TOLERANCE,
     MEMORY_GAP,
@@ -16,7 +16,8 @@ from charlstm.race import (
     memory_text,
     verdict,
 )
-from demo import cells_view, limits
+from demo.server import limits
+from demo.tabs import cells_view
 from tests.helpers import FINANCE
 
 
@@ -122,7 +123,7 @@ def test_the_race_and_the_reach_plot_in_the_browser(wide_page):
 
 @pytest.mark.parametrize("cell", ["gru", "rnn"])
 def test_a_gru_or_rnn_trained_in_the_app_works_in_every_tab(visitor, cell):
-    from demo import generate_tab, inside_tab, learn_tab, time_machine
+    from demo.tabs import generate_tab, inside_tab, learn_tab, time_machine
     from tests.test_app_handlers import run_training
 
     status = run_training(visitor, seconds=2, cell=cell)[-1][1]

@@ -6,8 +6,8 @@ import re
 import httpx
 import pytest
 
-from demo import clamp_view
-from demo.inside_tab import EXAMPLE
+from demo.tabs import clamp_view
+from demo.tabs.inside_tab import EXAMPLE
 from tests.helpers import watch_page
 from tests.test_browser import open_tab
 
@@ -96,8 +96,8 @@ def test_the_inside_tab_shows_the_normal_and_the_clamped_text_side_by_side(brows
 def test_find_units_suggests_a_unit_whose_clamp_changes_bits_per_char_by_at_least_0_05(visitor):
     """The issue's null result ("a small effect (−0.02)") is not what a teacher meets first: Find units picks the
     best-matching unit the model relies on, and the clamp value that shows it."""
-    from charlstm.steering import MATTERS
-    from demo import inside_tab
+    from charlstm.lab.steering import MATTERS
+    from demo.tabs import inside_tab
 
     choice, kind, layer, unit, _rows = inside_tab.suggest_units(EXAMPLE, visitor)
     assert choice["value"] == f"{kind}/{layer}/{unit}"

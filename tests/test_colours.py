@@ -8,10 +8,11 @@ import torch
 
 from charlstm.config import ModelConfig
 from charlstm.data import make_corpus
-from charlstm.explain import cell_view
+from charlstm.lab.explain import cell_view
 from charlstm.model import CharLSTM
 from charlstm.vocab import UNKNOWN_CHAR
-from demo import gated_view, generate_tab, views
+from demo.drawing import gated_view, views
+from demo.tabs import generate_tab
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from demo.limits import usable_cores
+from demo.server.limits import usable_cores
 from tests.helpers import ROOT
 
 AFFINITY = len(os.sched_getaffinity(0))
@@ -59,7 +59,7 @@ def test_charlstm_cores_overrides_the_count_and_cpu_cores_is_read_at_import():
     def cores(**env: str) -> int:
         environ = {k: v for k, v in os.environ.items() if k not in ("CPU_CORES", "CHARLSTM_CORES")} | env
         out = subprocess.run(
-            [sys.executable, "-c", "from demo import limits; print(limits.CORES)"],
+            [sys.executable, "-c", "from demo.server import limits; print(limits.CORES)"],
             cwd=ROOT,
             env=environ,
             capture_output=True,

@@ -130,7 +130,7 @@ def test_one_address_cannot_flood_the_server_with_text(few_sessions):
 
 
 def test_the_text_budget_forgets_what_was_sent_a_minute_ago():
-    from demo import admission
+    from demo.server import admission
 
     budget, megabyte = admission.TextBudget(), 2**20
     assert budget.refusal("a", 30 * megabyte, now=0.0) is None
@@ -141,7 +141,7 @@ def test_the_text_budget_forgets_what_was_sent_a_minute_ago():
 
 
 def _own_model(client: Client, tmp_path) -> None:
-    from demo.sessions import DEFAULT
+    from demo.server.sessions import DEFAULT
 
     path = tmp_path / "model.safetensors"
     path.write_bytes(to_bytes(DEFAULT.model, DEFAULT.vocab))
@@ -234,7 +234,7 @@ def test_the_cell_race_is_held_to_the_memory_budget(small_memory):
 
 
 def test_a_text_of_a_hundred_thousand_distinct_characters_gets_a_bounded_table(app_server):
-    from demo.corpus_tab import SHOWN_CHARS
+    from demo.tabs.corpus_tab import SHOWN_CHARS
 
     text = "".join(map(chr, range(0x20000, 0x20000 + 100_000)))  # CJK extensions and beyond: all distinct
     answer = call(app_server.url, "/corpus_stats", [text], "10.10.0.1")
@@ -293,7 +293,7 @@ def test_a_vanishing_temperature_is_greedy(app_server):
 
 
 def test_a_lone_surrogate_guess_is_refused_and_the_game_goes_on(app_server):
-    from demo.game_tab import OWN
+    from demo.tabs.game_tab import OWN
 
     session = uuid.uuid4().hex
     assert call(app_server.url, "/game_start", [OWN, "hello world", 2], "10.11.0.2", session)["success"]
@@ -307,7 +307,7 @@ def test_an_uploaded_gru_is_named_continued_and_reproduced_as_such(app_server, t
 
     from charlstm.config import ModelConfig
     from charlstm.model import CharLSTM
-    from demo.sessions import DEFAULT
+    from demo.server.sessions import DEFAULT
 
     torch.manual_seed(0)
     gru = CharLSTM(ModelConfig(embedding_size=16, hidden_size=32, num_layers=1, cell="gru"), DEFAULT.vocab.size)
@@ -324,7 +324,7 @@ def test_an_uploaded_gru_is_named_continued_and_reproduced_as_such(app_server, t
 
 
 def test_the_games_json_names_its_model(app_server):
-    from demo.game_tab import OWN
+    from demo.tabs.game_tab import OWN
 
     answer = call(app_server.url, "/game_start", [OWN, "hello world", 2], "10.11.0.4")
     state = json.loads(answer["output"]["data"][2])
@@ -340,7 +340,7 @@ def test_a_moment_past_the_end_of_the_run_is_the_model_now(app_server):
 
 
 def test_a_game_replayed_with_another_model_keeps_each_guess_on_its_character():
-    from charlstm.shannon import Game, Prediction
+    from charlstm.lab.shannon import Game, Prediction
 
     text = "abéc"
     knows_all = [Prediction(c, 1, 0.5, ()) for c in text]

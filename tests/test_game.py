@@ -8,7 +8,8 @@ import gradio as gr
 import httpx
 import pytest
 
-from demo import game_tab, limits, sessions
+from demo.server import limits, sessions
+from demo.tabs import game_tab
 from tests.helpers import Visitor, wait_until, watch_page
 
 TEXT = "the cat sat on the mat.\nthe end"

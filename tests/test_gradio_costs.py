@@ -1,4 +1,4 @@
-"""What Gradio itself spends per session and per event (demo.gradio_costs), checked against the installed Gradio:
+"""What Gradio itself spends per session and per event (demo.server.gradio_costs), checked against the installed Gradio:
 a new session copies nothing until a deep link asks, then the same as Gradio would; the state of sessions that are
 gone is dropped, an open page's kept; no monitoring summary is built after each event."""
 
@@ -13,8 +13,8 @@ from gradio.queueing import Queue
 from gradio.state_holder import SessionState, StateHolder
 
 from bench.server import AppServer
-from demo import gradio_costs
 from demo.app import demo
+from demo.server import gradio_costs
 from tests.helpers import wait_until
 
 

@@ -14,7 +14,7 @@ import torch
 from gradio_client import Client, handle_file
 
 from charlstm.checkpoint import to_bytes
-from demo import limits
+from demo.server import limits
 from tests.helpers import FINANCE, call_raw, wait_until
 
 pytestmark = pytest.mark.server
@@ -156,7 +156,7 @@ def test_train_pressed_twice_is_refused_and_the_first_run_goes_on(client):
 
 
 def _checkpoint_bytes() -> bytes:
-    from demo.sessions import DEFAULT
+    from demo.server.sessions import DEFAULT
 
     return to_bytes(DEFAULT.model, DEFAULT.vocab)
 

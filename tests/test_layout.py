@@ -8,57 +8,78 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("charlstm", "demo")
-# The files a learner reads to train and sample a model, with what they stand on; the lab's experiments import
-# them, never the other way round.
+# The files a learner reads to train and sample a model, with what they stand on (the machine it runs on); the
+# lab's experiments import them, never the other way round.
 CORE = {
-    "vocab",
-    "data",
-    "config",
-    "model",
-    "cell",
-    "training",
-    "safeguards",
-    "sampling",
-    "steppers",
-    "evaluation",
-    "checkpoint",
-    "precision",
-    "device",
-    "distributed",
-    "paths",
+    "charlstm.vocab",
+    "charlstm.data",
+    "charlstm.config",
+    "charlstm.model",
+    "charlstm.cell",
+    "charlstm.training",
+    "charlstm.safeguards",
+    "charlstm.sampling",
+    "charlstm.steppers",
+    "charlstm.clamp",
+    "charlstm.evaluation",
+    "charlstm.checkpoint",
+    "charlstm.paths",
+    "charlstm.machine.precision",
+    "charlstm.machine.device",
+    "charlstm.machine.distributed",
 }
-LAB = {"explain", "reach", "shannon", "moments", "steering", "race", "memorisation", "runs", "report", "run"}
+# The lab's experiments (each a module of charlstm/lab/), and `run`, the run the app and the CLI hold, built on both.
+LAB = {
+    *(f"charlstm.lab.{name}" for name in ("explain", "reach", "shannon", "moments", "steering", "race")),
+    *(f"charlstm.lab.{name}" for name in ("memorisation", "runs", "report")),
+    "charlstm.run",
+}
 
 
 def _module(path: Path) -> str:
-    package = path.parent.name
-    return package if path.stem == "__init__" else f"{package}.{path.stem}"
+    """The dotted name of a file of the project: demo/tabs/writes.py -> demo.tabs.writes, a package's __init__.py
+    -> the package."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_module(name: str) -> bool:
+    where = ROOT / Path(*name.split("."))
+    return where.with_suffix(".py").exists() or (where / "__init__.py").exists()
 
 
 def _targets(node: ast.AST, package: str) -> list[str]:
-    """The project modules one import statement names (``from . import a, b`` names a and b)."""
+    """The project modules one import statement names (``from . import a, b`` names a and b; ``from ..server
+    import c`` names the sibling package's c)."""
     if isinstance(node, ast.Import):
         return [a.name for a in node.names]
     if not isinstance(node, ast.ImportFrom):
         return []
-    base = package if node.level else (node.module or "")
-    if node.level and node.module:
-        base = f"{package}.{node.module}"
+    if node.level:
+        parts = package.split(".")
+        base = ".".join([*parts[: len(parts) - (node.level - 1)], *([node.module] if node.module else [])])
+    else:
+        base = node.module or ""
     names = [f"{base}.{a.name}" for a in node.names]
-    return [n for n in names if (ROOT / Path(*n.split("."))).with_suffix(".py").exists()] or [base]
+    return [n for n in names if _is_module(n)] or [base]
+
+
+def files() -> list[Path]:
+    """Every module of the library and the app, in their sub-packages too."""
+    return sorted(path for package in PACKAGES for path in (ROOT / package).rglob("*.py"))
 
 
 def imports() -> dict[str, set[str]]:
     """Each module of the library and the app -> the project modules it imports (at the top or inside a function)."""
     graph: dict[str, set[str]] = defaultdict(set)
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).glob("*.py")):
-            module = _module(path)
-            graph[module]  # a module that imports nothing is still a node
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                for target in _targets(node, package):
-                    if target.split(".")[0] in (*PACKAGES, "gradio") and target != module:
-                        graph[module].add(target)
+    for path in files():
+        module = _module(path)
+        package = module if path.stem == "__init__" else module.rpartition(".")[0]
+        graph[module]  # a module that imports nothing is still a node
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for target in _targets(node, package):
+                if target.split(".")[0] in (*PACKAGES, "gradio") and target != module:
+                    graph[module].add(target)
     return graph
 
 
@@ -101,14 +122,20 @@ def test_the_library_never_imports_the_app_nor_gradio():
 
 
 def test_the_core_never_imports_the_lab():
-    lab = {f"charlstm.{name}" for name in LAB}
-    core = {f"charlstm.{name}" for name in CORE}
-    assert {(m, t) for m, ts in imports().items() if m in core for t in ts if t in lab} == set()
+    lab = LAB | {m for m in imports() if m.startswith("charlstm.lab")}
+    assert {(m, t) for m, ts in imports().items() if m in CORE for t in ts if t in lab} == set()
 
 
 def test_the_named_core_and_lab_modules_exist():
     for name in CORE | LAB:
-        assert (ROOT / "charlstm" / f"{name}.py").exists(), name
+        assert (ROOT / Path(*name.split("."))).with_suffix(".py").exists(), name
+
+
+def test_every_module_of_the_lab_is_named_and_every_package_says_what_it_holds():
+    assert {m for m in imports() if m.startswith("charlstm.lab.")} == {m for m in LAB if m.startswith("charlstm.lab.")}
+    for path in files():
+        if path.name == "__init__.py":
+            assert ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))), path
 
 
 if __name__ == "__main__":

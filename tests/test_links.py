@@ -11,9 +11,9 @@ from urllib.parse import urlencode as encode
 
 import pytest
 
-from demo import links, share
-from demo.corpus_tab import PRESETS
-from demo.generate_tab import DEFAULTS
+from demo.tabs import links, share
+from demo.tabs.corpus_tab import PRESETS
+from demo.tabs.generate_tab import DEFAULTS
 from tests.helpers import ROOM_URL, watch_page
 
 SHAKESPEARE = next(label for label in PRESETS if "Shakespeare" in label)

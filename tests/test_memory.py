@@ -53,7 +53,7 @@ def test_idle_sessions_with_their_moments_stay_within_the_documented_cap():
     limits.MOMENTS_MEMORY_MB) — measured as the server's resident memory over several such sessions."""
     from charlstm.run import TRAINED_COPIES
     from charlstm.transfer import base_model
-    from demo import limits
+    from demo.server import limits
 
     weights_mb = sum(p.numel() for p in base_model().model.parameters()) * 4 / 2**20  # the app's runs start here
     cap = (TRAINED_COPIES + 1) * weights_mb + limits.MOMENTS_MEMORY_MB

@@ -8,9 +8,9 @@ import torch
 
 from charlstm.config import ModelConfig, TrainConfig
 from charlstm.evaluation import evaluate
+from charlstm.lab.moments import Timeline, pack, unpack
+from charlstm.lab.runs import changes, label, summarize
 from charlstm.model import CharLSTM
-from charlstm.moments import Timeline, pack, unpack
-from charlstm.runs import changes, label, summarize
 from charlstm.sampling import sample
 from charlstm.training import train
 from charlstm.vocab import Vocab

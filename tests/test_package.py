@@ -89,9 +89,14 @@ def test_the_wheel_holds_the_models_and_the_pages_files_and_installs(source, tmp
     (wheel,) = tmp_path.glob("charlstm-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in ("charlstm/assets/default-model.safetensors", "charlstm/assets/base-model.safetensors",
-                 "charlstm/assets/corpora/tinyshakespeare.txt", "charlstm_app/style.css", "charlstm_app/keys.html",
-                 "charlstm_app/text/learn.md", "charlstm-0.1.0.dist-info/licenses/LICENSE"):  # fmt: skip
+                 "charlstm/assets/corpora/tinyshakespeare.txt", "charlstm_app/static/style.css",
+                 "charlstm_app/static/keys.html", "charlstm_app/static/text/learn.md",
+                 "charlstm-0.1.0.dist-info/licenses/LICENSE"):  # fmt: skip
         assert name in names, name
+    # every module and page file of the library and the app, in their sub-packages too
+    for path in (p for package in ("charlstm", "demo") for p in (source / package).rglob("*") if p.is_file()):
+        name = path.relative_to(source).as_posix()
+        assert name.replace("demo/", "charlstm_app/", 1) in names, name
     assert not any(name.startswith("demo/") for name in names)
     python, charlstm = venv(tmp_path / "venv")
     run(python, "-m", "pip", "install", "--quiet", "--no-deps", str(wheel), cwd=tmp_path)

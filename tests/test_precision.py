@@ -6,8 +6,8 @@ import torch
 from charlstm.checkpoint import load, to_bytes
 from charlstm.cli import main
 from charlstm.config import BF16_RATE, ConfigError, ModelConfig, TrainConfig, auto_config
+from charlstm.machine.precision import PrecisionError, bf16_supported, resolve_precision
 from charlstm.model import CharLSTM
-from charlstm.precision import PrecisionError, bf16_supported, resolve_precision
 from charlstm.run import plan
 from charlstm.sampling import sample
 from charlstm.training import new_state, train

@@ -11,8 +11,8 @@ import torch
 from charlstm.checkpoint import load
 from charlstm.config import ModelConfig, TrainConfig
 from charlstm.data import make_corpus
+from charlstm.lab.reach import WARMUP, ReachError, closing_probability, half_life, memory_reach
 from charlstm.model import CharLSTM
-from charlstm.reach import WARMUP, ReachError, closing_probability, half_life, memory_reach
 from charlstm.training import train
 from tests.helpers import ROOT
 

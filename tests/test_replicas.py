@@ -27,7 +27,7 @@ import pytest
 from gradio_client import Client
 
 from bench.server import ROOT, ReplicaServer
-from demo import balancer
+from demo.replicas import balancer
 from tests.helpers import FINANCE, Visitor, wait_until
 from tests.test_hostile import refused
 from tests.test_limits import REFUSED, RUNNING, WAITING, job_state
@@ -79,7 +79,7 @@ def test_the_balancer_configuration_is_valid_haproxy(tmp_path):
 
 
 def test_a_visitor_whose_work_was_in_another_process_is_told_once():
-    from demo import boot, sessions
+    from demo.server import boot, sessions
 
     came_back, here, fresh = Visitor(), Visitor(), Visitor()
     came_back.headers = {"cookie": f"{boot.COOKIE}=0123456789abcdef"}  # served before by another boot

@@ -12,10 +12,11 @@ import gradio as gr
 import pytest
 
 from charlstm import cli
-from charlstm.report import loss_curve_svg
+from charlstm.lab.report import loss_curve_svg
 from charlstm.run import plan
-from demo import report, sessions, train_tab
-from demo.train_view import samples_text
+from demo.server import sessions
+from demo.tabs import report, train_tab
+from demo.tabs.train_view import samples_text
 from tests.helpers import FINANCE
 
 # The held-out end of the corpus carries markup, so escaping is tested where the report quotes the text.

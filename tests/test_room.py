@@ -227,7 +227,7 @@ def test_refusals_name_the_setting_and_never_leak(app_server, api_name, data, ma
 
 
 def _poisoned_models() -> dict[str, bytes]:
-    from demo.sessions import DEFAULT
+    from demo.server.sessions import DEFAULT
 
     model = copy.deepcopy(DEFAULT.model)
     state = new_state(model)

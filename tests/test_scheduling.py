@@ -1,4 +1,4 @@
-"""The app's order of work (demo.scheduling): the interpreter lock handed back quickly, so a generation beside
+"""The app's order of work (demo.server.scheduling): the interpreter lock handed back quickly, so a generation beside
 other threads' Python is not made to wait Python's 5 ms at each of its torch calls (``python -m
 bench.interference`` measures the effect: ×178 → ×5.4 beside a pure-Python loop)."""
 
@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from demo import app, scheduling
+from demo import app
+from demo.server import scheduling
 
 
 def test_the_app_hands_the_interpreter_back_within_its_switch_interval():

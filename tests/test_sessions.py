@@ -4,7 +4,8 @@ and however a training ends, the session counts as seen and the memory it used g
 import gradio as gr
 import pytest
 
-from demo import allocator, cells_view, sessions
+from demo.server import allocator, sessions
+from demo.tabs import cells_view
 
 
 def test_a_session_trains_one_thing_at_a_time_and_its_end_counts_as_activity(visitor):

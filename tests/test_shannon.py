@@ -1,4 +1,4 @@
-"""The Shannon game's scoring (charlstm.shannon): the bounds against hand-worked values, the model's ranks against
+"""The Shannon game's scoring (charlstm.lab.shannon): the bounds against hand-worked values, the model's ranks against
 a brute-force sort, and the game's rules (repeats, reveals, unknown characters, the end of the text)."""
 
 import math
@@ -7,8 +7,8 @@ import random
 import pytest
 import torch
 
+from charlstm.lab.shannon import REVEAL, Game, Prediction, bounds, passage, predictions
 from charlstm.sampling import prompt_ids
-from charlstm.shannon import REVEAL, Game, Prediction, bounds, passage, predictions
 from charlstm.vocab import UNKNOWN_ID
 
 

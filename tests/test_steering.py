@@ -9,8 +9,8 @@ import torch
 from charlstm import checkpoint
 from charlstm.cell import cell_step, layer_weights
 from charlstm.clamp import MAX_VALUE, Clamp, ClampError
+from charlstm.lab.steering import MATTERS, TRY_VALUES, bits_per_char, char_bits, compare_clamped, find_clamp
 from charlstm.sampling import char_probabilities, generate, prompt_ids, sample
-from charlstm.steering import MATTERS, TRY_VALUES, bits_per_char, char_bits, compare_clamped, find_clamp
 from tests.helpers import ROOT
 
 TEXT = "Paid 42.50 to the grocer; received 1,200 from the bank.\n"

@@ -8,9 +8,9 @@ import torch
 
 from charlstm import checkpoint
 from charlstm.config import ModelConfig
+from charlstm.lab.steering import char_bits
 from charlstm.model import CharLSTM
 from charlstm.sampling import Uniforms, sample
-from charlstm.steering import char_bits
 from charlstm.steppers import HALF_FROM, _has_fbgemm, stepper, weight_format, zero_state
 from tests.helpers import FINANCE, ROOT
 

@@ -5,7 +5,8 @@ import gradio as gr
 import pytest
 from playwright.sync_api import expect
 
-from demo import generate_tab, learn_tab, limits, runs_view, sessions, time_machine, train_tab
+from demo.server import limits, sessions
+from demo.tabs import generate_tab, learn_tab, runs_view, time_machine, train_tab
 from tests.helpers import FINANCE
 from tests.test_app_handlers import run_training
 
