@@ -46,9 +46,10 @@ TRAINED_COPIES = 4
 BASE_MAX_CHARS = 5_000_000  # beyond this, a text has enough to learn from on its own (and auto trains from scratch)
 ENGLISH_ASCII_SHARE = 0.99  # a Latin text with at least this share of plain ASCII letters starts from the English base
 # Which base other Latin-script text (German, French…) starts from: "multilingual" (where installed) or "base".
-# Measured with the half-trained multilingual base (assets/multilingual-model.md): it starts worse than the English
-# base on German and French but after 60 s ends better (2.25 against 2.30, 2.39 against 2.53 bits/char, 84–94%
-# real words against 26–90%), and about even on Spanish (1.95 against 1.91).
+# Measured with the shipped multilingual base (assets/multilingual-model.md; `python -m bench.own_texts --texts
+# world --init auto`, one run each): it starts worse than the English base on German and Spanish (2.81 against 2.65,
+# 2.17 against 2.05 bits/char) but after 60 s ends as well or better (German 2.21 against 2.23, French 2.36 against
+# 2.43, Spanish 1.94 against 1.93) and writes more real words (93/100/69% against 92/95/11%).
 LATIN_BASE = "multilingual"
 # The peak fine-tuning rate from the multilingual base on a text in another script than Latin: it read little of
 # each, and 1e-3 (the English sweep's) barely moves it in a minute. Greek, 20k characters, 60 s: 3.30–3.45 bits/char
