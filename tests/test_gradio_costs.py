@@ -9,6 +9,7 @@ import uuid
 import gradio as gr
 import httpx
 import pytest
+from gradio.blocks import Blocks
 from gradio.queueing import Queue
 from gradio.state_holder import SessionState, StateHolder
 
@@ -24,6 +25,7 @@ def lazy():
     yield
     SessionState.__init__ = gradio_costs._gradio_init  # Gradio's own again for the rest of the process
     SessionState.components = gradio_costs._gradio_components
+    Blocks.postprocess_data = gradio_costs._gradio_postprocess
 
 
 def gradios(blocks) -> SessionState:
@@ -44,6 +46,53 @@ def test_a_new_session_copies_nothing_and_a_deep_link_gets_what_gradio_gives(laz
     for s in (updated, theirs):
         s[key] = gr.Dropdown(choices=["a", "b"], value="a", label=block.label)
     assert list(updated.components) == list(theirs.components)
+
+
+def test_a_skipped_output_is_sent_as_gradio_sends_it_without_a_component_rebuilt(lazy, monkeypatch):
+    """A streamed step leaves most outputs as they were (``gr.skip()``): Gradio's answer is unchanged, with no
+    component built for them (a generation's streamed step: 5 ms of the event loop before, for five skips); the
+    outputs that change, updates of properties among them, go through Gradio's own handling."""
+    with gr.Blocks() as blocks:
+        text, html, button, state = gr.Textbox(), gr.HTML(), gr.Button(), gr.State()
+        number = gr.Number()
+        text.submit(lambda t: t, text, [text, html, button, state, number])
+        text.change(lambda t: t, text, html)
+    many, single = blocks.fns[0], blocks.fns[1]
+    built: list[str] = []
+    constructor = gr.Button.__init__
+
+    def counted(self, *args, **kwargs):
+        built.append("Button")
+        constructor(self, *args, **kwargs)
+
+    monkeypatch.setattr(gr.Button, "__init__", counted)
+
+    async def answers(predictions, fn=many):
+        theirs, ours = SessionState(blocks), SessionState(blocks)
+        expected = await gradio_costs._gradio_postprocess(blocks, fn, predictions, theirs)
+        built.clear()
+        got = await blocks.postprocess_data(fn, predictions, ours)
+        return expected, got, ours
+
+    import asyncio
+
+    streamed = ["text so far", gr.skip(), gr.skip(), gr.skip(), 3]
+    expected, got, ours = asyncio.run(answers(streamed))
+    assert got[0] == expected[0] == "text so far" and got[4] == expected[4] == 3
+    for i in (1, 2):  # the same "no change" (Gradio's HTML adds an empty props: nothing to apply)
+        assert got[i] == {"__type__": "update"} and {k: v for k, v in expected[i].items() if k != "props"} == got[i]
+    assert got[3] is expected[3] is None  # a gr.State's skip: Gradio's own (a state sends nothing)
+    assert built == [] and not {html._id, button._id} & set(ours.config_values)  # no button built, nothing copied
+    # a change of a property is Gradio's own work, and so is a skip of a gr.State
+    expected, got, _ = asyncio.run(answers(["t", gr.skip(), gr.update(interactive=False), gr.skip(), 1]))
+    assert got[2] == expected[2] == {"__type__": "update", "interactive": False} and built == ["Button"]
+    assert got[1] == {"__type__": "update"} and [got[0], *got[3:]] == [expected[0], *expected[3:]]
+    assert asyncio.run(answers(gr.skip()))[1] == [{"__type__": "update"}] * 3 + [None, {"__type__": "update"}]
+    expected, got, _ = asyncio.run(answers(gr.skip(), single))  # one output, skipped
+    assert got == [{"__type__": "update"}] and {k: v for k, v in expected[0].items() if k != "props"} == got[0]
+    expected, got, _ = asyncio.run(answers("<b>drawn</b>", single))  # one output, a value
+    assert got == expected
+    assert gradio_costs._is_skip({"__type__": "update"}) and not gradio_costs._is_skip(["a"])
 
 
 def test_the_state_of_sessions_gone_is_dropped_and_the_others_kept():

@@ -13,6 +13,15 @@ session wiper, a join with a new session hash again and again, made every other 
 Gradio drops a ``SessionState`` only when ``state_session_capacity`` newer ones push it out, so the memory of every
 visitor who has left stays held (about 74 MB at the app's 200).
 
+**Per output left as it was.** An event that streams (a generation, a training's progress) changes one or two of
+its outputs at each yield and leaves the others as they are with ``gr.skip()``. Gradio treats a skip as an update
+with no property changed, and still builds a new component for it (its constructor inspects every argument), puts it
+in the session's state and remakes the configuration of both: 1 ms of the interpreter per skipped output, 5 ms per
+streamed step of a generation, on the event loop, where every visitor's request waits. Profiling the room under
+issue 19's hostile clients (``py-spy --gil``), Gradio's handling of updates held the interpreter a quarter of the
+time. :func:`install` sends a skip on as it is, which is what Gradio's rebuild ends in: the component and its
+configuration stay the same.
+
 :func:`install` makes the copies lazy: built when a deep link first asks for them, never for a join. :func:`prune`
 drops the state of sessions nobody will come back for (the sweeper's rules, :mod:`demo.server.sessions`), and the
 results of their events nobody came to read (Gradio keeps those of 2,000 sessions). Both read
@@ -28,10 +37,14 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
+from gradio.blocks import Blocks
+from gradio.components import _Keywords
 from gradio.state_holder import SessionState
 
 _gradio_init = SessionState.__init__
 _gradio_components = SessionState.components
+_gradio_postprocess = Blocks.postprocess_data
+SKIP = {"__type__": "update"}  # gr.skip(): an update that changes nothing
 
 
 def _lazy_init(self: SessionState, blocks: Any) -> None:
@@ -53,6 +66,32 @@ def _lazy_components(self: SessionState) -> Iterator[dict]:
     yield from _gradio_components.fget(self)  # type: ignore[attr-defined]
 
 
+async def _postprocess_data(self: Blocks, block_fn: Any, predictions: Any, state: Any) -> list[Any]:
+    # Gradio's own, but for the outputs left as they were: skipped without a component rebuilt for each
+    outputs = block_fn.outputs
+    if block_fn.batch or block_fn.is_validator_function:
+        return await _gradio_postprocess(self, block_fn, predictions, state)
+    if len(outputs) == 1:
+        predictions = [predictions]  # (Gradio's own wrapping of a single output, done here first)
+    elif _is_skip(predictions):
+        predictions = [SKIP] * len(outputs)  # one skip for every output (Gradio's convenience)
+    if not isinstance(predictions, (list, tuple)) or len(predictions) != len(outputs):
+        return await _gradio_postprocess(self, block_fn, predictions if len(outputs) > 1 else predictions[0], state)
+    skipped = [i for i, p in enumerate(predictions) if _is_skip(p) and not outputs[i].stateful]
+    if not skipped:
+        return await _gradio_postprocess(self, block_fn, predictions if len(outputs) > 1 else predictions[0], state)
+    # Gradio leaves an output it is told has finished iterating alone (None); each is a skip again after
+    rest = [_Keywords.FINISHED_ITERATING if i in skipped else p for i, p in enumerate(predictions)]
+    output = await _gradio_postprocess(self, block_fn, rest if len(outputs) > 1 else rest[0], state)
+    for i in skipped:
+        output[i] = dict(SKIP)
+    return output
+
+
+def _is_skip(value: Any) -> bool:
+    return isinstance(value, dict) and value == SKIP  # (a table's == would compare element by element)
+
+
 def quiet_analytics(blocks: Any) -> None:
     """No monitoring summary after each event, and no record of past events kept for it (``blocks`` queued, and
     launched with ``enable_monitoring=False``: the dashboard is what reads them)."""
@@ -62,9 +101,11 @@ def quiet_analytics(blocks: Any) -> None:
 
 
 def install() -> None:
-    """Make every ``SessionState`` built from now on lazy about its copies (idempotent)."""
+    """Make every ``SessionState`` built from now on lazy about its copies, and every skipped output cheap
+    (idempotent)."""
     SessionState.__init__ = _lazy_init  # type: ignore[method-assign]
     SessionState.components = property(_lazy_components)  # type: ignore[method-assign,assignment]
+    Blocks.postprocess_data = _postprocess_data  # type: ignore[method-assign]
 
 
 def prune(blocks: Any, keep: set[str], unused_seconds: float) -> int:

@@ -2,6 +2,11 @@
 character) before trainings and text analyses, which pause between their updates while it runs. On a 2-core
 machine a visitor waiting for text is then not kept waiting by other visitors' trainings.
 
+And between those pauses the operating system gives a waiting generation the core first: every training's updates
+run on threads of a lower scheduling priority (:func:`in_background`, nice :data:`BACKGROUND_NICE`). An update
+already under way when a generation starts does not pause, and with two trainings on two cores a generation's
+thread, woken at each of its thousands of small torch calls, would otherwise wait its turn behind them each time.
+
 And every thread gets the interpreter back quickly (:func:`share_the_interpreter`): a generation gives up Python's
 interpreter lock at each of its small torch calls and must take it back, and while any other thread runs Python
 (a request being parsed, a handler, a training's bookkeeping) Python makes it wait its switch interval for it, 5 ms
@@ -12,10 +17,14 @@ loop took ×218 its time alone at 5 ms, ×7 at 0.1 ms.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import TypeVar
 
 import gradio as gr
 
@@ -25,6 +34,7 @@ _interactive = threading.Condition()
 _interactive_count = 0
 INTERACTIVE_WAIT = 1.0  # the longest a training pauses for interactive work at one time
 SWITCH_SECONDS = 0.0001  # Python's switch interval in the app (its default: 0.005)
+BACKGROUND_NICE = 10  # a training's threads, above the app's: the scheduler gives the app's ~9× their share of a core
 ANALYSIS = {"concurrency_id": "analysis", "concurrency_limit": limits.CONCURRENT_ANALYSES}  # event settings
 
 
@@ -55,6 +65,37 @@ def yield_to_interactive(stop: threading.Event | None = None) -> None:
     with _interactive:
         while _interactive_count and not (stop and stop.is_set()) and time.monotonic() < deadline:
             _interactive.wait(0.05)
+
+
+T = TypeVar("T")
+_END = object()
+
+
+def in_background(items: Iterator[T]) -> Iterator[T]:
+    """``items`` (a training's progress), each produced on a thread of lower scheduling priority (Linux; elsewhere
+    at the usual priority); closing this closes ``items``."""
+    try:
+        while (item := _background().submit(next, items, _END).result()) is not _END:
+            yield item  # type: ignore[misc]
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
+@cache
+def _background() -> ThreadPoolExecutor:
+    # one thread per training the room runs at once, and spares for the cell race and Continue
+    workers = limits.CONCURRENT_TRAININGS + 2
+    return ThreadPoolExecutor(workers, thread_name_prefix="background", initializer=_lower_priority)
+
+
+def _lower_priority() -> None:
+    try:  # a thread's own nice value (Linux: a thread is a task), above the process's; raising it needs no privilege
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + BACKGROUND_NICE))
+    except (AttributeError, OSError):  # another system: trainings still pause for generations between updates
+        pass
 
 
 def begin_analysis(request: gr.Request | None) -> None:

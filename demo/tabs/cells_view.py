@@ -59,7 +59,7 @@ def race_cells(text: str, seconds: float, request: gr.Request):
     with sessions.training(session):  # refuses a second run; at the end, counts as activity, returns memory
         try:
             presence.require_reader(sessions.key_of(request), "this race")
-            for cell, item in race(text, seconds):
+            for cell, item in scheduling.in_background(race(text, seconds)):
                 if isinstance(item, Entry):
                     entries.append(item)
                     continue

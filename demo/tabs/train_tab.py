@@ -126,7 +126,7 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
                 gr.update(interactive=False),
             )
             notes |= {f"note{i}": note for i, note in enumerate(run.notes)}
-            with closing(run.train(corpus, config)) as progress:
+            with closing(scheduling.in_background(run.train(corpus, config))) as progress:
                 for p in progress:
                     last = p
                     newest = record(session, p, notes, config.keep_best)
