@@ -9,8 +9,9 @@ generation alone in the same process (the machine is shared and noisy):
 - ``/corpus_stats`` of a million distinct characters (issue 19's "huge replies" visitor);
 - ``/corpus_stats`` of two million characters of English (the corpus cap);
 - a loop of pure Python (what any request's parsing, any handler's bookkeeping is), at Python's default switch
-  interval (5 ms) and at the app's (``demo.server.scheduling.SWITCH_SECONDS``): a generation gives the
-  interpreter lock up at each torch call and waits up to that long to take it back.
+  interval (5 ms), at the app's (``demo.server.scheduling.SWITCH_SECONDS``) and at the app's while a generation
+  runs (``INTERACTIVE_SWITCH_SECONDS``): a generation gives the interpreter lock up at each torch call and waits
+  up to that long to take it back.
 
 Each row runs at the app's switch interval unless it says Python's default.
 
@@ -91,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
         ("corpus_stats, 2,000,000 characters of English", lambda: corpus_tab.corpus_stats(english), None),
         ("pure Python", _python, None),
+        (
+            "pure Python, the app's switch interval while a generation runs",
+            _python,
+            scheduling.INTERACTIVE_SWITCH_SECONDS,
+        ),
         ("pure Python, Python's default switch interval", _python, 0.005),
     ):
         sys.setswitchinterval(interval or scheduling.SWITCH_SECONDS)

@@ -12,7 +12,8 @@ from demo import app
 from demo.server import scheduling
 
 
-def test_the_app_hands_the_interpreter_back_within_its_switch_interval():
+def test_the_app_hands_the_interpreter_back_within_its_switch_interval(monkeypatch):
+    monkeypatch.setattr(scheduling, "_switch_outside", scheduling._switch_outside)  # as it was, after the test
     before = sys.getswitchinterval()
     try:
         scheduling.share_the_interpreter()
@@ -66,3 +67,18 @@ def test_a_trainings_updates_run_at_a_lower_priority_and_closing_it_closes_them(
     with pytest.raises(ValueError, match="too short"):
         list(scheduling.in_background(failing()))
     assert list(scheduling.in_background(iter([]))) == []
+
+
+def test_while_interactive_work_runs_the_interpreter_is_handed_back_sooner_still(monkeypatch):
+    monkeypatch.setattr(scheduling, "_switch_outside", scheduling._switch_outside)  # as it was, after the test
+    before = sys.getswitchinterval()
+    try:
+        scheduling.share_the_interpreter()
+        with scheduling.interactive():
+            assert sys.getswitchinterval() == pytest.approx(scheduling.INTERACTIVE_SWITCH_SECONDS)
+            with scheduling.interactive():  # two generations at once: the last one out sets it back
+                pass
+            assert sys.getswitchinterval() == pytest.approx(scheduling.INTERACTIVE_SWITCH_SECONDS)
+        assert sys.getswitchinterval() == pytest.approx(scheduling.SWITCH_SECONDS)
+    finally:
+        sys.setswitchinterval(before)

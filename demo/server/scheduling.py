@@ -32,8 +32,10 @@ from . import limits, presence, sessions
 
 _interactive = threading.Condition()
 _interactive_count = 0
+_switch_outside = sys.getswitchinterval()  # the interval when no interactive work runs (the app's, once launched)
 INTERACTIVE_WAIT = 1.0  # the longest a training pauses for interactive work at one time
 SWITCH_SECONDS = 0.0001  # Python's switch interval in the app (its default: 0.005)
+INTERACTIVE_SWITCH_SECONDS = 0.00001  # ... while interactive work runs: it takes the lock back sooner still
 BACKGROUND_NICE = 10  # a training's threads, above the app's: the scheduler gives the app's ~9× their share of a core
 ANALYSIS = {"concurrency_id": "analysis", "concurrency_limit": limits.CONCURRENT_ANALYSES}  # event settings
 
@@ -41,20 +43,29 @@ ANALYSIS = {"concurrency_id": "analysis", "concurrency_limit": limits.CONCURRENT
 def share_the_interpreter() -> None:
     """Set the app's switch interval: a thread that waits for the interpreter lock gets it after at most
     :data:`SWITCH_SECONDS` (see the module's docstring). Two pure-Python threads lose no measurable throughput."""
+    global _switch_outside
+    _switch_outside = SWITCH_SECONDS
     sys.setswitchinterval(SWITCH_SECONDS)
 
 
 @contextlib.contextmanager
 def interactive() -> Iterator[None]:
-    """Mark quick, interactive work (a generation): trainings pause between their updates until it is done."""
+    """Mark quick, interactive work (a generation): trainings pause between their updates until it is done, and
+    the switch interval is :data:`INTERACTIVE_SWITCH_SECONDS` meanwhile (``python -m bench.interference``: a
+    generation beside a pure-Python loop ×4 its time alone instead of ×7; the loop loses a quarter of its speed
+    while it runs)."""
     global _interactive_count
     with _interactive:
         _interactive_count += 1
+        if _interactive_count == 1:
+            sys.setswitchinterval(min(_switch_outside, INTERACTIVE_SWITCH_SECONDS))
     try:
         yield
     finally:
         with _interactive:
             _interactive_count -= 1
+            if not _interactive_count:
+                sys.setswitchinterval(_switch_outside)  # (not the value read back: Python rounds it down)
             _interactive.notify_all()
 
 
