@@ -162,7 +162,7 @@ def test_a_plan_for_another_cell_starts_from_scratch_or_is_refused():
 
 def test_a_run_label_names_a_change_of_cell():
     from charlstm.config import TrainConfig
-    from charlstm.lab.runs import label, summarize
+    from charlstm.lab.run_changes import label, summarize
 
     lstm = summarize("scratch", ModelConfig(), TrainConfig(), "some text")
     gru = summarize("scratch", ModelConfig(cell="gru"), TrainConfig(), "some text")

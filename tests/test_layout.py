@@ -30,8 +30,8 @@ CORE = {
 }
 # The lab's experiments (each a module of charlstm/lab/), and `run`, the run the app and the CLI hold, built on both.
 LAB = {
-    *(f"charlstm.lab.{name}" for name in ("explain", "reach", "shannon", "moments", "steering", "race")),
-    *(f"charlstm.lab.{name}" for name in ("memorisation", "runs", "report")),
+    *(f"charlstm.lab.{name}" for name in ("explain", "reach", "guess", "time_machine", "steering", "race")),
+    *(f"charlstm.lab.{name}" for name in ("copying", "run_changes", "report")),
     "charlstm.run",
 }
 

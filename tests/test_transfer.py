@@ -8,7 +8,7 @@ import torch
 from charlstm.checkpoint import load
 from charlstm.config import ConfigError, ModelConfig, TrainConfig
 from charlstm.evaluation import evaluate
-from charlstm.lab.memorisation import MIN_COPY, CopyIndex
+from charlstm.lab.copying import MIN_COPY, CopyIndex
 from charlstm.model import CharLSTM
 from charlstm.paths import MULTILINGUAL_MODEL_PATH
 from charlstm.run import Run, plan

@@ -1,4 +1,4 @@
-"""Memorisation made visible: which parts of a generated text are copied verbatim from the training text.
+"""Copying made visible: which parts of a generated text are copied verbatim from the training text.
 
 A model that has memorised a small text writes long passages of it back word for word. Every run of at least
 :data:`MIN_COPY` characters that also occurs in the training text is marked. The training text is indexed by

@@ -1,4 +1,4 @@
-"""The Shannon game (Shannon 1951, "Prediction and Entropy of Printed English"): a text is revealed one character
+"""The Guess game, Shannon's (1951, "Prediction and Entropy of Printed English"): a text is revealed one character
 at a time and a guesser names the next character until right; the number of guesses each character took, pooled
 over a text, bounds the entropy of the text *as that guesser knows it*. Here a person plays beside the model:
 the model's guess count for a character is its rank in the model's distribution (1 = its top guess), read off

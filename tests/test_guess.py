@@ -1,4 +1,4 @@
-"""The Shannon game's scoring (charlstm.lab.shannon): the bounds against hand-worked values, the model's ranks against
+"""The Shannon game's scoring (charlstm.lab.guess): the bounds against hand-worked values, the model's ranks against
 a brute-force sort, and the game's rules (repeats, reveals, unknown characters, the end of the text)."""
 
 import math
@@ -7,7 +7,7 @@ import random
 import pytest
 import torch
 
-from charlstm.lab.shannon import REVEAL, Game, Prediction, bounds, passage, predictions
+from charlstm.lab.guess import REVEAL, Game, Prediction, bounds, passage, predictions
 from charlstm.sampling import prompt_ids
 from charlstm.vocab import UNKNOWN_ID
 
