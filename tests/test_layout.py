@@ -28,10 +28,13 @@ CORE = {
     "charlstm.machine.device",
     "charlstm.machine.distributed",
 }
+# The lab's old module names, kept as aliases of the new ones (each file makes its name that very module).
+ALIASES = {"shannon": "guess", "moments": "time_machine", "memorisation": "copying", "runs": "run_changes"}
 # The lab's experiments (each a module of charlstm/lab/), and `run`, the run the app and the CLI hold, built on both.
 LAB = {
     *(f"charlstm.lab.{name}" for name in ("explain", "reach", "guess", "time_machine", "steering", "race")),
     *(f"charlstm.lab.{name}" for name in ("copying", "run_changes", "report")),
+    *(f"charlstm.lab.{name}" for name in ALIASES),
     "charlstm.run",
 }
 
