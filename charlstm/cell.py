@@ -58,7 +58,7 @@ PARTS = {
 TRACES = {"lstm": Trace, "gru": GRUTrace, "rnn": RNNTrace}
 
 
-def cell_step(
+def lstm_step(
     x: torch.Tensor, h: torch.Tensor, c: torch.Tensor, weights: tuple[torch.Tensor, ...]
 ) -> tuple[torch.Tensor, ...]:
     """One LSTM step for one layer; returns (f, i, g, o, c, h). ``weights`` are ``nn.LSTM``'s for that layer."""
@@ -97,9 +97,12 @@ def rnn_step(x: torch.Tensor, h: torch.Tensor, weights: tuple[torch.Tensor, ...]
     return (torch.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh),)  # no gate: the whole state is rewritten
 
 
+cell_step = lstm_step  # old name, kept as an alias (the LSTM's step, named as gru_step and rnn_step are)
+
+
 # Each cell's step with one signature: (x, h, c, weights) -> the parts of PARTS[cell]; only the LSTM reads c.
 STEPS = {
-    "lstm": cell_step,
+    "lstm": lstm_step,
     "gru": lambda x, h, c, weights: gru_step(x, h, weights),
     "rnn": lambda x, h, c, weights: rnn_step(x, h, weights),
 }

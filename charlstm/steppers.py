@@ -1,7 +1,7 @@
 """Fast one-character steps, one per cell: what :mod:`charlstm.sampling` generates with and
 :mod:`charlstm.lab.steering` scores with.
 
-Each is the readable equation of :mod:`charlstm.cell` (``cell_step``, ``gru_step``, ``rnn_step``) arranged for
+Each is the readable equation of :mod:`charlstm.cell` (``lstm_step``, ``gru_step``, ``rnn_step``) arranged for
 batch 1, where per-call overhead dominates: the matrix-vector products in torch (its threads are the ones training
 uses; NumPy's BLAS threads would spin beside them and slow training by a third), the element-wise work in NumPy
 (several times cheaper per call than torch for vectors this small), and the embedding folded into the first
@@ -71,7 +71,7 @@ def zero_state(model: CharLSTM) -> tuple[list[np.ndarray], list[np.ndarray]]:
 
 
 def lstm_step(model: CharLSTM, clamp: Clamp | None = None, precision: str = "auto") -> Stepper:
-    """:func:`charlstm.cell.cell_step` at batch 1. The gate rows are reordered (input, forget, output, candidate)
+    """:func:`charlstm.cell.lstm_step` at batch 1. The gate rows are reordered (input, forget, output, candidate)
     and the sigmoid rows halved, so one ``tanh`` computes every gate: sigmoid(x) = (1 + tanh(x/2)) / 2."""
     recurrent, L, H = model.recurrent, model.config.num_layers, model.config.hidden_size
     order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])

@@ -32,3 +32,9 @@ def test_from_an_old_lab_module_name_import_works():
         run_changes.summarize,
         guess.Game,
     )
+
+
+def test_cell_step_is_the_lstm_step():
+    from charlstm.cell import STEPS, cell_step, lstm_step
+
+    assert cell_step is lstm_step is STEPS["lstm"]
