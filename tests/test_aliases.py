@@ -4,8 +4,12 @@ unchanged. Each alias is the new thing itself, not a copy that could drift."""
 import importlib
 
 import pytest
+import torch
 
+from charlstm.clamp import Clamp
 from charlstm.lab import copying, guess, run_changes, time_machine
+from charlstm.lab.steering import compare_clamped
+from charlstm.sampling import MAX_PROMPT, MAX_SEED_TEXT, generate, prime, prompt_ids, sample, seed_ids
 
 
 @pytest.mark.parametrize(
@@ -38,3 +42,23 @@ def test_cell_step_is_the_lstm_step():
     from charlstm.cell import STEPS, cell_step, lstm_step
 
     assert cell_step is lstm_step is STEPS["lstm"]
+
+
+def test_prompt_is_the_old_name_of_seed_text(small_model, corpus):
+    assert (prompt_ids, MAX_PROMPT) == (seed_ids, MAX_SEED_TEXT)
+    vocab = corpus.vocab
+    with pytest.warns(DeprecationWarning, match="prompt= is the old name of seed_text="):
+        old = sample(small_model, vocab, prompt="Paid ", length=30)
+    assert old == sample(small_model, vocab, seed_text="Paid ", length=30) == sample(small_model, vocab, "Paid ", 30)
+    with pytest.warns(DeprecationWarning):
+        assert "".join(s.char for s in generate(small_model, vocab, prompt="Paid ", length=30)) == old
+    with pytest.warns(DeprecationWarning):
+        logits, _ = prime(small_model, vocab, prompt="Paid ")
+    assert torch.equal(logits, prime(small_model, vocab, "Paid ")[0])
+    clamp = Clamp("hidden", 0, 0, 0.0)
+    with pytest.warns(DeprecationWarning):
+        result = compare_clamped(small_model, vocab, clamp, prompt="x", length=5, temperature=1.0, top_k=0,
+                                 top_p=1.0, seed=0, reference_text="abc")  # fmt: skip
+    assert result == compare_clamped(small_model, vocab, clamp, "x", 5, 1.0, 0, 1.0, 0, "abc")
+    with pytest.raises(TypeError, match="both seed_text= and its old name prompt="):
+        sample(small_model, vocab, seed_text="a", prompt="b", length=3)

@@ -14,7 +14,7 @@ from charlstm.lab.explain import activations, cell_view, find_units
 from charlstm.lab.steering import char_bits
 from charlstm.model import CharLSTM
 from charlstm.run import plan
-from charlstm.sampling import char_probabilities, prompt_ids, sample
+from charlstm.sampling import char_probabilities, sample, seed_ids
 from charlstm.training import new_state, train
 from charlstm.transfer import BASE_MODEL_PATH
 from tests.helpers import FINANCE, quick_config
@@ -102,7 +102,7 @@ def test_a_hidden_clamp_works_and_a_cell_clamp_is_refused(cell, corpus):
     clamped = char_bits(model, corpus.vocab, TEXT, clamp)
     assert abs(normal - clamped).max() > 1e-3  # the unit held changes the predictions
     # the clamp by hand, with the fused module one character at a time: layer 1's unit 3 held after every step
-    ids = prompt_ids(corpus.vocab, TEXT, torch.device("cpu"))[0]
+    ids = seed_ids(corpus.vocab, TEXT, torch.device("cpu"))[0]
     with torch.no_grad():
         x, h, bits = model.embed(ids[None, :-1]), None, []
         for t in range(x.shape[1]):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from charlstm.lab.guess import REVEAL, Game, Prediction, bounds, passage, predictions
-from charlstm.sampling import prompt_ids
+from charlstm.sampling import seed_ids
 from charlstm.vocab import UNKNOWN_ID
 
 
@@ -55,7 +55,7 @@ def brute_force_ranks(model, vocab, text):
     ranks, probs = [], []
     for i, ch in enumerate(text):
         with torch.no_grad():
-            logits, _ = model(prompt_ids(vocab, text[:i], model.device))
+            logits, _ = model(seed_ids(vocab, text[:i], model.device))
         p = torch.softmax(logits[0, -1], -1).tolist()
         true = int(vocab.encode(ch)[0])
         order = sorted((j for j in range(len(p)) if j != UNKNOWN_ID), key=lambda j: (-p[j], j))

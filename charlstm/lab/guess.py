@@ -22,10 +22,10 @@ import torch
 
 from ..data import val_size
 from ..model import CharLSTM
-from ..sampling import MAX_PROMPT, prompt_ids
+from ..sampling import MAX_SEED_TEXT, seed_ids
 from ..vocab import UNKNOWN_ID, Vocab
 
-MAX_CHARS = MAX_PROMPT  # longest text ranked at once (prompt_ids keeps no more)
+MAX_CHARS = MAX_SEED_TEXT  # longest text ranked at once (seed_ids keeps no more)
 TOP = 5  # the model's guesses kept per character, for the page to show
 REVEAL = ""  # the move that gives up on a character, in :attr:`Game.moves`
 
@@ -48,7 +48,7 @@ def predictions(model: CharLSTM, vocab: Vocab, text: str, top: int = TOP) -> lis
         raise ValueError(f"the text has {len(text):,} characters; at most {MAX_CHARS:,} are ranked at once")
     if not text:
         return []
-    ids = prompt_ids(vocab, text, model.device)[0]  # (T + 1,): the start character first
+    ids = seed_ids(vocab, text, model.device)[0]  # (T + 1,): the start character first
     logits, _ = model(ids[None, :-1])  # (1, T, V)
     probs = torch.softmax(logits[0].float(), -1).cpu()  # (T, V)
     target = ids[1:].cpu()  # (T,)
