@@ -170,8 +170,8 @@ def train_once(
     wall_s = time.perf_counter() - started
     index = CopyIndex(run.train_ids)
     training_words = set(words(training_part(text)))
-    row: dict = {"init": the_plan.init, "evaluations": evaluations, "steps": run.state.step, "wall_s": wall_s}
-    for name, model, moment in (("latest", run.model, run.state.elapsed), ("best", best_model, best_s)):
+    row: dict = {"init": the_plan.init, "evaluations": evaluations, "steps": run.train_state.step, "wall_s": wall_s}
+    for name, model, moment in (("latest", run.model, run.train_state.elapsed), ("best", best_model, best_s)):
         scored = score(model, run.vocab, index, training_words, known)
         val = evaluate(model, corpus.val, unknown_cost=corpus.unknown_cost).bpc  # the whole held-out end
         row[name] = {

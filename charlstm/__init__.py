@@ -24,7 +24,7 @@ from .lab.steering import Comparison, compare_clamped
 from .model import CharLSTM
 from .run import Plan, Run, plan
 from .sampling import SamplingError, Step, char_probabilities, generate, sample
-from .training import Progress, TrainState, new_state, train
+from .training import Progress, TrainState, new_state, new_train_state, train
 from .transfer import base_model, grow_vocab
 from .vocab import Vocab
 
@@ -67,6 +67,7 @@ __all__ = [
     "make_corpus",
     "memory_reach",
     "new_state",
+    "new_train_state",
     "plan",
     "read_text",
     "sample",

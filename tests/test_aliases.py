@@ -62,3 +62,27 @@ def test_prompt_is_the_old_name_of_seed_text(small_model, corpus):
     assert result == compare_clamped(small_model, vocab, clamp, "x", 5, 1.0, 0, 1.0, 0, "abc")
     with pytest.raises(TypeError, match="both seed_text= and its old name prompt="):
         sample(small_model, vocab, seed_text="a", prompt="b", length=3)
+
+
+def test_state_is_the_old_name_of_train_state(small_model, corpus, tmp_path):
+    from charlstm.checkpoint import load, save, to_bytes
+    from charlstm.run import Run
+    from charlstm.training import new_state, new_train_state, train
+    from tests.helpers import quick_config
+
+    assert new_state is new_train_state
+    train_state = new_train_state(small_model)
+    with pytest.warns(DeprecationWarning, match="state= is the old name of train_state="):
+        records = list(train(small_model, corpus, quick_config(steps=3), state=train_state))
+    assert records[-1].step == train_state.step == 3  # the keyword reached train: its optimiser stepped
+    with pytest.warns(DeprecationWarning):
+        data = to_bytes(small_model, corpus.vocab, state=train_state)
+    loaded = load(data)
+    assert loaded.state is loaded.train_state and loaded.state.step == 3
+    with pytest.warns(DeprecationWarning):
+        save(tmp_path / "m.safetensors", small_model, corpus.vocab, state=train_state)
+    assert load(tmp_path / "m.safetensors").train_state.step == 3
+    run = Run(small_model, corpus.vocab, train_state)
+    assert run.state is run.train_state
+    run.state = fresh = new_train_state(small_model)  # the old name sets it too
+    assert run.train_state is fresh

@@ -15,7 +15,7 @@ from charlstm.lab.steering import char_bits
 from charlstm.model import CharLSTM
 from charlstm.run import plan
 from charlstm.sampling import char_probabilities, sample, seed_ids
-from charlstm.training import new_state, train
+from charlstm.training import new_train_state, train
 from charlstm.transfer import BASE_MODEL_PATH
 from tests.helpers import FINANCE, quick_config
 
@@ -116,13 +116,13 @@ def test_a_hidden_clamp_works_and_a_cell_clamp_is_refused(cell, corpus):
 def test_every_cell_trains_saves_loads_and_samples_reproducibly(cell, corpus, tmp_path):
     torch.manual_seed(0)
     model = CharLSTM(ModelConfig(embedding_size=16, hidden_size=32, num_layers=2, cell=cell), corpus.vocab.size)
-    state = new_state(model)
-    records = list(train(model, corpus, quick_config(steps=12), state))
+    train_state = new_train_state(model)
+    records = list(train(model, corpus, quick_config(steps=12), train_state))
     assert records[-1].step == 12 and all(math.isfinite(r.val_loss) for r in records if r.val_loss is not None)
     assert records[0].val_loss > records[-1].val_loss
-    path = save(tmp_path / f"{cell}.safetensors", model, corpus.vocab, quick_config(steps=12), state)
+    path = save(tmp_path / f"{cell}.safetensors", model, corpus.vocab, quick_config(steps=12), train_state)
     loaded = load(path)
-    assert loaded.model_config.cell == cell and loaded.state.step == 12
+    assert loaded.model_config.cell == cell and loaded.train_state.step == 12
     ids = torch.randint(0, corpus.vocab.size, (2, 20))
     with torch.no_grad():
         assert torch.equal(model(ids)[0], loaded.model(ids)[0])

@@ -96,7 +96,7 @@ def test_a_run_starts_from_a_file_grows_to_the_text_trains_saves_and_resumes(tmp
     assert records[-1].step == 30
     out = run.save(tmp_path / "run.safetensors")
     resumed = Run.resume(out)
-    assert resumed.init == "start.safetensors" and resumed.state.step == 30 and resumed.vocab == run.vocab
+    assert resumed.init == "start.safetensors" and resumed.train_state.step == 30 and resumed.vocab == run.vocab
     assert load(out).init == "start.safetensors"
     more = list(resumed.train(resumed.corpus(GERMAN + RUSSIAN), TrainConfig(steps=5, seconds=None, batch_size=4)))
     assert more[-1].step == 35
