@@ -47,6 +47,7 @@ class Step:
 
 def check_settings(length: int, temperature: float, top_k: int, top_p: float) -> None:
     """Raise :class:`SamplingError` for any setting outside its range."""
+    # bool is a subclass of int in Python: True must not pass as a length of 1
     if isinstance(length, bool) or not isinstance(length, int) or not 0 <= length <= MAX_LENGTH:
         raise SamplingError(f"length must be a whole number from 0 to {MAX_LENGTH:,}, not {length!r}")
     if not isinstance(temperature, (int, float)) or not math.isfinite(temperature) or not 0 <= temperature <= 10:
@@ -94,7 +95,9 @@ def generate(
         clamp.check(model)
     if length == 0:
         return
+    # the caller's random numbers, or the default seed's: never the global generator other callers share
     generator = generator or torch.Generator().manual_seed(DEFAULTS.seed)
+    # dropout off while writing, and the mode put back after (the model may be between training steps)
     was_training = model.training
     model.eval()
     try:
@@ -136,6 +139,7 @@ MAX_PROMPT = MAX_SEED_TEXT
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
+    # probabilities from scores: exponentiate (all positive), then divide by the total (they sum to 1)
     e = np.exp(logits - logits[logits.argmax()])  # the largest becomes exp(0) = 1: no overflow, never all zero
     return e / e.sum()
 
@@ -153,6 +157,7 @@ class Uniforms:
         self.block: list[float] = []
 
     def __call__(self) -> float:
+        # the block is used up: draw the next one (the first call always lands here)
         if self.next == len(self.block):
             # the next block; at the end of the text, only as many as may still be needed
             n = max(1, min(self.BLOCK, self.left))
@@ -170,6 +175,7 @@ def _pick(
     The temperature divides the logits (log-space), never powers the probabilities: ``probs ** (1 / T)``
     underflows to zero for every character at low temperatures, and the draw then degenerates.
     """
+    # float64: at low temperatures float32 logits / T overflow long before float64's do
     logits = logits.astype(np.float64)
     logits[UNKNOWN_ID] = -np.inf  # never write the placeholder for unseen characters
     if temperature == 0:
@@ -205,6 +211,7 @@ def _pick(
 def char_probabilities(model: CharLSTM, vocab: Vocab, text: str) -> torch.Tensor:
     """The model's probability of each character of ``text`` given the ones before it (the first after START)."""
     ids = seed_ids(vocab, text[:MAX_SEED_TEXT], model.device)[0]  # (T + 1,)
+    # one pass over the text: the logits at position t score the character at t + 1
     logits, _ = model(ids[None, :-1])  # (1, T, V)
     return torch.softmax(logits[0], -1).gather(1, ids[1:, None])[:, 0].cpu()  # (T,)
 

@@ -145,6 +145,7 @@ def train(
     def record(kind: str, **extra) -> Progress:
         """A progress record of where the run stands now; the training loss's mean starts afresh after it."""
         nonlocal last_report
+        # the mean training loss since the last record: one step's loss is too noisy to plot
         mean = losses.take()
         last_report = time.perf_counter()
         chars_per_s = steps * chars_per_step / train_time if train_time > 0 else 0.0
@@ -157,6 +158,7 @@ def train(
         loss on one batch (the first record has no steps to average over yet, and its plot needs both curves)."""
         nonlocal since_eval, eval_cost
         since_eval, started = 0.0, time.perf_counter()
+        # validation: the loss on text the model never trained on, the number that says whether it generalises
         val_loss, text = _validate(model, corpus) if world.main else (math.nan, None)
         val_loss = world.share(val_loss)  # under torchrun, rank 0 evaluates and the others wait for its verdict
         if with_train and losses.count == 0:
@@ -167,7 +169,8 @@ def train(
         train_state.history.append(
             {"step": train_state.step, "elapsed": round(train_state.elapsed, 3), "val_loss": val_loss}
         )
-        del train_state.history[:-HISTORY_LIMIT]
+        del train_state.history[:-HISTORY_LIMIT]  # bounded: a checkpoint carries it
+        # what evaluating cost: the next one waits at least EVAL_COST_FACTOR times as long, so it stays a few %
         eval_cost = time.perf_counter() - started
         return record(
             kind,
@@ -196,6 +199,7 @@ def train(
             x, y = random_batch(corpus.train, batch_size, config.seq_len, generator, model.device)  # (B, T) each
             loss = _step(net, model, x, y, train_state.optimizer, lr, config.grad_clip, precision, world.size)
             elapsed = time.perf_counter() - started
+            # three clocks: this call's training time, the time since the last evaluation, and all runs' time
             train_time += elapsed
             since_eval += elapsed
             train_state.elapsed += elapsed
@@ -264,6 +268,7 @@ def _step(
     with autocast(model.device, precision):
         logits, _ = net(x)  # (B, T, V)
     # the loss: cross-entropy at every position, in float32 (bfloat16's 8 bits of mantissa would blur it)
+    # (B, T, V) and (B, T) flattened to (B·T, V) and (B·T,): every position of every window is one prediction
     loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
     value = loss.item()
     if not math.isfinite(value) and ranks == 1:  # nothing to learn from (under torchrun, step together)
@@ -275,6 +280,7 @@ def _step(
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     if not torch.isfinite(norm):
         return math.nan
+    # the schedule's learning rate for this step, then Adam's update of every weight
     for group in optimizer.param_groups:
         group["lr"] = lr
     optimizer.step()
@@ -310,6 +316,7 @@ class _RunningLoss:
 
 def _spent(config: TrainConfig, train_time: float, steps: int) -> float:
     """The share of the budget spent after ``train_time`` seconds and ``steps`` steps of this call."""
+    # a budget in seconds, in steps, or both: whichever is nearer its end decides
     by_time = train_time / config.seconds if config.seconds else 0.0
     return max(by_time, steps / config.steps if config.steps else 0.0)
 

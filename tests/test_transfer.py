@@ -1,4 +1,4 @@
-"""Starting from a model that already reads: vocabulary growth, the run object, the automatic start, memorisation."""
+"""Starting from a model that already reads: vocabulary growth, the run object, the automatic start, memorising."""
 
 import math
 
