@@ -100,7 +100,7 @@ def train_once(text: str, init: str, seconds: float, seed: int = 0, **overrides)
         "init": run.init,
         "val_bpc": result.bpc,
         "start_val_bpc": start.val_bpc,
-        "steps": run.state.step,
+        "steps": run.train_state.step,
         "sample": written,
         "note": records[-1].message or "",
         "lr": the_plan.train_config.learning_rate,

@@ -12,7 +12,7 @@ French, Spanish and Russian; none read by the base model, none the tutorial's), 
   in the text's training part (all but the held-out end) and never in the base model's pretraining text; the
   learner's names and vocabulary, which only this text could have taught;
 - **copied**: the share of the sample inside passages of at least 20 characters found verbatim in the training
-  part (:class:`charlstm.lab.memorisation.CopyIndex`), the price of knowing the text;
+  part (:class:`charlstm.lab.copying.CopyIndex`), the price of knowing the text;
 - **val bpc**: bits per character on the held-out end, scored whole (:func:`charlstm.evaluation.evaluate`);
 
 for the **latest** weights, the **best** ones (the lowest validation seen, and when), and the untouched **base**
@@ -46,7 +46,7 @@ import torch
 
 from charlstm.data import normalize_text, val_size
 from charlstm.evaluation import evaluate
-from charlstm.lab.memorisation import CopyIndex
+from charlstm.lab.copying import CopyIndex
 from charlstm.model import CharLSTM
 from charlstm.run import Run, plan
 from charlstm.sampling import sample
@@ -170,8 +170,8 @@ def train_once(
     wall_s = time.perf_counter() - started
     index = CopyIndex(run.train_ids)
     training_words = set(words(training_part(text)))
-    row: dict = {"init": the_plan.init, "evaluations": evaluations, "steps": run.state.step, "wall_s": wall_s}
-    for name, model, moment in (("latest", run.model, run.state.elapsed), ("best", best_model, best_s)):
+    row: dict = {"init": the_plan.init, "evaluations": evaluations, "steps": run.train_state.step, "wall_s": wall_s}
+    for name, model, moment in (("latest", run.model, run.train_state.elapsed), ("best", best_model, best_s)):
         scored = score(model, run.vocab, index, training_words, known)
         val = evaluate(model, corpus.val, unknown_cost=corpus.unknown_cost).bpc  # the whole held-out end
         row[name] = {

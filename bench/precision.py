@@ -29,7 +29,7 @@ def fine_tune(text: str, seconds: float, precision: str) -> dict:
     for _ in run.train(corpus):
         pass
     bpc = evaluate(run.model, corpus.val, unknown_cost=corpus.unknown_cost).bpc
-    return {"bpc": bpc, "steps": run.state.step}
+    return {"bpc": bpc, "steps": run.train_state.step}
 
 
 def main(argv: list[str] | None = None) -> int:

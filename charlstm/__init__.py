@@ -6,7 +6,7 @@ The pieces, each in its own module: :mod:`~charlstm.vocab` (characters ⇄ ids),
 (the network: an LSTM, GRU or plain RNN), :mod:`~charlstm.cell` (the gates, readable), :mod:`~charlstm.training`
 (a generator of progress records), :mod:`~charlstm.sampling` (a generator of characters),
 :mod:`~charlstm.checkpoint` (safetensors files), :mod:`~charlstm.transfer` (the base model, growing a vocabulary),
-:mod:`~charlstm.run` (one training run: where it starts, its settings, its state), :mod:`~charlstm.lab.memorisation`
+:mod:`~charlstm.run` (one training run: where it starts, its settings, its state), :mod:`~charlstm.lab.copying`
 (what a text copies from the training text), :mod:`~charlstm.clamp` and :mod:`~charlstm.lab.steering` (one unit held
 fixed: what it changes), :mod:`~charlstm.lab.reach` (how far back a prediction depends on what was read) and
 :mod:`~charlstm.cli` (``python -m charlstm``).
@@ -18,13 +18,13 @@ from .clamp import Clamp, ClampError
 from .config import PRESETS, ConfigError, ModelConfig, TrainConfig, auto_config
 from .data import Corpus, CorpusError, make_corpus, read_text
 from .evaluation import Evaluation, evaluate
-from .lab.memorisation import CopyIndex
+from .lab.copying import CopyIndex
 from .lab.reach import Closing, Reach, closing_probability, memory_reach
 from .lab.steering import Comparison, compare_clamped
 from .model import CharLSTM
 from .run import Plan, Run, plan
 from .sampling import SamplingError, Step, char_probabilities, generate, sample
-from .training import Progress, TrainState, new_state, train
+from .training import Progress, TrainState, new_state, new_train_state, train
 from .transfer import base_model, grow_vocab
 from .vocab import Vocab
 
@@ -67,6 +67,7 @@ __all__ = [
     "make_corpus",
     "memory_reach",
     "new_state",
+    "new_train_state",
     "plan",
     "read_text",
     "sample",

@@ -32,7 +32,7 @@ from .machine.precision import bf16_supported
 from .model import CharLSTM
 from .paths import CORPORA
 from .sampling import generate
-from .training import new_state, train
+from .training import new_train_state, train
 
 DEFAULT_CORPUS = CORPORA / "tinyshakespeare.txt"
 TEMPERATURE = SampleConfig.temperature  # generation is timed as the app and the CLI generate by default
@@ -143,11 +143,11 @@ def charlstm_run(corpus: Corpus, seconds: float, device: torch.device, precision
     model_config, config = auto_config(len(corpus.train), seconds, precision=precision)
     torch.manual_seed(0)
     model = CharLSTM(model_config, corpus.vocab.size).to(device)
-    state = new_state(model)
-    for _ in train(model, corpus, replace(config, precision=precision), state):
+    train_state = new_train_state(model)
+    for _ in train(model, corpus, replace(config, precision=precision), train_state):
         pass
     shape = f"{model_config.num_layers}×{model_config.hidden_size}, batch {config.batch_size}×{config.seq_len}"
-    return {"bpc": evaluate(model, corpus.val).bpc, "steps": state.step, "shape": shape}
+    return {"bpc": evaluate(model, corpus.val).bpc, "steps": train_state.step, "shape": shape}
 
 
 def quality(text: str, corpus: Corpus, seconds: float, device: torch.device) -> dict:

@@ -1,5 +1,8 @@
 """The recurrent cells written out equation by equation, run with a trained model's own weights.
 
+Start with :func:`lstm_step` (one LSTM step: the four gates, the new memory ``c`` and the new output ``h``), then
+:func:`trace` (a whole text through it, every gate recorded). ``gru_step`` and ``rnn_step`` are the other two cells.
+
 ``nn.LSTM``, ``nn.GRU`` and ``nn.RNN`` hide their gates inside fused kernels. :func:`trace` recomputes the same
 numbers step by step, so the app can show each gate's activations and the states at every character, and the
 tests can check that the readable equations reproduce PyTorch's exactly. The three cells answer "why gates?":
@@ -58,11 +61,12 @@ PARTS = {
 TRACES = {"lstm": Trace, "gru": GRUTrace, "rnn": RNNTrace}
 
 
-def cell_step(
+def lstm_step(
     x: torch.Tensor, h: torch.Tensor, c: torch.Tensor, weights: tuple[torch.Tensor, ...]
 ) -> tuple[torch.Tensor, ...]:
     """One LSTM step for one layer; returns (f, i, g, o, c, h). ``weights`` are ``nn.LSTM``'s for that layer."""
     w_ih, w_hh, b_ih, b_hh = weights
+    # every gate looks at the same two things, the new input and the last output: one product for all four
     z = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh  # (B, 4H)
     return gates(z, c)
 
@@ -70,6 +74,7 @@ def cell_step(
 def gates(z: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """The gate equations, from the pre-activations ``z`` (B, 4H) and the previous cell state ``c``."""
     z_i, z_f, z_g, z_o = z.chunk(4, dim=-1)  # PyTorch's order: input, forget, candidate, output
+    # the gates are sigmoids, 0 (shut) to 1 (open); the candidate is a tanh, -1 to 1, like the memory it adds to
     i = torch.sigmoid(z_i)
     f = torch.sigmoid(z_f)
     g = torch.tanh(z_g)
@@ -97,9 +102,12 @@ def rnn_step(x: torch.Tensor, h: torch.Tensor, weights: tuple[torch.Tensor, ...]
     return (torch.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh),)  # no gate: the whole state is rewritten
 
 
+cell_step = lstm_step  # old name, kept as an alias (the LSTM's step, named as gru_step and rnn_step are)
+
+
 # Each cell's step with one signature: (x, h, c, weights) -> the parts of PARTS[cell]; only the LSTM reads c.
 STEPS = {
-    "lstm": cell_step,
+    "lstm": lstm_step,
     "gru": lambda x, h, c, weights: gru_step(x, h, weights),
     "rnn": lambda x, h, c, weights: rnn_step(x, h, weights),
 }
@@ -119,6 +127,7 @@ def trace(model: CharLSTM, ids: torch.Tensor, state: State | None = None) -> Tra
     cell, L, H = model.config.cell, model.config.num_layers, model.config.hidden_size
     step, parts = STEPS[cell], PARTS[cell]
     weights = [layer_weights(model, layer) for layer in range(L)]
+    # the state to start from, one (B, H) tensor per layer (c is (B, 0) for a cell without memory)
     if state is None:
         h = [torch.zeros(B, H, device=ids.device) for _ in range(L)]
         c = [torch.zeros(B, H if cell == "lstm" else 0, device=ids.device) for _ in range(L)]
@@ -126,10 +135,11 @@ def trace(model: CharLSTM, ids: torch.Tensor, state: State | None = None) -> Tra
         h, c = list(state[0].unbind(0)), list(state[1].unbind(0))
     record = torch.empty(len(parts), B, T, L, H, device=ids.device)  # the parts, in PARTS[cell]'s order
     x_all = model.embed(ids)  # (B, T, E)
+    # one character at a time, and within it one layer at a time: each layer reads the output of the one below
     for t in range(T):
-        x = x_all[:, t]
+        x = x_all[:, t]  # (B, E)
         for layer in range(L):
-            values = step(x, h[layer], c[layer], weights[layer])
+            values = step(x, h[layer], c[layer], weights[layer])  # the parts of PARTS[cell], h last
             h[layer] = values[-1]
             if cell == "lstm":
                 c[layer] = values[4]

@@ -22,7 +22,8 @@ from safetensors.torch import save as save_tensors
 from .cell import trace
 from .config import ConfigError, ModelConfig, TrainConfig, from_dict, to_dict, validate_for_model
 from .model import CharLSTM
-from .training import HISTORY_LIMIT, TrainState, new_state
+from .renamed import renamed
+from .training import HISTORY_LIMIT, TrainState, new_train_state
 from .vocab import Vocab, VocabError
 
 FORMAT = "charlstm"
@@ -39,35 +40,42 @@ class CheckpointError(ValueError):
 
 @dataclass
 class Checkpoint:
-    """A loaded model with everything that describes it; ``state`` is set when the file held optimiser moments."""
+    """A loaded model with everything that describes it; ``train_state`` holds the optimiser's moments when the file
+    did (``state`` is its old name, kept as an alias)."""
 
     model: CharLSTM
     vocab: Vocab
     model_config: ModelConfig
     train_config: TrainConfig | None
-    state: TrainState
+    train_state: TrainState
     init: str = "scratch"  # where the weights started: "scratch", "base" or a file name
 
+    @property
+    def state(self) -> TrainState:
+        """The old name of :attr:`train_state`, kept as an alias."""
+        return self.train_state
 
+
+@renamed(state="train_state")
 def to_bytes(
     model: CharLSTM,
     vocab: Vocab,
     train_config: TrainConfig | None = None,
-    state: TrainState | None = None,
+    train_state: TrainState | None = None,
     include_optimizer: bool = True,
     init: str = "scratch",
 ) -> bytes:
     """Serialise a model (and, if given, its training state) to safetensors bytes."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    if state is not None and include_optimizer:
+    if train_state is not None and include_optimizer:
         names = [name for name, _ in model.named_parameters()]
-        for index, slots in state.optimizer.state_dict()["state"].items():
+        for index, slots in train_state.optimizer.state_dict()["state"].items():
             for slot in _OPTIMIZER_SLOTS:
                 value = torch.as_tensor(slots[slot], dtype=torch.float32).detach().cpu()
                 tensors[f"optimizer.{names[index]}.{slot}"] = value.contiguous()
     counters = {"step": 0, "elapsed": 0.0, "chars_seen": 0, "lr_scale": 1.0, "history": []}
-    if state is not None:
-        counters = {k: getattr(state, k) for k in counters}
+    if train_state is not None:
+        counters = {k: getattr(train_state, k) for k in counters}
     metadata = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
@@ -115,12 +123,12 @@ def load(source: str | Path | bytes, device: torch.device | str = "cpu") -> Chec
     model.load_state_dict(weights)
     model.to(device).eval()
     _probe(model, vocab)
-    state = new_state(model)
-    _restore_training(state, model, tensors, _json(metadata, "training"))
+    train_state = new_train_state(model)
+    _restore_training(train_state, model, tensors, _json(metadata, "training"))
     init = metadata.get("init", "scratch")  # files from before it was recorded started from scratch
     if not isinstance(init, str) or len(init) > 200:
         raise CheckpointError("the checkpoint's 'init' metadata is malformed")
-    return Checkpoint(model, vocab, model_config, train_config, state, init)
+    return Checkpoint(model, vocab, model_config, train_config, train_state, init)
 
 
 PROBE_TEXT = "The quick brown fox jumps over the lazy dog.\n"
@@ -248,14 +256,15 @@ def _real(value: Any, name: str, low: float, high: float, low_open: bool = False
     return float(value)
 
 
-def _restore_training(state: TrainState, model: CharLSTM, tensors: dict, counters: Any) -> None:
+def _restore_training(train_state: TrainState, model: CharLSTM, tensors: dict, counters: Any) -> None:
     """Counters and Adam moments, every number checked: a poisoned value is refused here, not met mid-training."""
     if not isinstance(counters, dict) or not isinstance(counters.get("history"), list):
         raise CheckpointError("the checkpoint's training counters are malformed")
-    state.step = _whole(counters.get("step"), "step", MAX_STEP)
-    state.elapsed = _real(counters.get("elapsed"), "elapsed", 0.0, MAX_ELAPSED)
-    state.chars_seen = _whole(counters.get("chars_seen"), "chars_seen", MAX_CHARS_SEEN)
-    state.lr_scale = _real(counters.get("lr_scale"), "lr_scale", 0.0, 1.0, low_open=True)  # the guard only lowers it
+    train_state.step = _whole(counters.get("step"), "step", MAX_STEP)
+    train_state.elapsed = _real(counters.get("elapsed"), "elapsed", 0.0, MAX_ELAPSED)
+    train_state.chars_seen = _whole(counters.get("chars_seen"), "chars_seen", MAX_CHARS_SEEN)
+    # the divergence guard only ever lowers the scale: above 1 or at 0 the file was not written by a run
+    train_state.lr_scale = _real(counters.get("lr_scale"), "lr_scale", 0.0, 1.0, low_open=True)
     history = counters["history"][-HISTORY_LIMIT:]
     for h in history:
         if not isinstance(h, dict) or set(h) != {"step", "elapsed", "val_loss"}:
@@ -263,7 +272,7 @@ def _restore_training(state: TrainState, model: CharLSTM, tensors: dict, counter
         _whole(h["step"], "history step", MAX_STEP)
         _real(h["elapsed"], "history elapsed", 0.0, MAX_ELAPSED)
         _real(h["val_loss"], "history val_loss", 0.0, 1e4)
-    state.history = [dict(h) for h in history]
+    train_state.history = [dict(h) for h in history]
     slots = {}
     for index, (name, param) in enumerate(model.named_parameters()):
         keys = [f"optimizer.{name}.{slot}" for slot in _OPTIMIZER_SLOTS]
@@ -277,5 +286,5 @@ def _restore_training(state: TrainState, model: CharLSTM, tensors: dict, counter
                 raise CheckpointError(f"the optimiser step count of {name!r} must be a whole number up to {MAX_STEP:g}")
             slots[index] = {"exp_avg": exp_avg.view_as(param), "exp_avg_sq": exp_avg_sq.view_as(param), "step": step}
     if slots:
-        saved = state.optimizer.state_dict()
-        state.optimizer.load_state_dict({"state": slots, "param_groups": saved["param_groups"]})
+        saved = train_state.optimizer.state_dict()
+        train_state.optimizer.load_state_dict({"state": slots, "param_groups": saved["param_groups"]})

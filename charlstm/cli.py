@@ -263,9 +263,9 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
         raise ValueError("--resume-schedule finishes a run of --steps N: give --resume and --steps")
     if args.save_every is not None and args.save_every <= 0:
         raise ValueError("--save-every must be a positive number of seconds")
-    steps_done = run.state.step if args.resume_schedule else 0
+    steps_done = run.train_state.step if args.resume_schedule else 0
     records: list[Progress] = []
-    runner, before = run.train(corpus, config, world, steps_done), run.state.elapsed
+    runner, before = run.train(corpus, config, world, steps_done), run.train_state.elapsed
     saved = time.monotonic()
     try:
         for record in runner:
@@ -275,7 +275,7 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
                 if args.save_every and time.monotonic() - saved >= args.save_every and record.kind != "done":
                     _save_now(run, args.out)
                     saved = time.monotonic()
-                    print(f"saved {args.out} at step {run.state.step}", file=out, flush=True)
+                    print(f"saved {args.out} at step {run.train_state.step}", file=out, flush=True)
     except KeyboardInterrupt:  # (under torchrun every rank is interrupted; rank 0 saves)
         if world.main:
             print("stopped: saving the weights learned so far", file=out, flush=True)

@@ -1,5 +1,10 @@
 """Corpus text in, model-ready ids out: reading and cleaning text, the train/validation split, training batches.
 
+Start with :func:`make_corpus` (a text -> a :class:`Corpus`: its vocabulary, the training ids and the held-out
+validation ids at its end), then :func:`random_batch` (the windows one training step learns from: inputs ``x``
+and targets ``y``, the same characters shifted by one) and :func:`eval_streams` (the validation text in rows the
+state is carried along). :func:`read_text` reads a file; :func:`describe` says what a model would learn from.
+
 Text is normalised once on the way in (line endings to ``\\n``, a byte-order mark dropped, lone surrogates
 replaced), so every later step sees the same characters. A file that is not UTF-8 is refused with the byte
 offset of the first bad byte; a file with NUL bytes is refused as binary.
@@ -29,6 +34,7 @@ class CorpusError(ValueError):
 def normalize_text(text: str) -> str:
     """Unify line endings, drop a leading byte-order mark, replace lone surrogates with U+FFFD and drop control
     characters (:data:`charlstm.vocab.CONTROL_CHARS`: no vocabulary may hold them)."""
+    # one line ending: a Windows file and a Unix file of the same text must give the model the same characters
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     return CONTROL_CHARS.sub("", replace_surrogates(text))
 
@@ -49,12 +55,14 @@ def _has_surrogates(text: str) -> bool:
 
 def decode_text(data: bytes, name: str = "the file") -> str:
     """UTF-8 bytes to normalised text; binary or non-UTF-8 data raises :class:`CorpusError`."""
+    # strict UTF-8: guessing another encoding would silently teach the model wrong characters
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CorpusError(
             f"{name} is not UTF-8 text: byte 0x{data[e.start]:02x} at byte offset {e.start} cannot be decoded"
         ) from None
+    # valid UTF-8 can still be a binary file (zeros decode fine): a NUL never appears in a real text
     nul = text.find("\0")
     if nul >= 0:
         raise CorpusError(f"{name} looks binary: it holds a NUL character at character offset {nul}")
@@ -65,6 +73,7 @@ def read_text(path: str | Path, max_bytes: int | None = None) -> str:
     """Read a UTF-8 text file; unreadable, oversized, binary or non-UTF-8 files raise :class:`CorpusError`."""
     path = Path(path)
     try:
+        # the size first: an oversized file is refused before a byte of it is read into memory
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
             raise CorpusError(f"{path.name} is {size:,} bytes; the cap is {max_bytes:,} bytes")
@@ -97,6 +106,7 @@ def make_corpus(
     The vocabulary comes from the training part unless ``vocab`` is given (continuing a trained model).
     """
     text = normalize_text(text)
+    # refuse what cannot be learned from, with a message for the user
     if len(text.strip()) == 0:
         raise CorpusError("the corpus is empty: paste or upload some text")
     if len(text) < MIN_CHARS:
@@ -104,12 +114,16 @@ def make_corpus(
     if val_text is None:
         if not 0 < val_fraction < 1:
             raise CorpusError(f"val_fraction must be between 0 and 1, not {val_fraction}")
+        # the split: the end of the text is held out, never trained on, so validation measures what generalises
+        # (a contiguous end, not random characters: a random pick would leak its neighbours into training)
         n_val = val_size(len(text), val_fraction)
         train_text, val_text = text[:-n_val], text[-n_val:]
     else:
         train_text, val_text = text, normalize_text(val_text)
         if len(val_text) < MIN_VAL_CHARS:
             raise CorpusError(f"the validation text needs at least {MIN_VAL_CHARS} characters")
+    # the vocabulary from the training part only: a character seen only in validation is "unknown", as it would
+    # be for any new text
     vocab = vocab or Vocab.from_text(train_text)
     return Corpus(vocab, vocab.encode(train_text), vocab.encode(val_text), unknown_cost(train_text + val_text, vocab))
 
@@ -118,6 +132,7 @@ def unknown_cost(text: str, vocab: Vocab) -> float:
     """Nats to charge each correct "unknown" prediction, so bits per character stay honest: all characters a
     vocabulary lacks share one id, and predicting that id says nothing about which of them comes. Naming one of
     the K characters of ``text`` it lacks costs log K more (a uniform guess among them); 0 when K is 0 or 1."""
+    # K characters share the unknown id, so naming the right one is a further guess among K: log K nats
     lacking = len(vocab.unknown_in(text))
     return math.log(lacking) if lacking > 1 else 0.0
 
@@ -130,10 +145,13 @@ def random_batch(
     Windows shrink to fit a corpus shorter than ``seq_len + 1``.
     """
     T = min(seq_len, len(ids) - 1)
+    # B random starting points, each far enough from the end for a window of T + 1 characters
     starts = torch.randint(0, len(ids) - T, (batch_size,), generator=generator)  # (B,)
+    # gather the windows in one indexing operation: row b holds ids[starts[b] : starts[b] + T + 1]
     windows = ids[starts[:, None] + torch.arange(T + 1)].long()  # (B, T + 1)
     windows = windows.to(device, non_blocking=True)
-    return windows[:, :-1], windows[:, 1:]
+    # inputs and targets overlap: the target at each position is the next character, so every position teaches
+    return windows[:, :-1], windows[:, 1:]  # (B, T) each
 
 
 def eval_streams(ids: torch.Tensor, streams: int, max_chars: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -143,12 +161,15 @@ def eval_streams(ids: torch.Tensor, streams: int, max_chars: int | None = None) 
     ``max_chars`` below the text's length, are that many characters in windows spread evenly over it, so a
     quick evaluation still samples the whole text.
     """
+    # S rows evaluated side by side (a batch): far faster than one long row, and each row still carries its state
     S = max(1, min(streams, (len(ids) - 1) // 64 or 1))  # few long rows beat many very short ones
     if max_chars is not None and max_chars < len(ids) - 1:
+        # a quick look: S windows of L characters spread evenly from the start to the end of the text
         L = max(1, max_chars // S)
         starts = torch.linspace(0, len(ids) - L - 1, S).long()  # (S,)
         windows = ids[starts[:, None] + torch.arange(L + 1)].long()  # (S, L + 1)
         return windows[:, :-1], windows[:, 1:]
+    # the whole text: cut into S contiguous rows, each read from its start with the state carried along
     L = (len(ids) - 1) // S
     x = ids[: S * L].view(S, L).long()  # (S, L)
     y = ids[1 : S * L + 1].view(S, L).long()  # (S, L)
@@ -179,6 +200,7 @@ def char_counts(text: str, most: int | None = None) -> tuple[list[tuple[str, int
     Counted in numpy, and only ``most`` made into Python objects: ``Counter`` held the interpreter's lock for the
     whole count (0.6 s on a million distinct characters) and every other visitor's generation waited on it
     (``python -m bench.interference``)."""
+    # UTF-32: one 4-byte number per character, so numpy can count characters as integers
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     distinct, first, n = np.unique(codes, return_index=True, return_counts=True)
     order = np.lexsort((first, -n))[:most]  # by count, descending; ties by first appearance
@@ -189,6 +211,7 @@ def describe(text: str, val_fraction: float = VAL_FRACTION) -> CorpusStats:
     """Statistics and warnings for a (normalised) corpus; never raises, so a bad text can still be shown."""
     counts, distinct = char_counts(text, MAX_VOCAB)  # a model keeps no more: nor does anything shown
     n_val = val_size(len(text), val_fraction) if len(text) >= MIN_CHARS else 0
+    # the warnings, from the one that stops training to the ones that only explain a result
     warnings = []
     if not text.strip():
         warnings.append("The corpus is empty: paste, upload or pick some text.")

@@ -34,7 +34,7 @@ from .machine.distributed import SINGLE, World
 from .machine.precision import resolve_precision
 from .model import CharLSTM
 from .scripts import ascii_share, main_script
-from .training import Progress, TrainState, new_state, train
+from .training import Progress, TrainState, new_train_state, train
 from .transfer import BASE_COVERAGE, BASE_NAMES, BASES, base_model, coverage, find_base, grow_vocab, narrow_vocab
 from .vocab import MAX_VOCAB, Vocab
 
@@ -203,11 +203,20 @@ class Run:
 
     model: CharLSTM
     vocab: Vocab
-    state: TrainState
+    train_state: TrainState
     train_config: TrainConfig | None = None
     init: str = "scratch"
     notes: list[str] = field(default_factory=list)
     train_ids: torch.Tensor | None = None
+
+    @property
+    def state(self) -> TrainState:
+        """The old name of :attr:`train_state`, kept as an alias ("state" alone is also the model's (h, c))."""
+        return self.train_state
+
+    @state.setter
+    def state(self, value: TrainState) -> None:
+        self.train_state = value
 
     @classmethod
     def start(
@@ -228,7 +237,9 @@ class Run:
             corpus = make_corpus(text, val_text=val_text, vocab=vocab)
             validate_for_model(the_plan.model_config, the_plan.train_config, corpus.vocab.size)
             model = CharLSTM(the_plan.model_config, corpus.vocab.size).to(device)
-            run = cls(model, corpus.vocab, new_state(model), the_plan.train_config, "scratch", list(the_plan.notes))
+            run = cls(
+                model, corpus.vocab, new_train_state(model), the_plan.train_config, "scratch", list(the_plan.notes)
+            )
             return run, corpus
         start = _start_checkpoint(the_plan.init)
         model, vocab = start.model, start.vocab
@@ -237,7 +248,7 @@ class Run:
         model = copy.deepcopy(model).to(device)  # never train the shared base in place
         if model.config.dropout != the_plan.model_config.dropout:
             model = _with_config(model, the_plan.model_config)
-        run = cls(model, vocab, new_state(model), the_plan.train_config, _label(the_plan.init))
+        run = cls(model, vocab, new_train_state(model), the_plan.train_config, _label(the_plan.init))
         run.notes += the_plan.notes
         corpus = run.corpus(text, val_text, max_vocab)
         return run, corpus
@@ -246,7 +257,7 @@ class Run:
     def resume(cls, source: str | Path | bytes, device: torch.device | str = "cpu") -> Run:
         """Continue a checkpoint: its weights, vocabulary, settings, counters and (if saved) optimiser state."""
         loaded = checkpoint.load(source, device)
-        return cls(loaded.model, loaded.vocab, loaded.state, loaded.train_config, loaded.init)
+        return cls(loaded.model, loaded.vocab, loaded.train_state, loaded.train_config, loaded.init)
 
     def corpus(self, text: str, val_text: str | None = None, max_vocab: int = MAX_VOCAB) -> Corpus:
         """Encode ``text`` for this run; characters the model lacks are added to its vocabulary first (the most
@@ -258,7 +269,7 @@ class Run:
         grown, vocab, added = grow_vocab(self.model, self.vocab, text[: len(text) - n_val], max_vocab)
         if added:  # a new model object: the optimiser starts afresh (its moments had the old shapes)
             self.model, self.vocab = grown, vocab
-            self.state = replace(self.state, optimizer=new_state(self.model).optimizer)
+            self.train_state = replace(self.train_state, optimizer=new_train_state(self.model).optimizer)
             shown = "".join(added[:20]) + ("…" if len(added) > 20 else "")
             self.notes.append(
                 f"Added {len(added)} new character{'s' if len(added) > 1 else ''} to the model's vocabulary: "
@@ -278,7 +289,9 @@ class Run:
         validate_for_model(self.model.config, config, self.vocab.size)
         self.train_config, self.train_ids = config, corpus.train
         fresh_head = self.init == "scratch"  # a pretrained head already knows the characters' frequencies
-        return train(self.model, corpus, config, self.state, start_head=fresh_head, world=world, steps_done=steps_done)
+        return train(
+            self.model, corpus, config, self.train_state, start_head=fresh_head, world=world, steps_done=steps_done
+        )
 
     def continued(self, seconds: float | None, steps: int | None = None, **changes: Any) -> TrainConfig:
         """The settings to continue this run with: its own (the defaults when it has none: an uploaded model's
@@ -292,12 +305,12 @@ class Run:
 
     def to_bytes(self, include_optimizer: bool = True) -> bytes:
         return checkpoint.to_bytes(
-            self.model, self.vocab, self.train_config, self.state, include_optimizer, init=self.init
+            self.model, self.vocab, self.train_config, self.train_state, include_optimizer, init=self.init
         )
 
     def save(self, path: str | Path, include_optimizer: bool = True) -> Path:
         return checkpoint.save(
-            path, self.model, self.vocab, self.train_config, self.state, include_optimizer, init=self.init
+            path, self.model, self.vocab, self.train_config, self.train_state, include_optimizer, init=self.init
         )
 
 

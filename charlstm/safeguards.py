@@ -36,11 +36,14 @@ Snapshot = tuple[dict, dict]  # the weights and the optimiser's state, copied
 def exploded(loss: float, recent: float | None, vocab_size: int) -> bool:
     """Whether ``loss`` says the last update threw the weights off: non-finite, or far above both the recent
     mean and a uniform guess over the vocabulary (``log(V)`` nats)."""
+    # log(V): even an untrained model guessing uniformly does that well, so a loss far above it is no ordinary
+    # step's noise; the recent mean covers a run still above uniform (its first steps)
     return not math.isfinite(loss) or loss > max(recent or 0.0, math.log(vocab_size)) + EXPLODED_MARGIN
 
 
 def snapshot(model: CharLSTM, optimizer: torch.optim.Optimizer) -> Snapshot:
     """A copy of the weights and the optimiser's moments, to come back to."""
+    # clones, not references: the next optimiser step changes the tensors in place
     weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     return weights, copy.deepcopy(optimizer.state_dict())
 
@@ -72,8 +75,10 @@ class Safeguards:
         """Take an evaluation in (validation ``val_loss``, the training loss ``recent``, after ``elapsed`` seconds
         of training): remember the weights when they are sound and when they are the best; return whether the
         model looks as if it were memorising."""
+        # sound weights become the rollback target (a diverging run's validation is not)
         if not exploded(val_loss, recent, self.model.vocab_size):
             self.good = snapshot(self.model, self.optimizer)
+            # the best validation so far: keep-best's weights, and the point memorising is measured from
             if val_loss < self.best_loss:
                 self.best, self.best_loss = self.good, val_loss
                 self.best_elapsed, self.train_at_best = elapsed, recent
@@ -84,6 +89,7 @@ class Safeguards:
             and self.train_at_best is not None
             and recent < self.train_at_best
         )
+        # one noisy evaluation is not a trend: the stop waits for MEMORISING_PATIENCE in a row
         self.memorising_streak = self.memorising_streak + 1 if memorising else 0
         return memorising
 
@@ -94,7 +100,9 @@ class Safeguards:
     def roll_back(self) -> None:
         """Return to the last sound weights and optimiser state (the caller lowers the learning rate by
         :data:`ROLLBACK_LR_FACTOR`)."""
+        # counted: a learning rate that diverges again after every cut ends the run (gave_up)
         self.rollbacks += 1
+        # the optimiser too: Adam's moments from the exploded step would push the weights straight back out
         restore(self.model, self.optimizer, self.good)
 
     @property
@@ -126,14 +134,17 @@ class Safeguards:
         """What changes in the run's last record, its final evaluation's (``final_loss`` nats/char, ``final_bpc``,
         ``memorising``): with ``keep_best``, the best-validation weights are put back when they beat the final
         ones, and the record says why. ``early``: the memorising stop ended the run."""
+        # the memorising stop ended the run before its budget: the message opens with that
         if early:
             budget = f" of the {config.seconds:g} s budget" if config.seconds else ""
             stopped = f"stopped early, after {train_time:.0f} s{budget}: "
         else:
             stopped = ""
         final_loss = math.inf if final_loss is None else final_loss  # (an evaluation always has one)
+        # keep the final weights unless keep-best is on and the best evaluation clearly beat them
         if not config.keep_best or self.best_loss >= final_loss - 1e-3:  # the final weights are (nearly) the best
             return {"message": stopped + "the model had started memorising the text"} if early else {}
+        # put the best weights back, and tell the learner why the curve's last point is not the model's
         restore(self.model, self.optimizer, self.best)
         best_bpc = self.best_loss / LN2
         if memorising or early:

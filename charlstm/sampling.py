@@ -21,11 +21,12 @@ import torch
 from .clamp import Clamp
 from .config import SampleConfig
 from .model import CharLSTM, State
+from .renamed import renamed
 from .steppers import stepper, zero_state
 from .vocab import UNKNOWN_ID, Vocab
 
 MAX_LENGTH = 100_000  # characters generated per call
-MAX_PROMPT = 10_000  # characters of seed text used; older context barely changes the state
+MAX_SEED_TEXT = 10_000  # characters of seed text used; older context barely changes the state
 DEFAULTS = SampleConfig()
 START = "\n"  # every text is read as if it began a line, so an empty seed works too
 
@@ -46,6 +47,7 @@ class Step:
 
 def check_settings(length: int, temperature: float, top_k: int, top_p: float) -> None:
     """Raise :class:`SamplingError` for any setting outside its range."""
+    # bool is a subclass of int in Python: True must not pass as a length of 1
     if isinstance(length, bool) or not isinstance(length, int) or not 0 <= length <= MAX_LENGTH:
         raise SamplingError(f"length must be a whole number from 0 to {MAX_LENGTH:,}, not {length!r}")
     if not isinstance(temperature, (int, float)) or not math.isfinite(temperature) or not 0 <= temperature <= 10:
@@ -56,22 +58,25 @@ def check_settings(length: int, temperature: float, top_k: int, top_p: float) ->
         raise SamplingError(f"top_p must be above 0 and at most 1, not {top_p!r}")
 
 
-def prompt_ids(vocab: Vocab, prompt: str, device: torch.device) -> torch.Tensor:
-    """The ids that prime the state: the start character and the last :data:`MAX_PROMPT` characters."""
-    return vocab.encode(START + prompt[-MAX_PROMPT:]).long().to(device)[None]  # (1, T)
+def seed_ids(vocab: Vocab, seed_text: str, device: torch.device) -> torch.Tensor:
+    """The ids that prime the state (of a seed text, or of any text scored): the start character and the last
+    :data:`MAX_SEED_TEXT` characters."""
+    return vocab.encode(START + seed_text[-MAX_SEED_TEXT:]).long().to(device)[None]  # (1, T)
 
 
+@renamed(prompt="seed_text")
 @torch.no_grad()
-def prime(model: CharLSTM, vocab: Vocab, prompt: str) -> tuple[torch.Tensor, State]:
-    """Run the seed through the model: next-character logits (V,) and the state after it."""
-    logits, state = model(prompt_ids(vocab, prompt, model.device))
+def prime(model: CharLSTM, vocab: Vocab, seed_text: str) -> tuple[torch.Tensor, State]:
+    """Run the seed text through the model: next-character logits (V,) and the state after it."""
+    logits, state = model(seed_ids(vocab, seed_text, model.device))  # logits (1, T, V)
     return logits[0, -1], state
 
 
+@renamed(prompt="seed_text")
 def generate(
     model: CharLSTM,
     vocab: Vocab,
-    prompt: str = "",
+    seed_text: str = "",
     length: int = DEFAULTS.length,
     temperature: float = DEFAULTS.temperature,
     top_k: int = DEFAULTS.top_k,
@@ -80,7 +85,7 @@ def generate(
     clamp: Clamp | None = None,
     precision: str = "auto",
 ) -> Iterator[Step]:
-    """Yield ``length`` characters continuing ``prompt``. Temperature 0 is greedy; top_k 0 keeps every character.
+    """Yield ``length`` characters continuing ``seed_text``. Temperature 0 is greedy; top_k 0 keeps every character.
     With ``clamp``, one unit is held at its value from the seed's first character to the last one written.
     ``precision`` is the stepper's weight format (:data:`charlstm.steppers.PRECISIONS`; "fp32" to compare)."""
     # refuse bad settings before any work (no torch.no_grad here: the stepper's weights are detached copies, and
@@ -90,7 +95,9 @@ def generate(
         clamp.check(model)
     if length == 0:
         return
+    # the caller's random numbers, or the default seed's: never the global generator other callers share
     generator = generator or torch.Generator().manual_seed(DEFAULTS.seed)
+    # dropout off while writing, and the mode put back after (the model may be between training steps)
     was_training = model.training
     model.eval()
     try:
@@ -98,13 +105,13 @@ def generate(
         step = stepper(model, clamp, precision)
         if clamp is None:
             # prime: the whole seed in one fused pass
-            primed, (h_all, c_all) = prime(model, vocab, prompt)
+            primed, (h_all, c_all) = prime(model, vocab, seed_text)
             h, c = [s.cpu().numpy() for s in h_all[:, 0]], [s.cpu().numpy() for s in c_all[:, 0]]  # per layer, (H,)
             logits = primed.cpu().numpy()
         else:
             # prime through the clamped steps, so the state the text continues from was clamped all along
             h, c = zero_state(model)
-            for i in prompt_ids(vocab, prompt, torch.device("cpu"))[0].tolist():
+            for i in seed_ids(vocab, seed_text, torch.device("cpu"))[0].tolist():
                 logits = step(i, h, c)
         probs = _softmax(logits)
         uniforms = Uniforms(generator, length)  # one random number per character drawn, taken in blocks
@@ -120,12 +127,19 @@ def generate(
         model.train(was_training)
 
 
-def sample(model: CharLSTM, vocab: Vocab, prompt: str = "", length: int = DEFAULTS.length, **settings) -> str:
+@renamed(prompt="seed_text")
+def sample(model: CharLSTM, vocab: Vocab, seed_text: str = "", length: int = DEFAULTS.length, **settings) -> str:
     """The text :func:`generate` yields, as one string."""
-    return "".join(step.char for step in generate(model, vocab, prompt, length, **settings))
+    return "".join(step.char for step in generate(model, vocab, seed_text, length, **settings))
+
+
+# Old names, kept as aliases (``prompt=`` still works where ``seed_text=`` is taken: :mod:`charlstm.renamed`).
+prompt_ids = seed_ids
+MAX_PROMPT = MAX_SEED_TEXT
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
+    # probabilities from scores: exponentiate (all positive), then divide by the total (they sum to 1)
     e = np.exp(logits - logits[logits.argmax()])  # the largest becomes exp(0) = 1: no overflow, never all zero
     return e / e.sum()
 
@@ -143,6 +157,7 @@ class Uniforms:
         self.block: list[float] = []
 
     def __call__(self) -> float:
+        # the block is used up: draw the next one (the first call always lands here)
         if self.next == len(self.block):
             # the next block; at the end of the text, only as many as may still be needed
             n = max(1, min(self.BLOCK, self.left))
@@ -160,6 +175,7 @@ def _pick(
     The temperature divides the logits (log-space), never powers the probabilities: ``probs ** (1 / T)``
     underflows to zero for every character at low temperatures, and the draw then degenerates.
     """
+    # float64: at low temperatures float32 logits / T overflow long before float64's do
     logits = logits.astype(np.float64)
     logits[UNKNOWN_ID] = -np.inf  # never write the placeholder for unseen characters
     if temperature == 0:
@@ -194,7 +210,8 @@ def _pick(
 @torch.no_grad()
 def char_probabilities(model: CharLSTM, vocab: Vocab, text: str) -> torch.Tensor:
     """The model's probability of each character of ``text`` given the ones before it (the first after START)."""
-    ids = prompt_ids(vocab, text[:MAX_PROMPT], model.device)[0]  # (T + 1,)
+    ids = seed_ids(vocab, text[:MAX_SEED_TEXT], model.device)[0]  # (T + 1,)
+    # one pass over the text: the logits at position t score the character at t + 1
     logits, _ = model(ids[None, :-1])  # (1, T, V)
     return torch.softmax(logits[0], -1).gather(1, ids[1:, None])[:, 0].cpu()  # (T,)
 

@@ -1,7 +1,11 @@
 """Fast one-character steps, one per cell: what :mod:`charlstm.sampling` generates with and
 :mod:`charlstm.lab.steering` scores with.
 
-Each is the readable equation of :mod:`charlstm.cell` (``cell_step``, ``gru_step``, ``rnn_step``) arranged for
+Start with :func:`stepper`: ``step = stepper(model)``, then ``logits = step(id, h, c)`` for each character, from
+``h, c = zero_state(model)``; the step updates ``h`` and ``c`` for the next one. The rest of this file is how
+that step is made fast without changing what it computes.
+
+Each is the readable equation of :mod:`charlstm.cell` (``lstm_step``, ``gru_step``, ``rnn_step``) arranged for
 batch 1, where per-call overhead dominates: the matrix-vector products in torch (its threads are the ones training
 uses; NumPy's BLAS threads would spin beside them and slow training by a third), the element-wise work in NumPy
 (several times cheaper per call than torch for vectors this small), and the embedding folded into the first
@@ -43,6 +47,7 @@ HALF_FROM = 2**19  # elements (2 MiB in float32): the 1×512 base's recurrent ma
 def stepper(model: CharLSTM, clamp: Clamp | None = None, precision: str = "auto") -> Stepper:
     """The step of ``model``'s cell, holding the unit of ``clamp`` (if any) at its value; its matrices stored in
     :func:`weight_format` for ``precision``."""
+    # each cell's own update, inside the same layer loop (:func:`_layer_loop`)
     if model.config.cell == "lstm":
         return lstm_step(model, clamp, precision)
     return gru_step(model, clamp, precision) if model.config.cell == "gru" else rnn_step(model, clamp, precision)
@@ -71,10 +76,13 @@ def zero_state(model: CharLSTM) -> tuple[list[np.ndarray], list[np.ndarray]]:
 
 
 def lstm_step(model: CharLSTM, clamp: Clamp | None = None, precision: str = "auto") -> Stepper:
-    """:func:`charlstm.cell.cell_step` at batch 1. The gate rows are reordered (input, forget, output, candidate)
+    """:func:`charlstm.cell.lstm_step` at batch 1. The gate rows are reordered (input, forget, output, candidate)
     and the sigmoid rows halved, so one ``tanh`` computes every gate: sigmoid(x) = (1 + tanh(x/2)) / 2."""
     recurrent, L, H = model.recurrent, model.config.num_layers, model.config.hidden_size
+    # PyTorch's rows (input, forget, candidate, output) -> (input, forget, output, candidate): the three sigmoid
+    # gates side by side, so they are one slice
     order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
+    # the sigmoid rows' weights halved in advance: tanh of them is then tanh(x / 2), what sigmoid(x) needs
     scale = torch.cat([torch.full((3 * H,), 0.5), torch.ones(H)])  # (4H,)
 
     def prepared(name: str, k: int) -> torch.Tensor:
@@ -154,7 +162,9 @@ def _layer_loop(
     """
     L, G = model.config.num_layers, len(biases[0])  # G: gate rows (4H for the LSTM, 3H for the GRU, H for the RNN)
     precision = weight_format(model, precision)  # "fp32" or "fp16"
+    # what reads layer k's h besides itself: the layer above's input weights, or, for the top layer, the head
     readers = [weight("weight_ih", k + 1) for k in range(L - 1)] + [model.head.weight.detach().cpu()]
+    # one stacked matrix per layer, [its recurrent weights; its reader's], so one product serves both
     products = [_matvec(torch.cat([weight("weight_hh", k), readers[k]]), precision) for k in range(L)]
     outputs = [*biases[1:], model.head.bias.detach().cpu().numpy().copy()]  # the biases of what reads h: a copy
     first = _first_layer_table(model, weight("weight_ih", 0), biases[0])  # (V, G): layer 0's input share

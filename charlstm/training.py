@@ -23,6 +23,7 @@ from .evaluation import LN2, evaluate
 from .machine.distributed import SINGLE, World
 from .machine.precision import autocast, resolve_precision
 from .model import CharLSTM, start_from_frequencies
+from .renamed import renamed
 from .safeguards import ROLLBACK_LR_FACTOR, Safeguards, exploded
 from .sampling import sample
 
@@ -75,7 +76,7 @@ class TrainState:
     history: list[dict] = field(default_factory=list)  # evaluations: step, elapsed seconds, val_loss (nats)
 
 
-def new_state(model: CharLSTM) -> TrainState:
+def new_train_state(model: CharLSTM) -> TrainState:
     """A fresh Adam optimiser for ``model`` (the fused kernel: the same updates, a little faster).
 
     beta1 = 0.8 (shorter momentum than the usual 0.9) scored slightly better on one-minute budgets.
@@ -83,6 +84,9 @@ def new_state(model: CharLSTM) -> TrainState:
     fused = model.device.type in ("cpu", "cuda")  # the fused kernel exists for these devices only
     # beta2 = 0.999 as usual: the second moment averages over about the last thousand steps
     return TrainState(torch.optim.Adam(model.parameters(), betas=(0.8, 0.999), fused=fused))
+
+
+new_state = new_train_state  # old name, kept as an alias ("state" alone is also the model's (h, c))
 
 
 def learning_rate(config: TrainConfig, fraction: float) -> float:
@@ -97,11 +101,12 @@ def learning_rate(config: TrainConfig, fraction: float) -> float:
     return config.learning_rate * (end + (1 - end) * 0.5 * (1 + math.cos(math.pi * decay)))
 
 
+@renamed(state="train_state")
 def train(
     model: CharLSTM,
     corpus: Corpus,
     config: TrainConfig,
-    state: TrainState | None = None,
+    train_state: TrainState | None = None,
     *,
     start_head: bool = True,
     world: World = SINGLE,
@@ -109,7 +114,7 @@ def train(
 ) -> Generator[Progress, None, None]:
     """Train ``model`` on ``corpus`` within the budget of ``config``, yielding progress records.
 
-    ``state`` carries the optimiser between runs (pass the one a previous run used to continue). The budget
+    ``train_state`` carries the optimiser between runs (pass the one a previous run used to continue). The budget
     counts training time; the short evaluations on top of it take a few percent more. ``start_head`` lets a
     fresh model (step 0) start its head from the corpus's character frequencies; a pretrained model passes
     False, since its head already knows better. ``world`` is this process's place under torchrun
@@ -117,48 +122,55 @@ def train(
     ``steps_done`` steps of a step budget were taken by an earlier run that stopped (a long pretraining resumed
     from its last checkpoint): the budget and the learning-rate schedule go on from there.
     """
-    state = state or new_state(model)
+    train_state = train_state or new_train_state(model)
     # -----------------------------------------------------------------------------------------------------------
     # setup: what this call needs besides the model and its optimiser
     precision = resolve_precision(config.precision, model.device)  # float32, or bfloat16 matrix products
     batch_size = world.share_of(config.batch_size)  # this rank's windows of a step (all of them on one process)
     # the windows' random numbers: a continuation (and each rank under torchrun) draws new windows, not the same
-    generator = torch.Generator().manual_seed(config.seed + state.step + world.rank * RANK_SEED_STRIDE)
+    generator = torch.Generator().manual_seed(config.seed + train_state.step + world.rank * RANK_SEED_STRIDE)
     chars_per_step = config.batch_size * min(config.seq_len, len(corpus.train) - 1)
     # about 40 evaluations over a time budget (a curve worth looking at), and never fewer than one per eval_interval
     eval_every = min(config.eval_interval, max(0.5, (config.seconds or math.inf) / 40))
     # the safeguards remember the last sound weights and the best ones, and watch for memorising
-    guard = Safeguards(model, state.optimizer)
+    guard = Safeguards(model, train_state.optimizer)
     losses = _RunningLoss()  # the training loss since the last record: each record reports its mean
-    steps = 0  # optimiser steps taken in this call (state.step counts every call's)
+    steps = 0  # optimiser steps taken in this call (train_state.step counts every call's)
     train_time = since_eval = eval_cost = 0.0  # seconds: in steps; in steps since the last evaluation; evaluating
     fraction = _spent(config, 0.0, steps_done)  # the share of the budget spent; the loop ends at 1
-    lr = learning_rate(config, fraction) * state.lr_scale
+    lr = learning_rate(config, fraction) * train_state.lr_scale
     last_report = time.perf_counter()
     net: torch.nn.Module = model  # what a step calls: the model, or under torchrun its DDP wrapper
 
     def record(kind: str, **extra) -> Progress:
         """A progress record of where the run stands now; the training loss's mean starts afresh after it."""
         nonlocal last_report
+        # the mean training loss since the last record: one step's loss is too noisy to plot
         mean = losses.take()
         last_report = time.perf_counter()
         chars_per_s = steps * chars_per_step / train_time if train_time > 0 else 0.0
-        return Progress(kind, state.step, state.elapsed, state.chars_seen, mean, lr, chars_per_s, **extra)
+        return Progress(
+            kind, train_state.step, train_state.elapsed, train_state.chars_seen, mean, lr, chars_per_s, **extra
+        )
 
     def evaluation(kind: str, with_train: bool = False) -> Progress:
         """Validation loss and a sample, taken in by the safeguards. ``with_train``: also measure the training
         loss on one batch (the first record has no steps to average over yet, and its plot needs both curves)."""
         nonlocal since_eval, eval_cost
         since_eval, started = 0.0, time.perf_counter()
+        # validation: the loss on text the model never trained on, the number that says whether it generalises
         val_loss, text = _validate(model, corpus) if world.main else (math.nan, None)
         val_loss = world.share(val_loss)  # under torchrun, rank 0 evaluates and the others wait for its verdict
         if with_train and losses.count == 0:
             losses.add(_batch_loss(model, corpus.train, config))
         recent = losses.recent()  # the training loss now (the last reported one if no step came since)
         # keep-best and the divergence guard remember the weights if they are sound, and if they are the best
-        memorising = guard.evaluated(val_loss, recent, state.elapsed)
-        state.history.append({"step": state.step, "elapsed": round(state.elapsed, 3), "val_loss": val_loss})
-        del state.history[:-HISTORY_LIMIT]
+        memorising = guard.evaluated(val_loss, recent, train_state.elapsed)
+        train_state.history.append(
+            {"step": train_state.step, "elapsed": round(train_state.elapsed, 3), "val_loss": val_loss}
+        )
+        del train_state.history[:-HISTORY_LIMIT]  # bounded: a checkpoint carries it
+        # what evaluating cost: the next one waits at least EVAL_COST_FACTOR times as long, so it stays a few %
         eval_cost = time.perf_counter() - started
         return record(
             kind,
@@ -175,21 +187,22 @@ def train(
         # -------------------------------------------------------------------------------------------------------
         # where we start from: a fresh head guesses the text's character frequencies (not uniform: a better first
         # point, and the first steps go to learning what follows what), then both losses before any update
-        if state.step == 0 and start_head:
+        if train_state.step == 0 and start_head:
             start_from_frequencies(model, corpus.train)
         net = world.wrap(model)  # under torchrun: every rank starts from rank 0's weights
         yield evaluation("eval", with_train=True)
         while fraction < 1.0:
             # the learning rate at this point of the budget: warm-up, then cosine decay (and any rollback's cut)
-            lr = learning_rate(config, fraction) * state.lr_scale
+            lr = learning_rate(config, fraction) * train_state.lr_scale
             # one optimiser step, timed: the budget counts training, not the evaluations on top of it
             started = time.perf_counter()
             x, y = random_batch(corpus.train, batch_size, config.seq_len, generator, model.device)  # (B, T) each
-            loss = _step(net, model, x, y, state.optimizer, lr, config.grad_clip, precision, world.size)
+            loss = _step(net, model, x, y, train_state.optimizer, lr, config.grad_clip, precision, world.size)
             elapsed = time.perf_counter() - started
+            # three clocks: this call's training time, the time since the last evaluation, and all runs' time
             train_time += elapsed
             since_eval += elapsed
-            state.elapsed += elapsed
+            train_state.elapsed += elapsed
             # what comes next, decided alike on every rank: the loss averaged over the ranks, rank 0's clock
             decisions = [
                 _spent(config, train_time, steps_done + steps + 1),  # the budget's share if the guard accepts it
@@ -202,10 +215,11 @@ def train(
             # the divergence guard: a non-finite or exploded loss rolls back to the last sound weights
             if exploded(loss, losses.mean(), model.vocab_size):
                 fraction = rejected
-                state.lr_scale *= ROLLBACK_LR_FACTOR  # a lower learning rate, for the rest of this run and the next
+                # a lower learning rate, for the rest of this run and the next
+                train_state.lr_scale *= ROLLBACK_LR_FACTOR
                 guard.roll_back()
-                new_lr = learning_rate(config, fraction) * state.lr_scale
-                message = guard.rollback_message(loss, new_lr, state.step)
+                new_lr = learning_rate(config, fraction) * train_state.lr_scale
+                message = guard.rollback_message(loss, new_lr, train_state.step)
                 yield record("done" if guard.gave_up else "rollback", message=message)
                 if guard.gave_up:  # the learning rate is hopeless: end with the last sound weights
                     return
@@ -213,8 +227,8 @@ def train(
             # the step counts
             fraction = accepted
             steps += 1
-            state.step += 1
-            state.chars_seen += chars_per_step
+            train_state.step += 1
+            train_state.chars_seen += chars_per_step
             losses.add(loss)
             if eval_now:
                 # evaluate: validation loss, a sample, the safeguards' verdicts
@@ -233,7 +247,7 @@ def train(
     finally:
         # the gradients are only needed within a step: a finished model holding them costs one more copy of its
         # weights (a room of trained sessions measured 117 MB each where 92 MB were counted)
-        state.optimizer.zero_grad(set_to_none=True)
+        train_state.optimizer.zero_grad(set_to_none=True)
         model.eval()
 
 
@@ -254,6 +268,7 @@ def _step(
     with autocast(model.device, precision):
         logits, _ = net(x)  # (B, T, V)
     # the loss: cross-entropy at every position, in float32 (bfloat16's 8 bits of mantissa would blur it)
+    # (B, T, V) and (B, T) flattened to (B·T, V) and (B·T,): every position of every window is one prediction
     loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
     value = loss.item()
     if not math.isfinite(value) and ranks == 1:  # nothing to learn from (under torchrun, step together)
@@ -265,6 +280,7 @@ def _step(
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     if not torch.isfinite(norm):
         return math.nan
+    # the schedule's learning rate for this step, then Adam's update of every weight
     for group in optimizer.param_groups:
         group["lr"] = lr
     optimizer.step()
@@ -300,6 +316,7 @@ class _RunningLoss:
 
 def _spent(config: TrainConfig, train_time: float, steps: int) -> float:
     """The share of the budget spent after ``train_time`` seconds and ``steps`` steps of this call."""
+    # a budget in seconds, in steps, or both: whichever is nearer its end decides
     by_time = train_time / config.seconds if config.seconds else 0.0
     return max(by_time, steps / config.steps if config.steps else 0.0)
 

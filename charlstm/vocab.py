@@ -1,5 +1,9 @@
 """Character vocabulary: every character of a corpus gets an id, and any text can be encoded.
 
+Start with :meth:`Vocab.from_text` (the characters of a text), then :meth:`Vocab.encode` (text -> ids, what the
+model reads) and :meth:`Vocab.decode` (ids -> text, what it writes). A model's vocabulary travels with its
+weights (:meth:`Vocab.to_json`), so a checkpoint always decodes with the characters it was trained on.
+
 Characters are Unicode code points in full case, sorted by code point. Id 0 is reserved for characters the
 vocabulary never saw (an emoji in a seed, a rare symbol in a validation text), so encoding never fails; it
 decodes to U+FFFD. Ids are stored compactly (one byte each for up to 255 characters, two beyond), so a 100 MB
@@ -65,6 +69,7 @@ class Vocab:
     chars: tuple[str, ...]
 
     def __post_init__(self) -> None:
+        # every way a vocabulary (from a text, or from a file someone uploaded) could be unusable, refused here
         if any(not isinstance(c, str) or len(c) != 1 for c in self.chars):
             raise VocabError("vocabulary entries must be single characters")
         bad = next((c for c in self.chars if is_control(c)), None)
@@ -80,11 +85,14 @@ class Vocab:
     @classmethod
     def from_text(cls, text: str, max_size: int = MAX_VOCAB) -> Vocab:
         """The characters of ``text``; beyond ``max_size`` only the most frequent are kept."""
+        # count each code point, a chunk at a time (numpy's unique is fast; a Python loop over 100 MB is not)
         counts: Counter[int] = Counter()
         for start in range(0, len(text), _CHUNK):
             values, freq = np.unique(_code_points(text[start : start + _CHUNK]), return_counts=True)
             counts.update(dict(zip(values.tolist(), freq.tolist())))
+        # keep the most frequent (a rare character left out costs little: it reads as "unknown")
         kept = [cp for cp, _ in counts.most_common(min(max_size, MAX_VOCAB))]
+        # sorted by code point: the same characters always get the same ids, whatever their counts
         return cls(tuple(chr(cp) for cp in sorted(kept)))
 
     @classmethod
@@ -108,24 +116,27 @@ class Vocab:
     @property
     def dtype(self) -> torch.dtype:
         """The smallest integer dtype that holds every id."""
+        # a training text is kept as ids the whole run: one byte a character where the vocabulary allows it
         return torch.uint8 if self.size <= 256 else torch.int16
 
     def encode(self, text: str) -> torch.Tensor:
         """Ids of ``text`` as a 1-D tensor of :attr:`dtype`; unseen characters become ``UNKNOWN_ID``."""
         out = torch.empty(len(text), dtype=self.dtype)
         for start in range(0, len(text), _CHUNK):
-            cps = _code_points(text[start : start + _CHUNK])
-            pos = np.searchsorted(self._codes, cps)
-            pos_clipped = np.minimum(pos, max(len(self._codes) - 1, 0))
+            cps = _code_points(text[start : start + _CHUNK])  # (n,) code points
+            # the characters are sorted, so a binary search finds where each code point would stand
+            pos = np.searchsorted(self._codes, cps)  # (n,)
+            pos_clipped = np.minimum(pos, max(len(self._codes) - 1, 0))  # past the end: look at the last one
+            # a character is known when the one standing there is the same character
             known = (self._codes[pos_clipped] == cps) if len(self._codes) else np.zeros(len(cps), bool)
-            ids = np.where(known, pos + 1, UNKNOWN_ID)
+            ids = np.where(known, pos + 1, UNKNOWN_ID)  # + 1: id 0 is the unknown character
             out[start : start + len(cps)] = torch.from_numpy(ids.astype(np.int64))
         return out
 
     def decode(self, ids: torch.Tensor | list[int]) -> str:
         """The text of ``ids``; the unknown id decodes to U+FFFD."""
-        table = self._table
-        values = ids.tolist() if isinstance(ids, torch.Tensor) else ids
+        table = self._table  # id -> character, the unknown id first
+        values = ids.tolist() if isinstance(ids, torch.Tensor) else ids  # Python ints index a list fastest
         return "".join(table[i] for i in values)
 
     def char(self, i: int) -> str:
@@ -134,7 +145,7 @@ class Vocab:
 
     def unknown_in(self, text: str) -> set[str]:
         """Characters of ``text`` that this vocabulary does not hold."""
-        return set(text) - set(self.chars)
+        return set(text) - set(self.chars)  # what the model would read as "unknown"
 
     def to_json(self) -> str:
         return json.dumps({"chars": list(self.chars)})
@@ -148,4 +159,4 @@ class Vocab:
             raise VocabError(f"vocabulary is not valid JSON with a 'chars' list ({e})") from None
         if not isinstance(chars, list):
             raise VocabError("vocabulary 'chars' must be a list")
-        return cls(tuple(chars))
+        return cls(tuple(chars))  # __post_init__ checks every entry: a file may come from anyone

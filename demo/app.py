@@ -10,11 +10,11 @@ import torch
 from starlette.middleware import Middleware
 
 from .drawing import widgets
-from .server import admission, allocator, boot, gradio_costs, limits, presence, scheduling, sessions
+from .server import admission, allocator, gradio_costs, identity, limits, presence, scheduling, sessions
 from .tabs import (
     corpus_tab,
-    game_tab,
     generate_tab,
+    guess_tab,
     inside_tab,
     learn_tab,
     quickstart,
@@ -28,7 +28,7 @@ STATIC = Path(__file__).parent / "static"
 # Styles and scripts the page loads, all served by this app (nothing from outside): one file per concern.
 CSS_FILES = [STATIC / "style.css", STATIC / "present.css"]
 # <script> elements added to the page's <head>
-HEAD_FILES = [STATIC / "keys.html", STATIC / "edits.html", STATIC / "present.html", STATIC / "game.html"]
+HEAD_FILES = [STATIC / "keys.html", STATIC / "edits.html", STATIC / "present.html", STATIC / "guess.html"]
 # Gradio's default greys and oranges fall below 4.5:1 for help texts (1.9:1) and white on the primary button
 # (2.8:1): darker shades, the same hues, in light and dark.
 THEME = gr.themes.Default(
@@ -88,7 +88,7 @@ with widgets.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(
         corpus_tab.build(path)
         jump, moment, moment_note = train_tab.build(path, choice)
         generate_tab.build()
-        game = game_tab.build(path.text)
+        game = guess_tab.build(path.text)
         inside = inside_tab.build()
     choice.input(choose_model, choice, choice, api_name="choose_model", concurrency_id="light")
     choice.change(api_visibility="private", **learn)
@@ -148,4 +148,4 @@ def middleware() -> list[Middleware]:
     """The ASGI middleware around the app, outermost first: the balancer's forwarded address (a replica behind
     HAProxy only), the stream counter, the boot cookie, then the door that admits or refuses queue joins."""
     outermost = [Middleware(presence.Balancer)] if presence.BALANCER_SECRET else []
-    return [*outermost, Middleware(presence.Watch), Middleware(boot.Boot), Middleware(admission.Door)]
+    return [*outermost, Middleware(presence.Watch), Middleware(identity.Boot), Middleware(admission.Door)]

@@ -139,11 +139,11 @@ def test_stop_keeps_the_weights_and_continue_resumes(visitor):
     rest = list(runner)
     assert "Stopped" in rest[-1][1]
     session = sessions.get(visitor)
-    steps = session.run.state.step
+    steps = session.run.train_state.step
     assert steps > 0 and session.model is not None
     assert asyncio.run(train_tab.stop(visitor)).startswith("Nothing")
     list(train_tab.continue_model(FINANCE.read_text(), 1, visitor))
-    assert session.run.state.step > steps
+    assert session.run.train_state.step > steps
 
 
 def test_a_second_train_in_the_same_session_is_refused(visitor):

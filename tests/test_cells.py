@@ -14,8 +14,8 @@ from charlstm.lab.explain import activations, cell_view, find_units
 from charlstm.lab.steering import char_bits
 from charlstm.model import CharLSTM
 from charlstm.run import plan
-from charlstm.sampling import char_probabilities, prompt_ids, sample
-from charlstm.training import new_state, train
+from charlstm.sampling import char_probabilities, sample, seed_ids
+from charlstm.training import new_train_state, train
 from charlstm.transfer import BASE_MODEL_PATH
 from tests.helpers import FINANCE, quick_config
 
@@ -102,7 +102,7 @@ def test_a_hidden_clamp_works_and_a_cell_clamp_is_refused(cell, corpus):
     clamped = char_bits(model, corpus.vocab, TEXT, clamp)
     assert abs(normal - clamped).max() > 1e-3  # the unit held changes the predictions
     # the clamp by hand, with the fused module one character at a time: layer 1's unit 3 held after every step
-    ids = prompt_ids(corpus.vocab, TEXT, torch.device("cpu"))[0]
+    ids = seed_ids(corpus.vocab, TEXT, torch.device("cpu"))[0]
     with torch.no_grad():
         x, h, bits = model.embed(ids[None, :-1]), None, []
         for t in range(x.shape[1]):
@@ -116,13 +116,13 @@ def test_a_hidden_clamp_works_and_a_cell_clamp_is_refused(cell, corpus):
 def test_every_cell_trains_saves_loads_and_samples_reproducibly(cell, corpus, tmp_path):
     torch.manual_seed(0)
     model = CharLSTM(ModelConfig(embedding_size=16, hidden_size=32, num_layers=2, cell=cell), corpus.vocab.size)
-    state = new_state(model)
-    records = list(train(model, corpus, quick_config(steps=12), state))
+    train_state = new_train_state(model)
+    records = list(train(model, corpus, quick_config(steps=12), train_state))
     assert records[-1].step == 12 and all(math.isfinite(r.val_loss) for r in records if r.val_loss is not None)
     assert records[0].val_loss > records[-1].val_loss
-    path = save(tmp_path / f"{cell}.safetensors", model, corpus.vocab, quick_config(steps=12), state)
+    path = save(tmp_path / f"{cell}.safetensors", model, corpus.vocab, quick_config(steps=12), train_state)
     loaded = load(path)
-    assert loaded.model_config.cell == cell and loaded.state.step == 12
+    assert loaded.model_config.cell == cell and loaded.train_state.step == 12
     ids = torch.randint(0, corpus.vocab.size, (2, 20))
     with torch.no_grad():
         assert torch.equal(model(ids)[0], loaded.model(ids)[0])
@@ -162,7 +162,7 @@ def test_a_plan_for_another_cell_starts_from_scratch_or_is_refused():
 
 def test_a_run_label_names_a_change_of_cell():
     from charlstm.config import TrainConfig
-    from charlstm.lab.runs import label, summarize
+    from charlstm.lab.run_changes import label, summarize
 
     lstm = summarize("scratch", ModelConfig(), TrainConfig(), "some text")
     gru = summarize("scratch", ModelConfig(cell="gru"), TrainConfig(), "some text")

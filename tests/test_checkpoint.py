@@ -11,32 +11,32 @@ from safetensors.torch import save as save_tensors
 
 from charlstm.checkpoint import CheckpointError, load, save, to_bytes
 from charlstm.config import TrainConfig
-from charlstm.training import new_state, train
+from charlstm.training import new_train_state, train
 from tests.helpers import quick_config
 
 
 @pytest.fixture
 def trained(small_model, corpus):
-    state = new_state(small_model)
-    list(train(small_model, corpus, quick_config(steps=15), state))
-    return small_model, corpus, state
+    train_state = new_train_state(small_model)
+    list(train(small_model, corpus, quick_config(steps=15), train_state))
+    return small_model, corpus, train_state
 
 
 def test_round_trip_gives_identical_logits_and_resumable_state(trained, tmp_path):
-    model, corpus, state = trained
-    path = save(tmp_path / "m.safetensors", model, corpus.vocab, quick_config(steps=15), state)
+    model, corpus, train_state = trained
+    path = save(tmp_path / "m.safetensors", model, corpus.vocab, quick_config(steps=15), train_state)
     loaded = load(path)
     ids = torch.randint(0, corpus.vocab.size, (2, 30))
     with torch.no_grad():
         assert torch.equal(model(ids)[0], loaded.model(ids)[0])
     assert loaded.vocab == corpus.vocab and loaded.model_config == model.config
     assert loaded.train_config == quick_config(steps=15)
-    assert loaded.state.step == state.step == 15 and loaded.state.history == state.history
-    original = state.optimizer.state_dict()["state"]
-    restored = loaded.state.optimizer.state_dict()["state"]
+    assert loaded.train_state.step == train_state.step == 15 and loaded.train_state.history == train_state.history
+    original = train_state.optimizer.state_dict()["state"]
+    restored = loaded.train_state.optimizer.state_dict()["state"]
     assert all(torch.equal(original[i]["exp_avg_sq"], restored[i]["exp_avg_sq"]) for i in original)
-    list(train(loaded.model, corpus, quick_config(steps=5), loaded.state))
-    assert loaded.state.step == 20
+    list(train(loaded.model, corpus, quick_config(steps=5), loaded.train_state))
+    assert loaded.train_state.step == 20
 
 
 def _header_of(data: bytes) -> dict:
@@ -57,8 +57,8 @@ def _with_metadata(data: bytes, **changes) -> bytes:
 
 
 def test_bad_files_are_refused(trained, tmp_path):
-    model, corpus, state = trained
-    good = to_bytes(model, corpus.vocab, TrainConfig(), state)
+    model, corpus, train_state = trained
+    good = to_bytes(model, corpus.vocab, TrainConfig(), train_state)
     header = _header_of(good)
     huge = dict(header)
     huge["model.head.bias"] = dict(header["model.head.bias"], shape=[10**12])
@@ -147,9 +147,9 @@ def _with_counters(data: bytes, **changes) -> bytes:
     ],
 )
 def test_poisoned_training_counters_are_refused_naming_the_counter(trained, changes, match):
-    model, corpus, state = trained
+    model, corpus, train_state = trained
     with pytest.raises(CheckpointError, match=match):
-        load(_with_counters(to_bytes(model, corpus.vocab, TrainConfig(), state), **changes))
+        load(_with_counters(to_bytes(model, corpus.vocab, TrainConfig(), train_state), **changes))
 
 
 @pytest.mark.parametrize(
@@ -164,12 +164,12 @@ def test_poisoned_training_counters_are_refused_naming_the_counter(trained, chan
     ],
 )
 def test_poisoned_optimiser_moments_are_refused(trained, slot, value, match):
-    model, corpus, state = trained
-    for slots in state.optimizer.state.values():
+    model, corpus, train_state = trained
+    for slots in train_state.optimizer.state.values():
         slots[slot] = torch.full_like(torch.as_tensor(slots[slot], dtype=torch.float32), value)
         break  # one parameter is enough
     with pytest.raises(CheckpointError, match=match):
-        load(to_bytes(model, corpus.vocab, TrainConfig(), state))
+        load(to_bytes(model, corpus.vocab, TrainConfig(), train_state))
 
 
 @pytest.mark.parametrize("chars", [[], ["\x00"], ["\x1b", "a"], ["a", "\u202e"], ["\x85"]])

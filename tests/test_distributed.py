@@ -75,10 +75,10 @@ def runs(corpus, tmp_path_factory):
 
 def test_two_processes_follow_the_single_process_loss_curve(runs):
     (_, one), (_, two) = runs
-    curve_one = {h["step"]: h["val_loss"] for h in one.state.history}
-    curve_two = {h["step"]: h["val_loss"] for h in two.state.history}
+    curve_one = {h["step"]: h["val_loss"] for h in one.train_state.history}
+    curve_two = {h["step"]: h["val_loss"] for h in two.train_state.history}
     assert curve_one.keys() == curve_two.keys() and len(curve_one) >= 10  # evaluated at the same steps
-    assert two.state.step == one.state.step == STEPS
+    assert two.train_state.step == one.train_state.step == STEPS
     falls = curve_one[0] - curve_one[STEPS]
     assert falls > 0.8  # both learned (from ~4.2 nats/char) ...
     # ... along the same curve. Rank 1 draws other windows than the single process, so the first steps wander

@@ -293,7 +293,7 @@ def test_a_vanishing_temperature_is_greedy(app_server):
 
 
 def test_a_lone_surrogate_guess_is_refused_and_the_game_goes_on(app_server):
-    from demo.tabs.game_tab import OWN
+    from demo.tabs.guess_tab import OWN
 
     session = uuid.uuid4().hex
     assert call(app_server.url, "/game_start", [OWN, "hello world", 2], "10.11.0.2", session)["success"]
@@ -324,7 +324,7 @@ def test_an_uploaded_gru_is_named_continued_and_reproduced_as_such(app_server, t
 
 
 def test_the_games_json_names_its_model(app_server):
-    from demo.tabs.game_tab import OWN
+    from demo.tabs.guess_tab import OWN
 
     answer = call(app_server.url, "/game_start", [OWN, "hello world", 2], "10.11.0.4")
     state = json.loads(answer["output"]["data"][2])
@@ -340,7 +340,7 @@ def test_a_moment_past_the_end_of_the_run_is_the_model_now(app_server):
 
 
 def test_a_game_replayed_with_another_model_keeps_each_guess_on_its_character():
-    from charlstm.lab.shannon import Game, Prediction
+    from charlstm.lab.guess import Game, Prediction
 
     text = "abéc"
     knows_all = [Prediction(c, 1, 0.5, ()) for c in text]

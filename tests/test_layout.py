@@ -28,10 +28,13 @@ CORE = {
     "charlstm.machine.device",
     "charlstm.machine.distributed",
 }
+# The lab's old module names, kept as aliases of the new ones (each file makes its name that very module).
+ALIASES = {"shannon": "guess", "moments": "time_machine", "memorisation": "copying", "runs": "run_changes"}
 # The lab's experiments (each a module of charlstm/lab/), and `run`, the run the app and the CLI hold, built on both.
 LAB = {
-    *(f"charlstm.lab.{name}" for name in ("explain", "reach", "shannon", "moments", "steering", "race")),
-    *(f"charlstm.lab.{name}" for name in ("memorisation", "runs", "report")),
+    *(f"charlstm.lab.{name}" for name in ("explain", "reach", "guess", "time_machine", "steering", "race")),
+    *(f"charlstm.lab.{name}" for name in ("copying", "run_changes", "report")),
+    *(f"charlstm.lab.{name}" for name in ALIASES),
     "charlstm.run",
 }
 
@@ -136,6 +139,19 @@ def test_every_module_of_the_lab_is_named_and_every_package_says_what_it_holds()
     for path in files():
         if path.name == "__init__.py":
             assert ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))), path
+
+
+def test_the_readme_code_map_names_every_module_of_each_folder():
+    rows = {}  # folder -> the names its row of the README's code map writes in backticks
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for line in readme.split("## Code map", 1)[1].split("\n## ", 1)[0].splitlines():
+        if line.startswith("| `"):
+            folder, _, text = line[3:].partition("` |")
+            rows[folder.rstrip("/")] = {word.removesuffix(".py") for word in text.split("`")[1::2]}
+    for path in files():
+        folder = path.parent.relative_to(ROOT).as_posix()
+        if path.stem not in ("__init__", "__main__"):
+            assert path.stem in rows.get(folder, set()), f"{path.relative_to(ROOT)} is not on the README's code map"
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import pytest
 
 from bench import payoff
 from charlstm.data import make_corpus
-from charlstm.lab.memorisation import CopyIndex
+from charlstm.lab.copying import CopyIndex
 from charlstm.vocab import Vocab
 from tests.helpers import CORPORA
 

@@ -10,7 +10,7 @@ from charlstm.machine.precision import PrecisionError, bf16_supported, resolve_p
 from charlstm.model import CharLSTM
 from charlstm.run import plan
 from charlstm.sampling import sample
-from charlstm.training import new_state, train
+from charlstm.training import new_train_state, train
 from tests.helpers import FINANCE, SHAKESPEARE, quick_config
 
 CPU = torch.device("cpu")
@@ -35,7 +35,7 @@ def test_auto_picks_bf16_only_where_it_is_native():
 def _trained(corpus, precision: str) -> tuple[CharLSTM, list]:
     torch.manual_seed(0)
     model = CharLSTM(ModelConfig(embedding_size=16, hidden_size=64), corpus.vocab.size)
-    records = list(train(model, corpus, quick_config(steps=60, precision=precision), new_state(model)))
+    records = list(train(model, corpus, quick_config(steps=60, precision=precision), new_train_state(model)))
     return model, records
 
 
@@ -54,7 +54,7 @@ def test_bf16_learns_about_as_well_as_fp32_and_keeps_float32_weights(corpus):
 @native
 def test_a_model_trained_in_bf16_saves_float32_and_samples_the_same_text_for_a_seed(corpus):
     model, _ = _trained(corpus, "bf16")
-    loaded = load(to_bytes(model, corpus.vocab, quick_config(precision="bf16"), new_state(model)))
+    loaded = load(to_bytes(model, corpus.vocab, quick_config(precision="bf16"), new_train_state(model)))
     assert loaded.train_config.precision == "bf16"
     assert all(t.dtype == torch.float32 for t in loaded.model.state_dict().values() if t.is_floating_point())
 

@@ -79,11 +79,11 @@ def test_the_balancer_configuration_is_valid_haproxy(tmp_path):
 
 
 def test_a_visitor_whose_work_was_in_another_process_is_told_once():
-    from demo.server import boot, sessions
+    from demo.server import identity, sessions
 
     came_back, here, fresh = Visitor(), Visitor(), Visitor()
-    came_back.headers = {"cookie": f"{boot.COOKIE}=0123456789abcdef"}  # served before by another boot
-    here.headers = {"cookie": f"other=1; {boot.COOKIE}={boot.BOOT}"}
+    came_back.headers = {"cookie": f"{identity.COOKIE}=0123456789abcdef"}  # served before by another boot
+    here.headers = {"cookie": f"other=1; {identity.COOKIE}={identity.BOOT}"}
     try:
         with pytest.raises(gr.Error, match="This server restarted; your session is gone"):
             sessions.get(came_back).active()

@@ -17,7 +17,7 @@ from gradio_client import Client, handle_file
 
 from bench.server import AppServer
 from charlstm.checkpoint import to_bytes
-from charlstm.training import new_state
+from charlstm.training import new_train_state
 from charlstm.vocab import MAX_VOCAB
 from tests.helpers import FINANCE, call_raw, wait_until
 from tests.test_hostile import _with_header, refused
@@ -230,11 +230,11 @@ def _poisoned_models() -> dict[str, bytes]:
     from demo.server.sessions import DEFAULT
 
     model = copy.deepcopy(DEFAULT.model)
-    state = new_state(model)
+    train_state = new_train_state(model)
     for p in model.parameters():  # one update, so that the file holds Adam moments
         p.grad = torch.zeros_like(p)
-    state.optimizer.step()
-    good = to_bytes(model, DEFAULT.vocab, None, state)
+    train_state.optimizer.step()
+    good = to_bytes(model, DEFAULT.vocab, None, train_state)
 
     def counters(**changes):
         def change(header):
@@ -248,9 +248,9 @@ def _poisoned_models() -> dict[str, bytes]:
     with torch.no_grad():
         for p in huge.parameters():
             p.copy_(3e38 * (torch.randint(0, 2, p.shape, generator=signs) * 2 - 1))
-    for slots in state.optimizer.state.values():
+    for slots in train_state.optimizer.state.values():
         slots["exp_avg_sq"].fill_(float("nan"))
-    nan_moments = to_bytes(model, DEFAULT.vocab, None, state)
+    nan_moments = to_bytes(model, DEFAULT.vocab, None, train_state)
     return {
         "finite but huge weights": to_bytes(huge, DEFAULT.vocab),
         "NaN Adam moments": nan_moments,

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from charlstm import checkpoint
-from charlstm.cell import cell_step, layer_weights
+from charlstm.cell import layer_weights, lstm_step
 from charlstm.clamp import MAX_VALUE, Clamp, ClampError
 from charlstm.lab.steering import MATTERS, TRY_VALUES, bits_per_char, char_bits, compare_clamped, find_clamp
-from charlstm.sampling import char_probabilities, generate, prompt_ids, sample
+from charlstm.sampling import char_probabilities, generate, sample, seed_ids
 from tests.helpers import ROOT
 
 TEXT = "Paid 42.50 to the grocer; received 1,200 from the bank.\n"
@@ -22,16 +22,16 @@ def gen(seed: int) -> torch.Generator:
 
 @torch.no_grad()
 def reference_bits(model, vocab, text: str, clamp: Clamp | None) -> torch.Tensor:
-    """Bits of each character of ``text`` from :func:`charlstm.cell.cell_step`, the clamp applied by hand."""
+    """Bits of each character of ``text`` from :func:`charlstm.cell.lstm_step`, the clamp applied by hand."""
     L, H = model.config.num_layers, model.config.hidden_size
     weights = [layer_weights(model, k) for k in range(L)]
-    ids = prompt_ids(vocab, text, torch.device("cpu"))[0]
+    ids = seed_ids(vocab, text, torch.device("cpu"))[0]
     h, c = [torch.zeros(1, H) for _ in range(L)], [torch.zeros(1, H) for _ in range(L)]
     bits = []
     for t in range(len(ids) - 1):
         x = model.embed(ids[t : t + 1])  # (1, E)
         for k in range(L):
-            _f, _i, _g, o, c[k], h[k] = cell_step(x, h[k], c[k], weights[k])
+            _f, _i, _g, o, c[k], h[k] = lstm_step(x, h[k], c[k], weights[k])
             if clamp and clamp.layer == k and clamp.kind == "cell":  # the memory, then the output read from it
                 c[k][0, clamp.unit] = clamp.value
                 h[k][0, clamp.unit] = o[0, clamp.unit] * math.tanh(clamp.value)

@@ -11,7 +11,7 @@ from charlstm.config import ModelConfig
 from charlstm.data import make_corpus
 from charlstm.evaluation import evaluate
 from charlstm.model import CharLSTM
-from charlstm.training import REPORT_INTERVAL, learning_rate, new_state, train
+from charlstm.training import REPORT_INTERVAL, learning_rate, new_train_state, train
 from tests.helpers import quick_config
 
 
@@ -85,18 +85,18 @@ def test_a_real_time_budget_ends_at_the_first_check_after_it(corpus, small_model
 
 
 def test_stopping_early_leaves_a_usable_model_and_continuing_resumes(corpus, small_model):
-    state = new_state(small_model)
-    runner = train(small_model, corpus, quick_config(steps=10_000, seconds=None), state)
+    train_state = new_train_state(small_model)
+    runner = train(small_model, corpus, quick_config(steps=10_000, seconds=None), train_state)
     first = list(itertools.islice(runner, 3))
     runner.close()
-    assert first and state.step > 0
-    steps_before = state.step
+    assert first and train_state.step > 0
+    steps_before = train_state.step
     assert math.isfinite(evaluate(small_model, corpus.val).loss)
     before = evaluate(small_model, corpus.val).loss
-    records = list(train(small_model, corpus, quick_config(steps=60), state))
+    records = list(train(small_model, corpus, quick_config(steps=60), train_state))
     # no fresh start: the run opens by measuring where it stands, at the step it stopped at
     assert records[0].kind == "eval" and records[0].step == steps_before and records[0].elapsed > 0
-    assert state.step == steps_before + 60
+    assert train_state.step == steps_before + 60
     assert evaluate(small_model, corpus.val).loss < before
 
 

@@ -1,4 +1,4 @@
-"""Starting from a model that already reads: vocabulary growth, the run object, the automatic start, memorisation."""
+"""Starting from a model that already reads: vocabulary growth, the run object, the automatic start, memorising."""
 
 import math
 
@@ -8,7 +8,7 @@ import torch
 from charlstm.checkpoint import load
 from charlstm.config import ConfigError, ModelConfig, TrainConfig
 from charlstm.evaluation import evaluate
-from charlstm.lab.memorisation import MIN_COPY, CopyIndex
+from charlstm.lab.copying import MIN_COPY, CopyIndex
 from charlstm.model import CharLSTM
 from charlstm.paths import MULTILINGUAL_MODEL_PATH
 from charlstm.run import Run, plan
@@ -96,7 +96,7 @@ def test_a_run_starts_from_a_file_grows_to_the_text_trains_saves_and_resumes(tmp
     assert records[-1].step == 30
     out = run.save(tmp_path / "run.safetensors")
     resumed = Run.resume(out)
-    assert resumed.init == "start.safetensors" and resumed.state.step == 30 and resumed.vocab == run.vocab
+    assert resumed.init == "start.safetensors" and resumed.train_state.step == 30 and resumed.vocab == run.vocab
     assert load(out).init == "start.safetensors"
     more = list(resumed.train(resumed.corpus(GERMAN + RUSSIAN), TrainConfig(steps=5, seconds=None, batch_size=4)))
     assert more[-1].step == 35

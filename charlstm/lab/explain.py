@@ -16,7 +16,7 @@ import torch
 from ..cell import PARTS as CELL_PARTS
 from ..cell import Trace, trace
 from ..model import CharLSTM
-from ..sampling import char_probabilities, prompt_ids, top_chars
+from ..sampling import char_probabilities, seed_ids, top_chars
 from ..vocab import Vocab
 
 MAX_TRACE_CHARS = 2000  # characters a view reads at most
@@ -45,7 +45,7 @@ def cell_view(model: CharLSTM, vocab: Vocab, text: str, step: int, layer: int = 
         raise ValueError("type some text to step through")
     step = max(0, min(step, len(text) - 1, MAX_TRACE_CHARS - 1))
     layer = max(0, min(layer, model.config.num_layers - 1))
-    ids = prompt_ids(vocab, text[: step + 1], model.device)  # (1, step + 2): the start character first
+    ids = seed_ids(vocab, text[: step + 1], model.device)  # (1, step + 2): the start character first
     # The characters before are read by the fused model (fast, and equal to the readable cell to 1e-5); only
     # the character shown goes through the readable equations, so a step costs the same anywhere in the text.
     with torch.no_grad():
@@ -86,7 +86,7 @@ def activations(model: CharLSTM, vocab: Vocab, text: str) -> Activations:
     text = text[:MAX_TRACE_CHARS]
     if not text:
         raise ValueError("give some text to look at")
-    result = trace(model, prompt_ids(vocab, text, model.device))
+    result = trace(model, seed_ids(vocab, text, model.device))
     hidden = result.hidden[0, 1:].cpu().numpy()  # (T, L, H)
     cell = result.cell[0, 1:].cpu().numpy() if isinstance(result, Trace) else hidden[:, :, :0]  # GRU, RNN: none
     return Activations(text, hidden, cell)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..model import CharLSTM
-from ..sampling import prompt_ids
+from ..sampling import seed_ids
 from ..vocab import UNKNOWN_ID, Vocab
 
 DEFAULT_DISTANCE = 200  # characters back
@@ -164,7 +164,7 @@ def closing_probability(
         for d in distances:
             tail = filler[len(filler) - (d - 1) :]  # the last d - 1 filler characters
             for text, out in ((opener + tail, with_opener), (tail, without_opener)):
-                logits, _ = model(prompt_ids(vocab, text, model.device))  # the start character first
+                logits, _ = model(seed_ids(vocab, text, model.device))  # the start character first
                 out.append(float(torch.softmax(logits[0, -1], -1)[closer_id]))
     finally:
         model.train(was_training)

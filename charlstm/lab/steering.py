@@ -20,7 +20,8 @@ import torch
 from ..clamp import Clamp
 from ..evaluation import LN2
 from ..model import CharLSTM
-from ..sampling import MAX_PROMPT, prompt_ids, sample
+from ..renamed import renamed
+from ..sampling import MAX_SEED_TEXT, sample, seed_ids
 from ..steppers import stepper, zero_state
 from ..vocab import Vocab
 
@@ -41,12 +42,12 @@ def char_bits(
     model: CharLSTM, vocab: Vocab, text: str, clamp: Clamp | None = None, precision: str = "auto"
 ) -> np.ndarray:
     """The surprise, in bits, of each character of ``text`` given the ones before it (the first one after the
-    start character), with ``clamp`` held at every step; the first :data:`~charlstm.sampling.MAX_PROMPT`
+    start character), with ``clamp`` held at every step; the first :data:`~charlstm.sampling.MAX_SEED_TEXT`
     characters. Read one character at a time by the same stepper that generates (its weights in ``precision``,
     :data:`charlstm.steppers.PRECISIONS`)."""
     if clamp is not None:
         clamp.check(model)
-    ids = prompt_ids(vocab, text[:MAX_PROMPT], torch.device("cpu"))[0].tolist()  # the start character first
+    ids = seed_ids(vocab, text[:MAX_SEED_TEXT], torch.device("cpu"))[0].tolist()  # the start character first
     step, (h, c) = stepper(model, clamp, precision), zero_state(model)
     bits = np.empty(len(ids) - 1)
     for t, (i, target) in enumerate(pairwise(ids)):
@@ -93,7 +94,7 @@ def find_clamp(
     if not text:
         raise ValueError("give a text of at least one character to score")
     tries: dict[str, tuple[float, ...]] = dict(values or TRY_VALUES)
-    reference = text[:MAX_PROMPT]
+    reference = text[:MAX_SEED_TEXT]
     plain = bits_per_char(model, vocab, reference)
     best, tried = None, 0
     for kind, layer, unit in dict.fromkeys(units):  # each unit once, in order
@@ -134,11 +135,12 @@ class Comparison:
         return "matters" if size >= MATTERS else "nothing" if size < NOTHING else "little"
 
 
+@renamed(prompt="seed_text")
 def compare_clamped(
     model: CharLSTM,
     vocab: Vocab,
     clamp: Clamp,
-    prompt: str,
+    seed_text: str,
     length: int,
     temperature: float,
     top_k: int,
@@ -146,18 +148,18 @@ def compare_clamped(
     seed: int,
     reference_text: str,
 ) -> Comparison:
-    """Write ``length`` characters after ``prompt`` twice with the same ``seed``, normally and with ``clamp``,
+    """Write ``length`` characters after ``seed_text`` twice with the same ``seed``, normally and with ``clamp``,
     and score ``reference_text`` both ways. Bad settings raise :class:`~charlstm.sampling.SamplingError` or
     :class:`~charlstm.clamp.ClampError`; an empty reference raises ``ValueError``."""
     clamp.check(model)
     if not reference_text:
         raise ValueError("give a reference text of at least one character to score")
     settings = dict(temperature=temperature, top_k=top_k, top_p=top_p)
-    normal = sample(model, vocab, prompt, length, generator=torch.Generator().manual_seed(seed), **settings)
+    normal = sample(model, vocab, seed_text, length, generator=torch.Generator().manual_seed(seed), **settings)
     clamped = sample(
-        model, vocab, prompt, length, generator=torch.Generator().manual_seed(seed), clamp=clamp, **settings
+        model, vocab, seed_text, length, generator=torch.Generator().manual_seed(seed), clamp=clamp, **settings
     )
-    reference = reference_text[:MAX_PROMPT]
+    reference = reference_text[:MAX_SEED_TEXT]
     return Comparison(
         clamp=clamp,
         normal=normal,

@@ -1,3 +1,3 @@
 """Drawing: HTML and SVG made from plain numbers the library computes (``views``, ``gated_view``,
-``game_view``) and the small widget helpers the tabs share (``widgets``). Nothing here holds state or starts
+``guess_view``) and the small widget helpers the tabs share (``widgets``). Nothing here holds state or starts
 work."""

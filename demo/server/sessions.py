@@ -27,15 +27,15 @@ from pathlib import Path
 
 import gradio as gr
 
-from charlstm.lab.memorisation import CopyIndex
-from charlstm.lab.moments import Moment, Timeline
-from charlstm.lab.runs import RunSummary
-from charlstm.lab.shannon import Game
+from charlstm.lab.copying import CopyIndex
+from charlstm.lab.guess import Game
+from charlstm.lab.run_changes import RunSummary
+from charlstm.lab.time_machine import Moment, Timeline
 from charlstm.model import CharLSTM
 from charlstm.run import Run
 from charlstm.vocab import Vocab
 
-from . import allocator, boot, gradio_costs, limits, presence
+from . import allocator, gradio_costs, identity, limits, presence
 from .shipped import DEFAULT, DEFAULT_LABEL, default_copy_index
 
 # the server's log: one line per freed session; named as before the app had sub-packages (demo.sessions)
@@ -79,13 +79,13 @@ class Session:
     last_seen: float = field(default_factory=time.monotonic)
     folder: Path | None = None  # where this session's download lives
     closed: bool = False  # freed: a training still finishing must not write anything more
-    game: Game | None = None  # the Shannon game in play (demo/tabs/game_tab.py)
+    game: Game | None = None  # the Shannon game in play (demo/tabs/guess_tab.py)
     compared: Compared = field(default_factory=Compared)  # the runs on the loss plot (demo.tabs.runs_view)
     # the time machine (demo.tabs.time_machine): this run's moments, and the one Learn, Generate and Inside read
     timeline: Timeline | None = None
     moment: tuple[Moment, CharLSTM] | None = None  # None: the model as it is now
     racers: dict[str, Run] = field(default_factory=dict)  # the cell race's models (demo.tabs.cells_view), by cell
-    lost: bool = False  # this visitor's work was lost with another server process: say so once (demo.server.boot)
+    lost: bool = False  # this visitor's work was lost with another server process: say so once (demo.server.identity)
     address: str = ""  # the visitor's network address (presence.client_of): per-address shares count by it
 
     def check_lost(self) -> None:
@@ -94,7 +94,7 @@ class Session:
         if self.lost:
             self.lost = False
             if self.model is None:
-                raise gr.Error(boot.RESTARTED)
+                raise gr.Error(identity.RESTARTED)
 
     def active(self) -> tuple[CharLSTM, Vocab, str]:
         """The model the visitor chose, with its vocabulary and a label for messages."""
@@ -168,7 +168,7 @@ def get(request: gr.Request | None) -> Session:
             _expire(now, room_for=1)
             address = presence.client_of(request)
             _admit(address)
-            session = Session(lost=boot.came_from_elsewhere(request), address=address)
+            session = Session(lost=identity.came_from_elsewhere(request), address=address)
         session.last_seen = now
         _sessions[key] = session  # most recently used last
     return session

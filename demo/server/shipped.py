@@ -9,7 +9,7 @@ import functools
 
 from charlstm import checkpoint, transfer
 from charlstm.data import val_size
-from charlstm.lab.memorisation import CopyIndex
+from charlstm.lab.copying import CopyIndex
 from charlstm.paths import ASSETS, DEFAULT_MODEL_PATH
 
 DEFAULT = checkpoint.load(DEFAULT_MODEL_PATH)

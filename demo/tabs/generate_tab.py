@@ -10,8 +10,8 @@ import pandas as pd
 import torch
 
 from charlstm.config import SampleConfig
+from charlstm.lab.copying import MIN_COPY
 from charlstm.lab.explain import surprise
-from charlstm.lab.memorisation import MIN_COPY
 from charlstm.sampling import SamplingError, generate, top_chars
 
 from ..drawing import widgets

@@ -103,8 +103,8 @@ def page(session: Session, text: str) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>charlstm run report</title><style>{CSS}</style></head><body>"
-        f'<h1>charlstm run report</h1><p class="muted">{run.state.step:,} steps, '
-        f"{run.state.elapsed:.0f} s of training · best validation {best} · made {made}</p>"
+        f'<h1>charlstm run report</h1><p class="muted">{run.train_state.step:,} steps, '
+        f"{run.train_state.elapsed:.0f} s of training · best validation {best} · made {made}</p>"
         f"{sections}</body></html>\n"
     )
 

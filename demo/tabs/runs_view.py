@@ -1,7 +1,7 @@
 """Compare runs on the Train tab: the loss plot keeps a visitor's last runs, each in its own colour and labelled
-with what changed from the run before (:func:`charlstm.lab.runs.label`), a table of their settings, and a list of the
-earlier runs to show or hide. The current run is drawn as before (training and validation); earlier ones by
-their validation curve."""
+with what changed from the run before (:func:`charlstm.lab.run_changes.label`), a table of their settings, and a
+list of the earlier runs to show or hide. The current run is drawn as before (training and validation); earlier
+ones by their validation curve."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import gradio as gr
 import pandas as pd
 
-from charlstm.lab.runs import RunSummary, label
+from charlstm.lab.run_changes import RunSummary, label
 
 from ..server.sessions import Session
 

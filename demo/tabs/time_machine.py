@@ -1,5 +1,5 @@
 """The training time machine: while a visitor's model trains, its weights are kept at moments of the run
-(:class:`charlstm.lab.moments.Timeline`, within :data:`limits.MOMENTS_MEMORY_MB`). A slider on the Train tab
+(:class:`charlstm.lab.time_machine.Timeline`, within :data:`limits.MOMENTS_MEMORY_MB`). A slider on the Train tab
 moves Learn, Generate and Inside to the model as it was at that moment; on the Train tab, the samples' moments
 can be jumped to, and two moments write side by side from the same random seed ("eoa nhet" at 2 s, "the king
 hath" at 60 s)."""
@@ -10,7 +10,7 @@ import gradio as gr
 import torch
 
 from charlstm.config import SampleConfig
-from charlstm.lab.moments import Moment, Timeline
+from charlstm.lab.time_machine import Moment, Timeline
 from charlstm.sampling import SamplingError, sample
 
 from ..drawing import widgets

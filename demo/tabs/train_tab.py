@@ -13,7 +13,7 @@ import gradio as gr
 from charlstm.cli import train_command
 from charlstm.config import CELLS, ConfigError, SampleConfig
 from charlstm.data import CorpusError, describe, normalize_text
-from charlstm.lab.runs import summarize
+from charlstm.lab.run_changes import summarize
 from charlstm.paths import MULTILINGUAL_MODEL_PATH
 from charlstm.run import Plan, Run, plan
 

@@ -62,7 +62,7 @@ def upload_model(path: str | None, request: gr.Request) -> tuple[str, str]:
         session.publish()
     return (
         f"Loaded: {CELL_NAMES[c.cell]} of {c.num_layers}×{c.hidden_size}, vocabulary of {run.vocab.size - 1} "
-        f"characters, trained {run.state.step:,} steps. Generate, Learn and Inside now use it; Continue trains it "
-        "further.",
+        f"characters, trained {run.train_state.step:,} steps. Generate, Learn and Inside now use it; Continue "
+        "trains it further.",
         sessions.OWN_LABEL,
     )

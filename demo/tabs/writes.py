@@ -11,7 +11,7 @@ its end, two models are worth writing with, and the learner picks in one click:
 
 Either becomes "your model" for Learn, Generate, Guess and Inside (through the time machine's moments,
 :mod:`demo.tabs.time_machine`). The writing is the library's (:func:`charlstm.sampling.sample`,
-:class:`charlstm.lab.memorisation.CopyIndex`); this module only chooses and shows.
+:class:`charlstm.lab.copying.CopyIndex`); this module only chooses and shows.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import gradio as gr
 import torch
 
 from charlstm.config import SampleConfig
-from charlstm.lab.memorisation import MIN_COPY
-from charlstm.lab.moments import Moment
+from charlstm.lab.copying import MIN_COPY
+from charlstm.lab.time_machine import Moment
 from charlstm.model import CharLSTM
 from charlstm.sampling import sample
 from charlstm.vocab import Vocab

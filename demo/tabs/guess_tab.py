@@ -1,6 +1,6 @@
 """Guess tab: Shannon's game (1951). A text is revealed one character at a time; the learner types guesses until
 right, and the model's guess count (its rank for the true character) is shown after theirs, with a tally of both
-and Shannon's entropy bounds from the counts (charlstm.lab.shannon). Keyboard first: a character typed in the guess
+and Shannon's entropy bounds from the counts (charlstm.lab.guess). Keyboard first: a character typed in the guess
 box is a guess, Enter guesses a new line; buttons do space and new line for phones. The game lives in the
 visitor's session, and a copy of its moves in the browser (localStorage), so a reloaded page resumes it.
 """
@@ -14,14 +14,14 @@ from typing import Any
 import gradio as gr
 
 from charlstm.data import replace_surrogates
-from charlstm.lab.shannon import MAX_CHARS, Game, passage, predictions
+from charlstm.lab.guess import MAX_CHARS, Game, passage, predictions
 
 from ..drawing import widgets
-from ..drawing.game_view import board_html, numbers, tally_html
+from ..drawing.guess_view import board_html, numbers, tally_html
 from ..server import checks, limits, scheduling, sessions
 from . import corpus_tab
 
-HELP = (Path(__file__).parent.parent / "static" / "text" / "game.md").read_text(encoding="utf-8")
+HELP = (Path(__file__).parent.parent / "static" / "text" / "guess.md").read_text(encoding="utf-8")
 CORPUS, OWN = "The Corpus tab's text", "Your own text (below)"
 SOURCES = [*corpus_tab.PRESETS, CORPUS, OWN]
 FIRST_SOURCE = next(label for label, file in corpus_tab.PRESETS.items() if file == "tinyshakespeare.txt")
@@ -131,7 +131,7 @@ def _view(game: Game | None, move=None, note: str = "") -> tuple[str, str, str]:
     return board_html(game, move, note), tally_html(game), numbers(game, move)
 
 
-# In the browser (demo/static/game.html): each character typed waits in order on the page, and each press of the hidden
+# In the browser (demo/static/guess.html): each character typed waits in order on the page, and each press of the hidden
 # "send" button sends the next one; the phone buttons queue theirs the same way.
 NEXT = "() => charlstmGame.next()"
 
@@ -178,7 +178,7 @@ def build(corpus: gr.Textbox) -> dict:
                 autocapitalize="off", autocorrect="off", spellcheck=False, autocomplete="off", enterkeyhint="enter"
             ),
         )
-        send = gr.Button("Send the guess", elem_id="game-send", elem_classes=["lab-hidden"])  # pressed by game.html
+        send = gr.Button("Send the guess", elem_id="game-send", elem_classes=["lab-hidden"])  # pressed by guess.html
         with gr.Row():
             space = gr.Button("Space ␣", size="sm", min_width=80, elem_id="game-space")
             newline = gr.Button("New line ⏎", size="sm", min_width=80, elem_id="game-newline")

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from demo.server import limits, sessions
-from demo.tabs import game_tab
+from demo.tabs import guess_tab
 from tests.helpers import Visitor, wait_until, watch_page
 
 TEXT = "the cat sat on the mat.\nthe end"
@@ -20,15 +20,15 @@ def state(view) -> dict:
 
 
 def test_a_game_of_your_own_text_plays_guesses_reveals_and_tallies(visitor):
-    board, _, data = game_tab.game_start(game_tab.OWN, TEXT, 4, request=visitor)
+    board, _, data = guess_tab.game_start(guess_tab.OWN, TEXT, 4, request=visitor)
     shown = json.loads(data)
     assert shown["character"] == 5 and shown["played"] == 0 and "the " in board and "cat" not in board
     assert "Character 5 of" in board
-    wrong = state(game_tab.game_guess("x", visitor))
+    wrong = state(guess_tab.game_guess("x", visitor))
     assert wrong["last"]["kind"] == "wrong" and "char" not in wrong["last"]  # the answer is not given away
-    assert state(game_tab.game_guess("x", visitor))["last"]["kind"] == "repeat"
-    assert state(game_tab.game_guess("C", visitor))["last"]["kind"] == "wrong"  # case matters
-    right = game_tab.game_guess("c", visitor)
+    assert state(guess_tab.game_guess("x", visitor))["last"]["kind"] == "repeat"
+    assert state(guess_tab.game_guess("C", visitor))["last"]["kind"] == "wrong"  # case matters
+    right = guess_tab.game_guess("c", visitor)
     solved = state(right)
     assert solved["last"] | {"model_top": None} == {
         "kind": "right",
@@ -41,32 +41,32 @@ def test_a_game_of_your_own_text_plays_guesses_reveals_and_tallies(visitor):
     }
     assert solved["played"] == 1 and solved["you"]["mean"] == 3 and solved["model"]["mean"] == solved["last"]["model"]
     assert "needed fewer" in right[1] and "Cross-entropy" in right[1]
-    revealed = game_tab.game_reveal(visitor)
+    revealed = guess_tab.game_reveal(visitor)
     assert state(revealed)["revealed"] == 1 and state(revealed)["played"] == 1
     assert "left out of both tallies" in revealed[0] and "flatters you" in revealed[1]
-    assert state(game_tab.game_guess("\r", visitor))["last"]["guess"] == "\n"  # a carriage return is a new line
-    assert state(game_tab.game_guess("", visitor))["last"] is None  # an emptied box guesses nothing
+    assert state(guess_tab.game_guess("\r", visitor))["last"]["guess"] == "\n"  # a carriage return is a new line
+    assert state(guess_tab.game_guess("", visitor))["last"] is None  # an emptied box guesses nothing
 
 
 def test_a_game_plays_to_the_end_and_says_so(visitor):
-    game_tab.game_start(game_tab.OWN, "abc", 1, request=visitor)
-    game_tab.game_guess("b", visitor)
-    last = game_tab.game_guess("c", visitor)
+    guess_tab.game_start(guess_tab.OWN, "abc", 1, request=visitor)
+    guess_tab.game_guess("b", visitor)
+    last = guess_tab.game_guess("c", visitor)
     assert state(last)["done"] and "last character" in last[0]
-    after = game_tab.game_guess("d", visitor)
+    after = guess_tab.game_guess("d", visitor)
     assert state(after)["last"]["kind"] == "over" and "start a new game" in after[0]
 
 
 def test_a_preset_plays_a_held_out_passage_and_a_reload_resumes_from_the_browsers_copy(visitor):
-    game_tab.game_start(game_tab.FIRST_SOURCE, "", 10, request=visitor)
+    guess_tab.game_start(guess_tab.FIRST_SOURCE, "", 10, request=visitor)
     game = sessions.get(visitor).game
-    assert 100 < len(game.text) <= game_tab.PASSAGE_CHARS and game.position >= 10
-    game_tab.game_guess(game.text[game.position], visitor)
-    game_tab.game_guess("\x00", visitor)
-    saved = game_tab.save(visitor)
+    assert 100 < len(game.text) <= guess_tab.PASSAGE_CHARS and game.position >= 10
+    guess_tab.game_guess(game.text[game.position], visitor)
+    guess_tab.game_guess("\x00", visitor)
+    saved = guess_tab.save(visitor)
     reloaded = Visitor()  # a reloaded page is a new session with the browser's copy
     try:
-        view = game_tab.game_show(saved, reloaded)
+        view = guess_tab.game_show(saved, reloaded)
         again = sessions.get(reloaded).game
         assert "Resumed your game" in view[0]
         assert (again.text, again.position, again.guesses, again.tried) == (
@@ -75,7 +75,7 @@ def test_a_preset_plays_a_held_out_passage_and_a_reload_resumes_from_the_browser
             game.guesses,
             game.tried,
         )
-        assert "Start a game" in game_tab.game_show({"text": 3}, Visitor())[0]  # not a saved game: a fresh start
+        assert "Start a game" in guess_tab.game_show({"text": 3}, Visitor())[0]  # not a saved game: a fresh start
     finally:
         sessions.drop(reloaded)
 
@@ -83,12 +83,12 @@ def test_a_preset_plays_a_held_out_passage_and_a_reload_resumes_from_the_browser
 @pytest.mark.parametrize(
     ("call", "says"),
     [
-        (lambda v: game_tab.game_guess("x", v), "Start a game first"),
-        (lambda v: game_tab.game_start(game_tab.OWN, "x" * (limits.SEED_MAX_CHARS + 1), 0, v), "the cap is 2,000"),
-        (lambda v: game_tab.game_start(game_tab.OWN, "a", 0, v), "at least 2 characters"),
-        (lambda v: game_tab.game_start(game_tab.OWN, TEXT, -1, v), "Shown first (characters) must be a whole number"),
-        (lambda v: game_tab.game_start(game_tab.OWN, TEXT, 0, v) and game_tab.game_guess("ab", v), "one character"),
-        (lambda v: game_tab.game_start(game_tab.OWN, TEXT, 0, v) and game_tab.game_guess(5, v), "one character"),
+        (lambda v: guess_tab.game_guess("x", v), "Start a game first"),
+        (lambda v: guess_tab.game_start(guess_tab.OWN, "x" * (limits.SEED_MAX_CHARS + 1), 0, v), "the cap is 2,000"),
+        (lambda v: guess_tab.game_start(guess_tab.OWN, "a", 0, v), "at least 2 characters"),
+        (lambda v: guess_tab.game_start(guess_tab.OWN, TEXT, -1, v), "Shown first (characters) must be a whole number"),
+        (lambda v: guess_tab.game_start(guess_tab.OWN, TEXT, 0, v) and guess_tab.game_guess("ab", v), "one character"),
+        (lambda v: guess_tab.game_start(guess_tab.OWN, TEXT, 0, v) and guess_tab.game_guess(5, v), "one character"),
     ],
 )
 def test_bad_input_is_refused_with_a_message(visitor, call, says):
@@ -97,13 +97,13 @@ def test_bad_input_is_refused_with_a_message(visitor, call, says):
 
 
 def test_shown_beyond_the_text_leaves_one_character_and_says_so(visitor):
-    board, _, data = game_tab.game_start(game_tab.OWN, "abcd", 50, request=visitor)
+    board, _, data = guess_tab.game_start(guess_tab.OWN, "abcd", 50, request=visitor)
     assert json.loads(data)["character"] == 4 and "one is left to guess" in board
 
 
 @pytest.mark.server
 def test_the_endpoints_play_a_game_over_http(client):
-    _, tally, data = client.predict(game_tab.OWN, TEXT, 4, api_name="/game_start")
+    _, tally, data = client.predict(guess_tab.OWN, TEXT, 4, api_name="/game_start")
     assert json.loads(data)["character"] == 5 and "<table" in tally
     wrong = json.loads(client.predict("x", api_name="/game_guess")[2])
     assert wrong["last"]["kind"] == "wrong" and wrong["tried"] == ["x"]
@@ -118,15 +118,15 @@ def test_the_endpoints_play_a_game_over_http(client):
 @pytest.mark.parametrize(
     ("endpoint", "args", "says"),
     [
-        ("/game_start", (game_tab.OWN, "y" * 2500, 0), "Your own text has 2,500 characters; the cap is 2,000."),
+        ("/game_start", (guess_tab.OWN, "y" * 2500, 0), "Your own text has 2,500 characters; the cap is 2,000."),
         ("/game_start", ("Moby Dick", "", 0), "Text to play must be one of"),
-        ("/game_start", (game_tab.OWN, TEXT, 1.5), "Shown first (characters) must be a whole number from 0 to"),
+        ("/game_start", (guess_tab.OWN, TEXT, 1.5), "Shown first (characters) must be a whole number from 0 to"),
         ("/game_guess", ("abc",), 'A guess is one character; "abc" has 3.'),
     ],
 )
 def test_bad_input_over_http_gets_a_clear_message(client, endpoint, args, says):
     if endpoint == "/game_guess":
-        client.predict(game_tab.OWN, TEXT, 0, api_name="/game_start")
+        client.predict(guess_tab.OWN, TEXT, 0, api_name="/game_start")
     with pytest.raises(Exception) as refused:
         client.predict(*args, api_name=endpoint)
     message = str(refused.value)
@@ -141,7 +141,7 @@ def test_a_game_played_by_keyboard_alone_updates_the_tally(browser, app_server):
     page = watch_page(context.new_page())
     page.goto(app_server.url + "?tab=guess", wait_until="load")
     page.get_by_role("tab", name="Guess", selected=True).wait_for(timeout=30_000)
-    page.locator("#game-source").get_by_label(game_tab.OWN).check()
+    page.locator("#game-source").get_by_label(guess_tab.OWN).check()
     page.locator("#game-own-box .label-wrap").first.click()  # open the accordion
     page.locator("#game-own textarea").fill(TEXT)
     page.locator("#game-start").click()
@@ -182,7 +182,7 @@ def test_every_button_hands_the_keyboard_back_to_the_guess_box(browser, app_serv
     page = watch_page(context.new_page())
     page.goto(app_server.url + "?tab=guess", wait_until="load")
     page.get_by_role("tab", name="Guess", selected=True).wait_for(timeout=30_000)
-    page.locator("#game-source").get_by_label(game_tab.OWN).check()
+    page.locator("#game-source").get_by_label(guess_tab.OWN).check()
     page.locator("#game-own-box .label-wrap").first.click()
     page.locator("#game-own textarea").fill(KEEP_TEXT)
     board = page.locator("#game-board")

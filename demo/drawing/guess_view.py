@@ -1,4 +1,4 @@
-"""What the Guess tab shows of a Shannon game (demo/tabs/game_tab.py): the text so far with the character to guess
+"""What the Guess tab shows of a Shannon game (demo/tabs/guess_tab.py): the text so far with the character to guess
 marked and what the last guess did, the tally table, and the same in numbers (JSON) for scripts. Every character
 is escaped, and nothing after the character being guessed is ever sent to the page."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import json
 
-from charlstm.lab.shannon import Game, Move, Tally
+from charlstm.lab.guess import Game, Move, Tally
 
 from .views import show_char
 

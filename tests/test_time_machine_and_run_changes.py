@@ -8,8 +8,8 @@ import torch
 
 from charlstm.config import ModelConfig, TrainConfig
 from charlstm.evaluation import evaluate
-from charlstm.lab.moments import Timeline, pack, unpack
-from charlstm.lab.runs import changes, label, summarize
+from charlstm.lab.run_changes import changes, label, summarize
+from charlstm.lab.time_machine import Timeline, pack, unpack
 from charlstm.model import CharLSTM
 from charlstm.sampling import sample
 from charlstm.training import train

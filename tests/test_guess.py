@@ -1,4 +1,4 @@
-"""The Shannon game's scoring (charlstm.lab.shannon): the bounds against hand-worked values, the model's ranks against
+"""The Shannon game's scoring (charlstm.lab.guess): the bounds against hand-worked values, the model's ranks against
 a brute-force sort, and the game's rules (repeats, reveals, unknown characters, the end of the text)."""
 
 import math
@@ -7,8 +7,8 @@ import random
 import pytest
 import torch
 
-from charlstm.lab.shannon import REVEAL, Game, Prediction, bounds, passage, predictions
-from charlstm.sampling import prompt_ids
+from charlstm.lab.guess import REVEAL, Game, Prediction, bounds, passage, predictions
+from charlstm.sampling import seed_ids
 from charlstm.vocab import UNKNOWN_ID
 
 
@@ -55,7 +55,7 @@ def brute_force_ranks(model, vocab, text):
     ranks, probs = [], []
     for i, ch in enumerate(text):
         with torch.no_grad():
-            logits, _ = model(prompt_ids(vocab, text[:i], model.device))
+            logits, _ = model(seed_ids(vocab, text[:i], model.device))
         p = torch.softmax(logits[0, -1], -1).tolist()
         true = int(vocab.encode(ch)[0])
         order = sorted((j for j in range(len(p)) if j != UNKNOWN_ID), key=lambda j: (-p[j], j))
