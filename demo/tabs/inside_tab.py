@@ -151,7 +151,8 @@ def _clamp_section(
     """The "Switch a unit off" section: the unit chosen above, held at a value while the model writes."""
     gr.Markdown(
         "### Switch a unit off\nDoes the model *use* this unit, or does it only *track* something? Hold it at a "
-        "value (0 switches it off) while the model reads the seed and writes. Both texts are drawn with the same "
+        "value (0 switches it off; the code calls this *clamping* the unit: `charlstm.clamp`, `charlstm.lab.steering`) "
+        "while the model reads the seed and writes. Both texts are drawn with the same "
         "random numbers, so every difference is the clamp's doing; its cost is scored in bits per character on "
         "the text above. Radford et al. (2017) steered a model's sentiment with one unit; many tidy-looking units "
         "change nothing.\n\n**Try this:** Find units, pick “position in the line” and switch it off. Do the "
