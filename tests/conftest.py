@@ -8,10 +8,8 @@ import tempfile
 import pytest
 import torch
 
-from charlstm.config import ModelConfig
 from charlstm.data import make_corpus
-from charlstm.model import CharLSTM
-from tests.helpers import CHROMIUM, FINANCE, ROOM_URL, AppServer, Visitor, watch_page
+from tests.helpers import CHROMIUM, FINANCE, ROOM_URL, AppServer, Visitor, small_lstm, watch_page
 
 # The files Gradio and gradio_client write while the tests run (every trained model a client downloads: 15 MB
 # each) go to a folder of their own, removed at the end; set before any test module imports them.
@@ -42,8 +40,7 @@ def corpus(finance_text):
 
 @pytest.fixture
 def small_model(corpus):
-    torch.manual_seed(0)
-    return CharLSTM(ModelConfig(embedding_size=16, hidden_size=32, num_layers=2), corpus.vocab.size).eval()
+    return small_lstm(corpus.vocab.size)
 
 
 @pytest.fixture(scope="module")

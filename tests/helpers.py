@@ -4,8 +4,11 @@ configuration, a stand-in for Gradio's request, waiting for an event, a raw HTTP
 import shutil
 from pathlib import Path
 
+import torch
+
 from bench.server import AppServer
-from charlstm.config import TrainConfig
+from charlstm.config import ModelConfig, TrainConfig
+from charlstm.model import CharLSTM
 
 __all__ = [
     "CHROMIUM",
@@ -19,6 +22,7 @@ __all__ = [
     "Visitor",
     "call_raw",
     "quick_config",
+    "small_lstm",
     "wait_until",
     "watch_page",
 ]
@@ -36,6 +40,12 @@ def quick_config(**overrides) -> TrainConfig:
     settings = dict(batch_size=8, seq_len=32, learning_rate=1e-2, seconds=None, steps=30)
     settings.update(overrides)
     return TrainConfig(**settings)
+
+
+def small_lstm(vocab_size: int) -> CharLSTM:
+    """The small model the library tests train (seeded: the same weights every time), in evaluation mode."""
+    torch.manual_seed(0)
+    return CharLSTM(ModelConfig(embedding_size=16, hidden_size=32, num_layers=2), vocab_size).eval()
 
 
 def watch_page(page):

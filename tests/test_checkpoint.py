@@ -1,5 +1,6 @@
 """Checkpoints round-trip exactly; every malformed file is refused with a message and nothing unpickled."""
 
+import copy
 import json
 import pickle
 import struct
@@ -11,15 +12,28 @@ from safetensors.torch import save as save_tensors
 
 from charlstm.checkpoint import CheckpointError, load, save, to_bytes
 from charlstm.config import TrainConfig
+from charlstm.data import make_corpus
 from charlstm.training import new_train_state, train
-from tests.helpers import quick_config
+from tests.helpers import FINANCE, quick_config, small_lstm
+
+
+@pytest.fixture(scope="module")
+def trained_once():
+    """The small model trained 15 steps on the finance text, once for the module (tests take copies: ``trained``)."""
+    corpus = make_corpus(FINANCE.read_text(encoding="utf-8"))
+    model = small_lstm(corpus.vocab.size)
+    train_state = new_train_state(model)
+    list(train(model, corpus, quick_config(steps=15), train_state))
+    return model, corpus, train_state
 
 
 @pytest.fixture
-def trained(small_model, corpus):
-    train_state = new_train_state(small_model)
-    list(train(small_model, corpus, quick_config(steps=15), train_state))
-    return small_model, corpus, train_state
+def trained(trained_once):
+    """This test's own copy of the trained model and its training state (the optimiser bound to the copy's
+    weights), free to poison: the same model and state as training them afresh would give."""
+    model, corpus, train_state = trained_once
+    model, train_state = copy.deepcopy((model, train_state))
+    return model, corpus, train_state
 
 
 def test_round_trip_gives_identical_logits_and_resumable_state(trained, tmp_path):

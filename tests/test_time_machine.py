@@ -10,6 +10,11 @@ from demo.tabs import generate_tab, learn_tab, runs_view, time_machine, train_ta
 from tests.helpers import FINANCE
 from tests.test_app_handlers import run_training
 
+# for a run that only needs to exist: run_training's small model (64 units) from random weights, not the English
+# base's 512 (what the time machine and the runs' table do with a run depends on neither; each base-sized run
+# loads, evaluates and saves a 15 MB model)
+SMALL = dict(auto=False, init="scratch")
+
 
 def test_a_run_keeps_moments_and_the_other_tabs_follow_the_chosen_one(visitor):
     run_training(visitor, seconds=3, init="scratch")
@@ -33,7 +38,7 @@ def test_a_run_keeps_moments_and_the_other_tabs_follow_the_chosen_one(visitor):
 
 
 def test_two_moments_side_by_side_write_from_the_same_seed(visitor):
-    run_training(visitor, seconds=3, init="scratch")
+    run_training(visitor, seconds=1, **SMALL)
     end = time_machine.end_of(sessions.get(visitor))
     left, right, note = time_machine.compare_moments(0, end, "The ", 60, 5, visitor)
     assert left != right and len(left) == len(right) == 60
@@ -52,7 +57,7 @@ def test_two_moments_side_by_side_write_from_the_same_seed(visitor):
     ],
 )
 def test_bad_moments_are_refused_with_the_setting_named(visitor, args, words):
-    run_training(visitor, seconds=1)
+    run_training(visitor, seconds=1, **SMALL)
     with pytest.raises(gr.Error, match=words):
         time_machine.compare_moments(*args, visitor)
 
@@ -105,7 +110,7 @@ def test_runs_are_compared_with_labels_and_can_be_hidden(visitor):
 
 def test_continue_extends_its_run_and_only_five_runs_are_kept(visitor):
     for _ in range(runs_view.KEPT_RUNS + 1):
-        run_training(visitor, seconds=1)
+        run_training(visitor, seconds=1, **SMALL)
     session = sessions.get(visitor)
     assert [p.number for p in session.compared.past] == [2, 3, 4, 5] and session.compared.number == 6
     before = len(session.rows)

@@ -24,23 +24,25 @@ def test_a_tiny_model_overfits_a_200_character_text():
     corpus = make_corpus(text, val_text=text)
     torch.manual_seed(0)
     model = CharLSTM(ModelConfig(embedding_size=16, hidden_size=64), corpus.vocab.size)
-    records = list(train(model, corpus, quick_config(batch_size=16, seq_len=32, steps=300, learning_rate=2e-2)))
+    # 100 steps reach 0.13-0.16 bits/char (model seeds 0-3; 300 steps: 0.05): learned by heart, with room to spare
+    records = list(train(model, corpus, quick_config(batch_size=16, seq_len=32, steps=100, learning_rate=2e-2)))
     assert records[0].val_bpc > 3.5  # a uniform guess over the vocabulary
     assert records[-1].kind == "done" and records[-1].val_bpc < 0.5
     assert evaluate(model, corpus.val).bpc < 0.5
 
 
 def test_records_carry_the_promised_fields(corpus, small_model):
-    records = list(train(small_model, corpus, quick_config(steps=40)))
+    # (a step budget evaluates 20 times over the budget: after every step of one under 20)
+    records = list(train(small_model, corpus, quick_config(steps=6)))
     steps = [r.step for r in records]
-    assert steps == sorted(steps) and records[-1].step == 40
+    assert steps == sorted(steps) and records[-1].step == 6
     evals = [r for r in records if r.kind in ("eval", "done")]
     assert len(evals) >= 3
     for r in evals:
         assert r.val_loss > 0 and math.isclose(r.val_bpc, r.val_loss / math.log(2))
         assert isinstance(r.sample, str) and len(r.sample) > 0
     last = records[-1]
-    assert last.chars_seen == 40 * 8 * 32 and last.chars_per_s > 0 and last.elapsed > 0
+    assert last.chars_seen == 6 * 8 * 32 and last.chars_per_s > 0 and last.elapsed > 0
     assert all(r.learning_rate >= 0 for r in records)
 
 
