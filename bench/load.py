@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import threading
 import time
@@ -36,6 +35,7 @@ import httpx
 from gradio_client import Client
 
 from bench.server import AppServer, ReplicaServer
+from demo.server.scheduling import lower_priority
 from demo.tabs.corpus_tab import FIRST_PRESET, preset_text
 
 BUSY_WORDS = ("queue is full", "busy", "try again")
@@ -72,16 +72,6 @@ class Tally:
             if kind == "generate":
                 (self.generation_during_training if training else self.generation_other).append(elapsed)
         return result
-
-
-def lower_priority(nice: int) -> None:
-    """This thread, and the threads it starts (gradio_client's), at ``nice`` above the server (Linux; elsewhere
-    as they are)."""
-    try:
-        me = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, me, os.getpriority(os.PRIO_PROCESS, me) + nice)
-    except (AttributeError, OSError):
-        pass
 
 
 def visitor(url: str, index: int, tally: Tally, text: str, train_seconds: float, nice: int = 0) -> None:

@@ -71,18 +71,21 @@ async def _postprocess_data(self: Blocks, block_fn: Any, predictions: Any, state
     outputs = block_fn.outputs
     if block_fn.batch or block_fn.is_validator_function:
         return await _gradio_postprocess(self, block_fn, predictions, state)
-    if len(outputs) == 1:
-        predictions = [predictions]  # (Gradio's own wrapping of a single output, done here first)
+    single = len(outputs) == 1
+
+    def gradios(values: list) -> Any:  # as Gradio takes them: a single output's value unwrapped
+        return values[0] if single else values
+
+    if single:
+        predictions = [predictions]
     elif _is_skip(predictions):
         predictions = [SKIP] * len(outputs)  # one skip for every output (Gradio's convenience)
     if not isinstance(predictions, (list, tuple)) or len(predictions) != len(outputs):
-        return await _gradio_postprocess(self, block_fn, predictions if len(outputs) > 1 else predictions[0], state)
-    skipped = [i for i, p in enumerate(predictions) if _is_skip(p) and not outputs[i].stateful]
-    if not skipped:
-        return await _gradio_postprocess(self, block_fn, predictions if len(outputs) > 1 else predictions[0], state)
+        return await _gradio_postprocess(self, block_fn, gradios(predictions), state)
+    skipped = {i for i, p in enumerate(predictions) if _is_skip(p) and not outputs[i].stateful}
     # Gradio leaves an output it is told has finished iterating alone (None); each is a skip again after
     rest = [_Keywords.FINISHED_ITERATING if i in skipped else p for i, p in enumerate(predictions)]
-    output = await _gradio_postprocess(self, block_fn, rest if len(outputs) > 1 else rest[0], state)
+    output = await _gradio_postprocess(self, block_fn, gradios(rest), state)
     for i in skipped:
         output[i] = dict(SKIP)
     return output

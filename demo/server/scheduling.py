@@ -17,13 +17,13 @@ loop took ×218 its time alone at 5 ms, ×7 at 0.1 ms.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 from typing import TypeVar
 
 import gradio as gr
@@ -52,8 +52,8 @@ def share_the_interpreter() -> None:
 def interactive() -> Iterator[None]:
     """Mark quick, interactive work (a generation): trainings pause between their updates until it is done, and
     the switch interval is :data:`INTERACTIVE_SWITCH_SECONDS` meanwhile (``python -m bench.interference``: a
-    generation beside a pure-Python loop ×4 its time alone instead of ×7; the loop loses a quarter of its speed
-    while it runs)."""
+    generation beside a pure-Python loop ×5.4 its time alone instead of ×7.0; the loop loses about a quarter of its
+    speed while it runs)."""
     global _interactive_count
     with _interactive:
         _interactive_count += 1
@@ -94,18 +94,22 @@ def in_background(items: Iterator[T]) -> Iterator[T]:
             close()
 
 
-@cache
+@functools.cache
 def _background() -> ThreadPoolExecutor:
     # one thread per training the room runs at once, and spares for the cell race and Continue
     workers = limits.CONCURRENT_TRAININGS + 2
-    return ThreadPoolExecutor(workers, thread_name_prefix="background", initializer=_lower_priority)
+    lower = functools.partial(lower_priority, BACKGROUND_NICE)
+    return ThreadPoolExecutor(workers, thread_name_prefix="background", initializer=lower)
 
 
-def _lower_priority() -> None:
-    try:  # a thread's own nice value (Linux: a thread is a task), above the process's; raising it needs no privilege
+def lower_priority(by: int) -> None:
+    """Raise the calling thread's nice value by ``by`` (at most 19); threads it starts inherit it. Linux only (a
+    thread is a task there; raising it needs no privilege); elsewhere nothing changes, and trainings still pause
+    for generations between their updates."""
+    try:
         me = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + BACKGROUND_NICE))
-    except (AttributeError, OSError):  # another system: trainings still pause for generations between updates
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + by))
+    except (AttributeError, OSError):
         pass
 
 
