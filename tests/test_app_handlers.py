@@ -94,6 +94,17 @@ def test_generate_streams_and_ends_with_bars_and_surprise(visitor):
     assert again == text
 
 
+def test_generate_sends_its_first_update_only_after_the_stream_interval(visitor, monkeypatch):
+    # each update is a trip through Gradio's event loop and a thread: a text written within the interval arrives
+    # whole, in the last update (the first character used to be sent on its own, at once)
+    monkeypatch.setattr(generate_tab, "STREAM_INTERVAL", 1000.0)
+    updates = list(generate_tab.generate_text("ROMEO:", 30, 0.8, 0, 1.0, 7, visitor))
+    assert len(updates) == 1 and len(updates[0][0]) == 30
+    monkeypatch.setattr(generate_tab, "STREAM_INTERVAL", 0.0)  # every character past the interval: streamed
+    updates = list(generate_tab.generate_text("ROMEO:", 30, 0.8, 0, 1.0, 7, visitor))
+    assert len(updates) == 31 and [len(u[0]) for u in updates[:3]] == [1, 2, 3]
+
+
 @pytest.mark.parametrize(
     "args",
     [

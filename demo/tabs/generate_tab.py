@@ -88,7 +88,9 @@ def generate_text(
         note = (
             f"The model has never seen {' '.join(sorted(map(show_char, unknown)))[:80]}: it reads them as “unknown”. "
         )
-    text, last, probs = "", 0.0, None
+    # the first update only after STREAM_INTERVAL: a short text arrives whole, without a round trip through the
+    # server's event loop and a thread for a first character
+    text, last, probs = "", time.perf_counter(), None
     with scheduling.interactive():  # trainings pause between their updates while this runs
         try:
             for step in generate(
