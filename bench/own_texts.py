@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--only", action="append", help="run only these texts (repeatable)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per text and start (seeds 0, 1, ...)")
+    parser.add_argument("--first-seed", type=int, default=0, help="the seeds start here (1: a second run's)")
     parser.add_argument("--sweep", action="store_true", help="try fine-tuning settings instead")
     parser.add_argument("--json", action="store_true", help="one JSON line per result")
     parser.add_argument("--texts", choices=("english", "world"), default="english", help="which texts (see above)")
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         bzip2, xz, ppmd = (code_length(text, command) for command in COMPRESSORS.values())
         listed = word_list(name, args.texts)
         words = None if listed is None else listed | {w.lower() for w in re.findall(r"[^\W\d_]+", text)}
-        for seed in range(args.repeat):
+        for seed in range(args.first_seed, args.first_seed + args.repeat):
             row = {"text": name, "chars": len(text), "seed": seed, "bzip2": bzip2, "xz": xz, "ppmd": ppmd}
             for init in args.init or ("scratch", "auto"):
                 started = time.perf_counter()

@@ -46,7 +46,7 @@ TRAINED_COPIES = 4
 BASE_MAX_CHARS = 5_000_000  # beyond this, a text has enough to learn from on its own (and auto trains from scratch)
 ENGLISH_ASCII_SHARE = 0.99  # a Latin text with at least this share of plain ASCII letters starts from the English base
 # Which base other Latin-script text (German, French…) starts from: "multilingual" (where installed) or "base".
-# Measured with the shipped multilingual base (assets/multilingual-model.md; `python -m bench.own_texts --texts
+# Measured with the first schedule's multilingual base (assets/multilingual-model.md; `python -m bench.own_texts --texts
 # world --init auto`, one run each): it starts worse than the English base on German and Spanish (2.81 against 2.65,
 # 2.17 against 2.05 bits/char) but after 60 s ends as well or better (German 2.21 against 2.23, French 2.36 against
 # 2.43, Spanish 1.94 against 1.93) and writes more real words (93/100/69% against 92/95/11%).
