@@ -31,7 +31,7 @@ from .machine.precision import NAMES, PRECISIONS, resolve_precision
 from .paths import model_path
 from .run import Run, plan
 from .sampling import SamplingError, generate
-from .training import Progress
+from .training import RANK_SEED_STRIDE, Progress
 from .vocab import MAX_VOCAB, Vocab, VocabError
 
 USER_ERRORS = (CorpusError, ConfigError, CheckpointError, SamplingError, VocabError, ValueError, OSError)
@@ -237,6 +237,10 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
     val_text = read_text(args.val) if args.val else None
     seconds = args.seconds if args.seconds is not None or args.steps is not None else DEFAULT_SECONDS
     knobs = {f.name: getattr(args, f.name) for f in KNOBS}
+    # the same command trains the same model (on the same machine): the random start of the weights and dropout's
+    # masks draw from the run's seed, each rank its own stream under torchrun (every rank starts from rank 0's weights)
+    seed = TrainConfig.seed if args.seed is None else args.seed
+    torch.manual_seed(seed + world.rank * RANK_SEED_STRIDE)
     if args.resume:  # the checkpoint's own settings, with this run's budget and any flag given
         if args.init != "auto":
             raise ValueError("--resume continues a checkpoint; it cannot be combined with --init")

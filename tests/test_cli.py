@@ -3,7 +3,9 @@
 import json
 
 import pytest
+import torch
 
+from charlstm.checkpoint import load
 from charlstm.cli import main
 from tests.helpers import FINANCE
 
@@ -50,6 +52,18 @@ def test_train_prints_a_line_per_record(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert any(line.lstrip().startswith("step") or "step" in line for line in lines)
     assert "saved" in lines[-1]
+
+
+def test_the_same_command_trains_the_same_model_and_another_seed_another(tmp_path):
+    args = ["train", "--corpus", str(FINANCE), "--steps", "4", "--preset", "tiny", "--init", "scratch"]
+    args += ["--dropout", "0.2", "--num-layers", "2"]  # dropout's masks draw random numbers too
+    weights = []
+    for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
+        assert main([*args, "--seed", seed, "--out", str(tmp_path / name)]) == 0
+        weights.append(load(tmp_path / name).model.state_dict())
+    first, again, other = weights
+    assert all(torch.equal(first[k], again[k]) for k in first)  # the random start and the masks: the seed's
+    assert not all(torch.equal(first[k], other[k]) for k in first)
 
 
 def test_sample_streams_the_prompt_and_continuation(model_file, capsys):
