@@ -84,6 +84,13 @@ def _finite(text: str) -> float:
     return value
 
 
+def _vocab_size(text: str) -> int:
+    value = int(text) if text.strip().lstrip("+-").isdigit() else None
+    if value is None or not 2 <= value <= MAX_VOCAB:
+        raise argparse.ArgumentTypeError(f"{text} is not between 2 and {MAX_VOCAB:,} characters")
+    return value
+
+
 MODEL_HELP = "a .safetensors checkpoint, or the shipped models: default (tiny Shakespeare) or base"
 
 
@@ -135,10 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--max-vocab",
-        type=int,
+        type=_vocab_size,
         default=MAX_VOCAB,
-        help=f"starting from a pretrained model: grow its vocabulary to at most this many characters, the "
-        f"corpus's most frequent (default and cap: {MAX_VOCAB:,})",
+        help=f"the most characters the model keeps, the corpus's most frequent: a new model's vocabulary, or the "
+        f"most a pretrained model's grows to (2 to {MAX_VOCAB:,}; default: {MAX_VOCAB:,})",
     )
     for f in KNOBS:
         if f.type == "bool":
@@ -251,7 +258,9 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
     else:
         if args.vocab == "latin" and args.init != "scratch":
             raise ValueError("--vocab latin sets a new model's characters: use it with --init scratch")
-        the_plan = plan(text, args.init, seconds, args.steps, args.preset, device=device, **knobs)
+        the_plan = plan(
+            text, args.init, seconds, args.steps, args.preset, device=device, max_vocab=args.max_vocab, **knobs
+        )
         vocab = Vocab.latin() if args.vocab == "latin" else None
         run, corpus = Run.start(text, the_plan, val_text=val_text, vocab=vocab, device=device, max_vocab=args.max_vocab)
         config = the_plan.train_config  # the run's own, as Run.start set it

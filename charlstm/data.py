@@ -99,11 +99,17 @@ def val_size(chars: int, val_fraction: float = VAL_FRACTION) -> int:
 
 
 def make_corpus(
-    text: str, *, val_text: str | None = None, val_fraction: float = VAL_FRACTION, vocab: Vocab | None = None
+    text: str,
+    *,
+    val_text: str | None = None,
+    val_fraction: float = VAL_FRACTION,
+    vocab: Vocab | None = None,
+    max_vocab: int = MAX_VOCAB,
 ) -> Corpus:
     """Split ``text`` (the last ``val_fraction`` held out, unless ``val_text`` is given) and encode it.
 
-    The vocabulary comes from the training part unless ``vocab`` is given (continuing a trained model).
+    The vocabulary comes from the training part (its ``max_vocab`` most frequent characters) unless ``vocab`` is
+    given (continuing a trained model).
     """
     text = normalize_text(text)
     # refuse what cannot be learned from, with a message for the user
@@ -124,7 +130,7 @@ def make_corpus(
             raise CorpusError(f"the validation text needs at least {MIN_VAL_CHARS} characters")
     # the vocabulary from the training part only: a character seen only in validation is "unknown", as it would
     # be for any new text
-    vocab = vocab or Vocab.from_text(train_text)
+    vocab = vocab or Vocab.from_text(train_text, max_vocab)
     return Corpus(vocab, vocab.encode(train_text), vocab.encode(val_text), unknown_cost(train_text + val_text, vocab))
 
 
@@ -207,9 +213,11 @@ def char_counts(text: str, most: int | None = None) -> tuple[list[tuple[str, int
     return [(chr(code), count) for code, count in zip(distinct[order].tolist(), n[order].tolist())], len(distinct)
 
 
-def describe(text: str, val_fraction: float = VAL_FRACTION) -> CorpusStats:
-    """Statistics and warnings for a (normalised) corpus; never raises, so a bad text can still be shown."""
-    counts, distinct = char_counts(text, MAX_VOCAB)  # a model keeps no more: nor does anything shown
+def describe(text: str, val_fraction: float = VAL_FRACTION, max_vocab: int = MAX_VOCAB) -> CorpusStats:
+    """Statistics and warnings for a (normalised) corpus; never raises, so a bad text can still be shown.
+    ``max_vocab``: the most characters the model will keep (a run's ``--max-vocab``; never above the cap)."""
+    max_vocab = min(max_vocab, MAX_VOCAB)
+    counts, distinct = char_counts(text, max_vocab)  # a model keeps no more: nor does anything shown
     n_val = val_size(len(text), val_fraction) if len(text) >= MIN_CHARS else 0
     # the warnings, from the one that stops training to the ones that only explain a result
     warnings = []
@@ -219,11 +227,11 @@ def describe(text: str, val_fraction: float = VAL_FRACTION) -> CorpusStats:
         warnings.append(f"Only {len(text)} characters: at least {MIN_CHARS} are needed to train.")
     elif len(text) < SHORT_CORPUS:
         warnings.append(f"Only {len(text):,} characters: too short to learn much; the model will mostly memorise it.")
-    if distinct > MAX_VOCAB:
+    if distinct > max_vocab:
         dropped = len(text) - sum(n for _, n in counts)
         warnings.append(
-            f"{distinct:,} distinct characters: a model keeps the {MAX_VOCAB:,} most frequent. The other "
-            f"{distinct - MAX_VOCAB:,} ({dropped / len(text):.1%} of the text) all become one “unknown” "
+            f"{distinct:,} distinct characters: a model keeps the {max_vocab:,} most frequent. The other "
+            f"{distinct - max_vocab:,} ({dropped / len(text):.1%} of the text) all become one “unknown” "
             "character; bits per character charge each as a guess among them."
         )
     if distinct == 1 and len(text) >= MIN_CHARS:

@@ -76,6 +76,7 @@ def plan(
     preset: str = "auto",
     strict_shape: bool = True,
     device: torch.device | str = "cpu",
+    max_vocab: int = MAX_VOCAB,
     **overrides: Any,
 ) -> Plan:
     """Choose the start and the settings for training on ``text``; ``overrides`` (None ignored) win over both.
@@ -87,10 +88,11 @@ def plan(
     A pretrained start keeps its shape: a different hidden size, layer count or embedding is refused, or with
     ``strict_shape`` False (the app, where the knobs are always sent) left out with a note. Its cell too: the base
     model is an LSTM, so "auto" with ``cell`` "gru" or "rnn" starts from scratch (with a note), and a start from
-    a file of another cell is refused (or, not strict, keeps the file's cell with a note).
+    a file of another cell is refused (or, not strict, keeps the file's cell with a note). ``max_vocab``: the
+    most characters the model will keep (:meth:`Run.start`'s), for the notes.
     """
     given = {k: v for k, v in overrides.items() if v is not None}
-    notes = list(describe(text).warnings)  # too short, one character repeated...: said before any training
+    notes = list(describe(text, max_vocab=max_vocab).warnings)  # too short, one character repeated...: said before any training
     chars = len(text)
     automatic = init == "auto"
     sized = preset != "auto" or any(k in given for k in MODEL_FIELDS - {"dropout", "cell"})
@@ -230,11 +232,12 @@ class Run:
         max_vocab: int = MAX_VOCAB,
     ) -> tuple[Run, Corpus]:
         """A new run for ``text`` as ``the_plan`` says, with the corpus it trains on. From scratch, ``vocab``
-        replaces the text's own characters (the base model was made with :meth:`Vocab.latin`); from a pretrained
-        model, its vocabulary grows to at most ``max_vocab`` characters (:meth:`corpus`)."""
+        replaces the text's own characters (the base model was made with :meth:`Vocab.latin`), else the text's
+        ``max_vocab`` most frequent are kept; from a pretrained model, its vocabulary grows to at most ``max_vocab``
+        characters (:meth:`corpus`)."""
         text = normalize_text(text)
         if the_plan.init == "scratch":
-            corpus = make_corpus(text, val_text=val_text, vocab=vocab)
+            corpus = make_corpus(text, val_text=val_text, vocab=vocab, max_vocab=max_vocab)
             validate_for_model(the_plan.model_config, the_plan.train_config, corpus.vocab.size)
             model = CharLSTM(the_plan.model_config, corpus.vocab.size).to(device)
             run = cls(

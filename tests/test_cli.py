@@ -102,6 +102,8 @@ def test_resume_continues_the_step_count(model_file, tmp_path, capsys):
         ["train", "--corpus", "CORPUS", "--preset", "huge", "--out", "x.safetensors"],
         ["sample", "--model", "CORPUS"],
         ["train", "--corpus", "CORPUS", "--cell", "transformer", "--out", "x.safetensors"],
+        ["train", "--corpus", "CORPUS", "--max-vocab", "0", "--out", "x.safetensors"],
+        ["train", "--corpus", "CORPUS", "--max-vocab", "lots", "--out", "x.safetensors"],
         ["reach", "--model", "MODEL", "--text", "CORPUS", "--max-distance", "0"],
         ["reach", "--model", "MODEL", "--text", "CORPUS", "--max-distance", "100000"],
         ["reach", "--model", "MODEL", "--text", "CORPUS", "--positions", "-3"],
@@ -145,6 +147,15 @@ def test_init_scratch_base_and_file_and_their_errors(tmp_path, model_file, capsy
     assert "cannot be combined" in capsys.readouterr().err
     assert main([*args, "--init", str(tmp_path / "missing.safetensors"), "--out", str(tmp_path / "z")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_max_vocab_is_what_a_new_model_keeps_and_what_the_note_says(tmp_path, capsys):
+    distinct = len(set(FINANCE.read_text(encoding="utf-8")))
+    out = tmp_path / "m.safetensors"
+    args = ["train", "--corpus", str(FINANCE), "--steps", "1", "--max-vocab", "20", "--init", "scratch"]
+    assert main([*args, "--preset", "tiny", "--json", "--out", str(out)]) == 0
+    assert f"{distinct:,} distinct characters: a model keeps the 20 most frequent." in capsys.readouterr().err
+    assert load(out).vocab.size == 21  # the 20, and the one id every other character shares
 
 
 def test_vocab_latin_gives_a_new_model_the_base_alphabet(tmp_path, capsys):
