@@ -92,7 +92,8 @@ def plan(
     most characters the model will keep (:meth:`Run.start`'s), for the notes.
     """
     given = {k: v for k, v in overrides.items() if v is not None}
-    notes = list(describe(text, max_vocab=max_vocab).warnings)  # too short, one character repeated...: said before any training
+    # too short, one character repeated, more characters than the model keeps...: said before any training
+    notes = list(describe(text, max_vocab=max_vocab).warnings)
     chars = len(text)
     automatic = init == "auto"
     sized = preset != "auto" or any(k in given for k in MODEL_FIELDS - {"dropout", "cell"})
