@@ -4,6 +4,8 @@ import asyncio
 import itertools
 import json
 import math
+import os
+import threading
 
 import gradio as gr
 import pytest
@@ -242,3 +244,31 @@ def test_the_app_stops_a_run_that_only_memorises_whichever_weights_it_keeps(keep
     shown = train_command(60, True, {}, "auto", keep_best)
     assert "--no-stop-when-memorising" not in shown and ("--no-keep-best" in shown) != keep_best
     assert "--stop-when-memorising" in train_command(60, True, {}, "scratch", keep_best)
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="thread priorities are Linux's")
+def test_a_runs_end_saves_and_writes_at_the_trainings_priority_not_the_generations(visitor, monkeypatch):
+    """Saving the model and writing from it end every training (a 3×512 model's save is 100 MB): at the app's own
+    priority they took a third of a core from the room's generations when one address trained again and again."""
+    from charlstm.run import Run
+    from demo.server import scheduling
+    from demo.tabs import writes
+
+    seen: dict[str, int] = {}
+
+    def noting(name, real):
+        def call(*args, **kwargs):
+            seen[name] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(Run, "save", noting("save", Run.save))
+    monkeypatch.setattr(writes, "after_run", noting("writing", writes.after_run))
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    updates = run_training(visitor, seconds=1)
+    assert sessions.get(visitor).download_path().exists() and updates  # saved, and the run ended as before
+    assert seen == {
+        "save": min(19, own + scheduling.BACKGROUND_NICE),
+        "writing": min(19, own + scheduling.BACKGROUND_NICE),
+    }

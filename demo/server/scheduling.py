@@ -6,6 +6,8 @@ And between those pauses the operating system gives a waiting generation the cor
 run on threads of a lower scheduling priority (:func:`in_background`, nice :data:`BACKGROUND_NICE`). An update
 already under way when a generation starts does not pause, and with two trainings on two cores a generation's
 thread, woken at each of its thousands of small torch calls, would otherwise wait its turn behind them each time.
+So does the work a training ends with (:func:`call_in_background`: saving the model, writing from it): one address
+training a 3×512 model again and again spent a third of a core on it at the app's priority.
 
 And every thread gets the interpreter back quickly (:func:`share_the_interpreter`): a generation gives up Python's
 interpreter lock at each of its small torch calls and must take it back, and while any other thread runs Python
@@ -22,9 +24,9 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import gradio as gr
 
@@ -92,6 +94,12 @@ def in_background(items: Iterator[T]) -> Iterator[T]:
         close = getattr(items, "close", None)
         if close is not None:
             close()
+
+
+def call_in_background(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` on a thread of lower scheduling priority, as a training's updates run, waited for: work a
+    training ends with (saving its model, writing from it), which generations should not wait behind."""
+    return _background().submit(fn, *args).result()
 
 
 @functools.cache

@@ -152,14 +152,14 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
                 if run is not None and session.run is run and last is not None and not session.closed:
                     session.publish()
                     session.use_own = True
-                    run.save(session.download_path())
+                    scheduling.call_in_background(run.save, session.download_path())
     status = status_text(last, seconds, session, notes) if last else ""
     buttons = (gr.update(interactive=True), gr.update(interactive=True), gr.update(interactive=False))
     choice = gr.update(value=sessions.OWN_LABEL, visible=True) if session.use_own else gr.skip()
     moments = time_machine.updates(session)
     if session.model is not None and session.use_own:
         with scheduling.interactive():
-            shown, pick = writes.after_run(session)
+            shown, pick = scheduling.call_in_background(writes.after_run, session)
         written = (shown, pick, gr.update(interactive=True))
     else:
         written = (gr.skip(),) * 3
