@@ -85,8 +85,11 @@ def _finite(text: str) -> float:
 
 
 def _vocab_size(text: str) -> int:
-    value = int(text) if text.strip().lstrip("+-").isdigit() else None
-    if value is None or not 2 <= value <= MAX_VOCAB:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0  # refused below, with the range
+    if not 2 <= value <= MAX_VOCAB:
         raise argparse.ArgumentTypeError(f"{text} is not between 2 and {MAX_VOCAB:,} characters")
     return value
 

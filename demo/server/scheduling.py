@@ -104,7 +104,7 @@ def call_in_background(fn: Callable[..., T], *args: Any) -> T:
 
 @functools.cache
 def _background() -> ThreadPoolExecutor:
-    # one thread per training the room runs at once, and spares for the cell race and Continue
+    # one thread per training the room runs at once, and spares for the cell race, Continue and a run's end
     workers = limits.CONCURRENT_TRAININGS + 2
     lower = functools.partial(lower_priority, BACKGROUND_NICE)
     return ThreadPoolExecutor(workers, thread_name_prefix="background", initializer=lower)

@@ -158,6 +158,8 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
     choice = gr.update(value=sessions.OWN_LABEL, visible=True) if session.use_own else gr.skip()
     moments = time_machine.updates(session)
     if session.model is not None and session.use_own:
+        # the visitor waits for this text, so trainings pause for it; yet it is a run's own end, so the room's
+        # generations go first (one address training again and again would otherwise take their core)
         with scheduling.interactive():
             shown, pick = scheduling.call_in_background(writes.after_run, session)
         written = (shown, pick, gr.update(interactive=True))
