@@ -1,5 +1,6 @@
 """The phone layout (390×844, dark): the runs table shows its essential columns whole, the loss plot's legend is
-not cut, and Learn's wide equations say that they scroll. Measured from the page in Debian's Chromium."""
+not cut, both model choices are in view once there are two, and Learn's wide equations say that they scroll.
+Measured from the page in Debian's Chromium."""
 
 import pytest
 
@@ -45,5 +46,9 @@ def test_a_phone_reads_the_runs_table_the_plot_legend_and_knows_the_equations_sc
                    return [legend.left, legend.right, svg.left, svg.right]; }"""
     )
     assert legend[2] <= legend[0] and legend[1] <= legend[3], legend  # the legend inside the plot: not cut
+    choices = page.locator("#model-choice label").evaluate_all(
+        "ls => ls.map(l => { const r = l.getBoundingClientRect(); return [r.left, r.right, l.textContent.trim()]; })"
+    )
+    assert len(choices) == 2 and all(left >= 0 and right <= 390 for left, right, _ in choices), choices  # both in view
     assert page.external == []
     context.close()
