@@ -85,7 +85,9 @@ class TrainConfig:
     seconds: float | None = DEFAULT_SECONDS
     steps: int | None = None
     eval_interval: float = 2.0  # most seconds of training between evaluations (short budgets evaluate more often)
-    keep_best: bool = True  # end with the best-validation weights if the last ones are worse (small corpora)
+    # end with the best-validation weights if the last ones are worse (small corpora), and from a pretrained start
+    # blended back toward it where that predicts held-out text better (charlstm.training._blend_back)
+    keep_best: bool = True
     stop_when_memorising: bool = False  # end early once validation keeps rising while the training loss falls
     seed: int = 0
     precision: str = "auto"  # the forward pass's numbers: "fp32", "bf16", or "auto" (bf16 where native)

@@ -39,8 +39,9 @@ from .transfer import BASE_COVERAGE, BASE_NAMES, BASES, base_model, coverage, fi
 from .vocab import MAX_VOCAB, Vocab
 
 # Copies of the parameters a run holds, in float32: while training the weights, their gradients, Adam's two
-# moments, the best weights kept (keep-best) and the finished copy that generation reads; once trained, the
-# weights, the moments and that copy.
+# moments, the best weights kept (keep-best) and the finished copy that generation reads (and from a pretrained
+# start one more: the start's weights, which keep-best's blend reads at the end); once trained, the weights, the
+# moments and that copy.
 TRAINING_COPIES = 6
 TRAINED_COPIES = 4
 BASE_MAX_CHARS = 5_000_000  # beyond this, a text has enough to learn from on its own (and auto trains from scratch)
@@ -305,7 +306,8 @@ class Run:
     def memory_bytes(self, training: bool) -> int:
         """The memory this run holds (estimated from its parameter count), while training or once trained."""
         params = sum(p.numel() for p in self.model.parameters())
-        return params * 4 * (TRAINING_COPIES if training else TRAINED_COPIES)
+        pretrained = self.init != "scratch"  # its start's weights, kept while it trains (keep-best's blend)
+        return params * 4 * (TRAINING_COPIES + pretrained if training else TRAINED_COPIES)
 
     def to_bytes(self, include_optimizer: bool = True) -> bytes:
         return checkpoint.to_bytes(

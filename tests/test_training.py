@@ -129,3 +129,62 @@ def test_evaluation_covers_every_character_with_state_carried(small_model):
     assert result.chars == 1236 and math.isclose(result.loss, expected, rel_tol=1e-5)
     streamed = evaluate(small_model, ids, streams=8, chunk=64)
     assert streamed.chars == 1236 and abs(streamed.loss - expected) < 0.05
+
+
+def _trained(model, corpus, steps: int = 40) -> dict:
+    """``model`` trained ``steps`` steps on ``corpus`` (keep-best off: no blend), and a copy of its weights."""
+    list(train(model, corpus, quick_config(steps=steps, keep_best=False)))
+    return training._weights(model)
+
+
+def _done(model, corpus) -> training.Progress:
+    """A last record as the final evaluation of ``model`` would make it (keep-best kept its latest weights)."""
+    loss = training._val_loss(model, corpus)
+    return training.Progress("done", 1, 1.0, 1, loss, 1e-3, 1.0, val_loss=loss, val_bpc=loss / math.log(2))
+
+
+def test_keep_best_blends_fine_tuned_weights_back_toward_a_better_start(corpus, small_model):
+    # a start that reads the text, and "fine-tuned" weights far from it that read it worse: every share tried
+    # nearer the start predicts better, so the blend goes the whole grid, to its last share
+    start = _trained(small_model, corpus)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in small_model.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    kept = training._weights(small_model)
+    final = _done(small_model, corpus)
+    ending = training._blend_back(small_model, corpus, start, {}, final, training.SINGLE)
+    share = training.BLEND_SHARES[-1]
+    assert ending["blend"] == share and ending["val_loss"] < final.val_loss - training.BLEND_MARGIN
+    # the model ends at the blend it scored, and the record's figure is the model's
+    for name, p in small_model.named_parameters():
+        assert torch.allclose(p, start[name] + share * (kept[name] - start[name]), atol=1e-6)
+    assert math.isclose(ending["val_loss"], training._val_loss(small_model, corpus), rel_tol=1e-6)
+    assert f"{1 - share:.0%} of the way back toward the model it started from" in ending["message"]
+    assert ending["kept_from"] == final.elapsed
+
+
+def test_keep_best_keeps_the_fine_tuned_weights_where_blending_predicts_worse(corpus, small_model):
+    # the other way round: a start far worse than the fine-tuned weights, so the first share tried is worse
+    torch.manual_seed(0)
+    with torch.no_grad():
+        start = {name: p + torch.randn_like(p) * 0.3 for name, p in small_model.named_parameters()}
+    kept = _trained(small_model, corpus)
+    ending = {"message": "kept the weights from 1 s", "kept_from": 1.0}
+    assert (
+        training._blend_back(small_model, corpus, start, ending, _done(small_model, corpus), training.SINGLE) == ending
+    )
+    assert all(torch.equal(p, kept[name]) for name, p in small_model.named_parameters())
+
+
+def test_only_a_pretrained_first_run_with_keep_best_blends_and_its_record_is_the_models(corpus, small_model):
+    # from scratch (start_head): never a blend
+    fresh = list(train(small_model, corpus, quick_config(steps=20)))[-1]
+    assert fresh.blend is None
+    # from pretrained weights: the last record's validation is what the model now scores, blended or not
+    torch.manual_seed(1)
+    pretrained = CharLSTM(small_model.config, corpus.vocab.size)
+    _trained(pretrained, corpus, steps=60)
+    last = list(train(pretrained, corpus, quick_config(steps=20, learning_rate=5e-2), start_head=False))[-1]
+    assert last.kind == "done" and last.blend in (None, *training.BLEND_SHARES)
+    assert math.isclose(last.val_loss, training._val_loss(pretrained, corpus), rel_tol=1e-6)
