@@ -306,8 +306,10 @@ class Run:
     def memory_bytes(self, training: bool) -> int:
         """The memory this run holds (estimated from its parameter count), while training or once trained."""
         params = sum(p.numel() for p in self.model.parameters())
-        pretrained = self.init != "scratch"  # its start's weights, kept while it trains (keep-best's blend)
-        return params * 4 * (TRAINING_COPIES + pretrained if training else TRAINED_COPIES)
+        # from a pretrained start with keep-best, its start's weights too (the blend's; counted for a continuation
+        # as well, which keeps none: a copy too many rather than one too few)
+        blends = self.init != "scratch" and (self.train_config is None or self.train_config.keep_best)
+        return params * 4 * (TRAINING_COPIES + blends if training else TRAINED_COPIES)
 
     def to_bytes(self, include_optimizer: bool = True) -> bytes:
         return checkpoint.to_bytes(

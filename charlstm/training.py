@@ -377,7 +377,7 @@ def _blend_back(
     share tried says so. Each share is one evaluation on the windows keep-best compares.
     """
     kept = _weights(model)
-    kept_loss = ending.get("val_loss", final.val_loss)
+    kept_loss: float = ending.get("val_loss", final.val_loss) or math.inf  # (a final evaluation always has one)
     best_share, best_loss = 1.0, kept_loss
     for share in BLEND_SHARES:
         # the blend: every weight share of the way from where it started to where fine-tuning left it

@@ -73,6 +73,7 @@ class Session:
     best_bpc: float | None = None
     best_at: float | None = None  # seconds of training of this run's best validation (keep-best returns there)
     kept_from: float | None = None  # when keep-best put back earlier weights: the seconds they come from
+    blend: float | None = None  # when keep-best then blended them back toward the start: the share kept (0.7)
     running: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)

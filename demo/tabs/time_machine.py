@@ -116,6 +116,8 @@ def updates(session: Session) -> tuple[dict, dict, dict, dict]:
     at = end if session.moment is None else session.moment[0].elapsed
     moments = [(m.describe(), m.elapsed) for m in session.timeline.moments if m.elapsed < end]
     now = f"{end:.1f} s · now" if session.kept_from is None else f"now: the weights kept from {session.kept_from:.1f} s"
+    if session.kept_from is not None and session.blend is not None:
+        now += f", moved {1 - session.blend:.0%} of the way back toward the start"
     moments.append((now, end))
     first = session.timeline.moments[0].elapsed
     return (

@@ -117,7 +117,7 @@ def _run(session: Session, key: str, text: str, seconds: float, the_plan: Plan |
                 if session.timeline is None:
                     session.timeline = time_machine.new_timeline()
             # the other tabs follow the model in training
-            session.best_at, session.kept_from, session.moment = None, None, None
+            session.best_at, session.kept_from, session.blend, session.moment = None, None, None, None
             hidden = time_machine.hidden()
             first = True
             written = (

@@ -37,13 +37,16 @@ def record(session: Session, p: Progress, notes: dict[str, str], keep_best: bool
     Notes are kept by kind, so a divergence earlier in the run stays on screen when the run ends. When keep-best
     put earlier weights back at the end, the plot, the time machine and the samples say the moment they come
     from: no validation point is added at the end (it would draw a drop to the best value that no training
-    made), and no moment (the kept weights are the best moment's, already kept).
+    made), and no moment (the kept weights are the best moment's, already kept). When keep-best then blended
+    them back toward the start, the time machine's "now" says so, and the run's best is the blend's.
     """
     newest = None
     if p.train_loss is not None:
         session.rows.append({"seconds": round(p.elapsed, 2), "bpc": p.train_loss / LN2, "series": "train"})
     if p.kept_from is not None:
-        session.kept_from = p.kept_from
+        session.kept_from, session.blend = p.kept_from, p.blend
+        if p.val_bpc is not None:  # a blend scores better than the best moment: the run's best is now the model's
+            session.best_bpc = min(session.best_bpc or math.inf, p.val_bpc)
         session.publish()
     elif p.val_bpc is not None and math.isfinite(p.val_bpc):
         session.rows.append({"seconds": round(p.elapsed, 2), "bpc": p.val_bpc, "series": "validation"})
