@@ -10,7 +10,7 @@ import torch
 from starlette.middleware import Middleware
 
 from .drawing import widgets
-from .server import admission, allocator, gradio_costs, identity, limits, presence, scheduling, sessions
+from .server import admission, allocator, gradio_costs, identity, limits, pages, presence, scheduling, sessions
 from .tabs import (
     corpus_tab,
     generate_tab,
@@ -146,6 +146,13 @@ def launch(**kwargs) -> None:
 
 def middleware() -> list[Middleware]:
     """The ASGI middleware around the app, outermost first: the balancer's forwarded address (a replica behind
-    HAProxy only), the stream counter, the boot cookie, then the door that admits or refuses queue joins."""
+    HAProxy only), the stream counter, the boot cookie, the page and its configuration made once, then the door
+    that admits or refuses queue joins."""
     outermost = [Middleware(presence.Balancer)] if presence.BALANCER_SECRET else []
-    return [*outermost, Middleware(presence.Watch), Middleware(identity.Boot), Middleware(admission.Door)]
+    return [
+        *outermost,
+        Middleware(presence.Watch),
+        Middleware(identity.Boot),
+        Middleware(pages.Pages),
+        Middleware(admission.Door),
+    ]

@@ -218,3 +218,20 @@ def test_every_button_hands_the_keyboard_back_to_the_guess_box(browser, app_serv
     wait_until(lambda: "Characters played" in tally.inner_text() and _played(tally) == 12, "the tally to count 12")
     assert page.errors == [] and page.external == []
     context.close()
+
+
+def test_a_reloaded_page_resumes_its_game_on_the_characters_played_and_on_a_cleaned_text(visitor):
+    """Issue 19, items 6 and 7 on the app's side: the positions the page saved reach the replay (without them a
+    move lands on whichever character the model now chosen is at), and a saved text with a lone surrogate is played
+    as its cleaned copy, not as sent."""
+    guess_tab.game_show({"text": "abc", "shown": 1, "moves": ["c"], "at": [2]}, visitor)
+    game = sessions.get(visitor).game
+    assert game.guesses == {2: 1}  # "c" guessed right on the third character, not on "b"
+    assert guess_tab.save(visitor)["at"] == game.at and game.at[-1] == 2  # and saved again with its position
+    reloaded = Visitor()
+    try:
+        view = guess_tab.game_show({"text": "ab\ud800cd", "shown": 1, "moves": []}, reloaded)
+        assert "Resumed your game." in view[0]
+        assert sessions.get(reloaded).game.text == "ab\ufffdcd"
+    finally:
+        sessions.drop(reloaded)
