@@ -31,7 +31,8 @@ KEPT = 32  # answers (three paths × a few addresses the app is reached at; ~0.8
 
 @dataclass(frozen=True)
 class Answer:
-    status: int
+    """A whole 200 as Gradio sent it, without its cookie and date."""
+
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
 
@@ -50,7 +51,7 @@ class Pages:
             return await self.app(scope, receive, send)
         if (answer := self.kept.get(key)) is not None:
             self.kept.move_to_end(key)
-            await send({"type": "http.response.start", "status": answer.status, "headers": list(answer.headers)})
+            await send({"type": "http.response.start", "status": 200, "headers": list(answer.headers)})
             await send({"type": "http.response.body", "body": answer.body})
             return None
         start: dict = {}
@@ -66,7 +67,7 @@ class Pages:
                     headers = tuple(
                         (k, v) for k, v in start.get("headers", []) if k.lower() not in (b"set-cookie", b"date")
                     )
-                    self.kept[key] = Answer(200, headers, bytes(body))
+                    self.kept[key] = Answer(headers, bytes(body))
                     while len(self.kept) > KEPT:
                         self.kept.popitem(last=False)
             await send(message)
