@@ -10,7 +10,11 @@ Spanish, Russian, Greek, Japanese, Chinese, Korean and Arabic from :mod:`bench.m
   ``-m0=PPMd:o=6``): ``bits(compress(train + val)) − bits(compress(train))`` over the validation characters;
 - the share of real words in a 400-character sample at temperature 0.8 (a word is real when it occurs in the
   training text or in Debian's word list for the language: ``wamerican``, ``wngerman``, ``wfrench``, ``wspanish``;
-  none where Debian has no list, as for Russian, Greek, Japanese, Chinese, Korean and Arabic).
+  none where Debian has no list, as for Russian, Greek, Japanese, Chinese, Korean and Arabic);
+- how fast the trained model writes at batch 1 (characters per second once writing, best of two 3,000-character
+  runs: :func:`bench.stepper.chars_per_s`), with its vocabulary's size and the stepper's weight format (a model
+  fine-tuned from a base has the base's 1×512 shape, and a CJK text's vocabulary widens its head), and how far
+  that format moves the bits/char the stepper scores on the first 2,000 validation characters from float32's.
 
 ``--sweep`` instead tries fine-tuning settings (peak learning rate × dropout) from the base model on a few texts:
 the measurement behind :func:`charlstm.config.auto_config`'s fine-tuning table.
@@ -36,13 +40,16 @@ from pathlib import Path
 import torch
 
 from bench import multilingual
+from bench.stepper import chars_per_s
 from bench.texts import bench_texts
 from charlstm import run as run_module
 from charlstm import transfer
 from charlstm.data import val_size
 from charlstm.evaluation import evaluate
+from charlstm.lab.steering import char_bits
 from charlstm.run import Run, plan
 from charlstm.sampling import sample
+from charlstm.steppers import weight_format
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "assets" / "corpora" / "tutorial-financial-transactions.txt"
@@ -96,6 +103,10 @@ def train_once(text: str, init: str, seconds: float, seed: int = 0, **overrides)
     result = evaluate(run.model, corpus.val, unknown_cost=corpus.unknown_cost)
     written = sample(run.model, run.vocab, "", SAMPLE_CHARS, generator=torch.Generator().manual_seed(seed))
     start = next(r for r in records if r.val_bpc is not None)
+    # how fast it writes, as a learner's Generate tab runs it (batch 1, the stepper's own weight format)
+    writes = max(chars_per_s(run.model, run.vocab, "auto")[0] for _ in range(2))
+    held_out = text[len(text) - val_size(len(text)) :][:2000]
+    fast, exact = (char_bits(run.model, run.vocab, held_out, precision=p).mean() for p in ("auto", "fp32"))
     return {
         "init": run.init,
         "val_bpc": result.bpc,
@@ -105,6 +116,10 @@ def train_once(text: str, init: str, seconds: float, seed: int = 0, **overrides)
         "note": records[-1].message or "",
         "lr": the_plan.train_config.learning_rate,
         "dropout": the_plan.model_config.dropout,
+        "vocab": run.vocab.size,
+        "chars_per_s": writes,
+        "weight_format": weight_format(run.model),
+        "format_bpc_shift": float(fast - exact),
     }
 
 
@@ -190,7 +205,9 @@ def _line(row: dict) -> str:
         a = row["auto"]
         parts.append(
             f"default[{a['init']}] {a['val_bpc']:.2f} ({words(a)}, start {a['start_val_bpc']:.2f})  "
-            f"default − bzip2 {a['val_bpc'] - row['bzip2']:+.2f}  − ppmd {a['val_bpc'] - row['ppmd']:+.2f}"
+            f"default − bzip2 {a['val_bpc'] - row['bzip2']:+.2f}  − ppmd {a['val_bpc'] - row['ppmd']:+.2f}  "
+            f"writes {a['chars_per_s']:,.0f} chars/s ({a['weight_format']}, vocabulary {a['vocab']:,}, bits/char "
+            f"{a['format_bpc_shift']:+.4f} against float32)"
         )
     return "  ".join(parts)
 

@@ -1,12 +1,15 @@
-"""``python -m bench.stepper``: generation speed at batch 1 with the stepper's weights in float16 against float32.
+"""``python -m bench.stepper``: generation speed at batch 1 with the stepper's weights in int8 and float16 against
+float32.
 
 For the models a session generates with: the 1×512 base (vocabulary 190; every model fine-tuned from it has its
 shape), the same with a 3,000-character vocabulary (a CJK text: the head grows to 3,000×512), and the 1×256 default
 (which stays float32: its matrices sit in the cache). Each line gives characters per second of
 :func:`charlstm.sampling.generate` once it writes (temperature 0.8, 3,000 characters after a short seed, best of
-three runs, the two formats taking turns in the same process, as the machine is shared), the ratio, the first
-character's latency (preparing the weights and reading the seed), the bits/char each format scores on the
-held-out tutorial text (the last 3,000 characters), and whether the same seed wrote the same text twice.
+three runs, the formats taking turns in the same process, as the machine is shared) for the format the stepper
+chooses on this machine ("auto": int8 where the CPU has AVX-512 VNNI, else float16), float16 and float32, the
+ratios, the first character's latency (preparing the weights and reading the seed), the bits/char each format
+scores on the held-out tutorial text (the last 3,000 characters), and whether the same seed wrote the same text
+twice.
 
     python -m bench.stepper            # about a minute
 """
@@ -61,8 +64,8 @@ def chars_per_s(model: CharLSTM, vocab: Vocab, precision: str, chars: int = 3000
 
 
 def measure(name: str, model: CharLSTM, vocab: Vocab, held_out: str, runs: int = 3) -> dict:
-    rates: dict[str, list[float]] = {"fp32": [], "auto": []}
-    latency: dict[str, list[float]] = {"fp32": [], "auto": []}
+    rates: dict[str, list[float]] = {"fp32": [], "fp16": [], "auto": []}
+    latency: dict[str, list[float]] = {p: [] for p in rates}
     chars_per_s(model, vocab, "auto", 300)  # warm-up
     for _ in range(runs):
         for precision, seen in rates.items():
@@ -75,11 +78,14 @@ def measure(name: str, model: CharLSTM, vocab: Vocab, held_out: str, runs: int =
         "model": name,
         "fast_format": weight_format(model),
         "fp32_chars_per_s": max(rates["fp32"]),
+        "fp16_chars_per_s": max(rates["fp16"]),
         "fast_chars_per_s": max(rates["auto"]),
         "speedup": max(rates["auto"]) / max(rates["fp32"]),
+        "over_fp16": max(rates["auto"]) / max(rates["fp16"]),
         "fp32_first_char_ms": min(latency["fp32"]),
         "fast_first_char_ms": min(latency["auto"]),
         "fp32_bpc": bits["fp32"],
+        "fp16_bpc": bits["fp16"],
         "fast_bpc": bits["auto"],
         "same_seed_same_text": text[0] == text[1],
     }
@@ -104,10 +110,11 @@ def main() -> int:
         r = measure(name, model, vocab, held_out)
         results.append(r)
         print(
-            f"{name}: {r['fast_format']} {r['fast_chars_per_s']:,.0f} chars/s, float32 {r['fp32_chars_per_s']:,.0f} "
-            f"(×{r['speedup']:.2f}); first character {r['fast_first_char_ms']:.0f} ms vs "
-            f"{r['fp32_first_char_ms']:.0f}; bits/char {r['fast_bpc']:.4f} vs {r['fp32_bpc']:.4f} "
-            f"({r['fast_bpc'] - r['fp32_bpc']:+.5f}); same seed, same text: {r['same_seed_same_text']}",
+            f"{name}: {r['fast_format']} {r['fast_chars_per_s']:,.0f} chars/s, float16 {r['fp16_chars_per_s']:,.0f}, "
+            f"float32 {r['fp32_chars_per_s']:,.0f} (×{r['over_fp16']:.2f} and ×{r['speedup']:.2f}); first character "
+            f"{r['fast_first_char_ms']:.0f} ms vs {r['fp32_first_char_ms']:.0f}; bits/char {r['fast_bpc']:.4f}, "
+            f"float16 {r['fp16_bpc']:.4f}, float32 {r['fp32_bpc']:.4f} ({r['fast_bpc'] - r['fp32_bpc']:+.5f}); "
+            f"same seed, same text: {r['same_seed_same_text']}",
             flush=True,
         )
     if args.json:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -35,14 +34,31 @@ class SamplingError(ValueError):
     """A generation setting outside its range; the message says which and why."""
 
 
-@dataclass(frozen=True)
 class Step:
-    """One generated character, its probability under the model, and the distribution over the next one."""
+    """One generated character, its probability under the model, and the distribution over the next one.
 
-    char: str
-    id: int
-    prob: float
-    next_probs: torch.Tensor  # (V,)
+    The two probabilities are computed from the logits when first read, not at every character: most callers keep
+    only the character (the Generate tab reads ``next_probs`` once, at the end), and a softmax and a tensor per
+    character cost a tenth of a step. Read or not, they are the same numbers."""
+
+    __slots__ = ("_logits", "_next_logits", "char", "id")
+
+    def __init__(self, char: str, id: int, logits: np.ndarray, next_logits: np.ndarray) -> None:
+        # the logits this character was drawn from, and those after it (the stepper's arrays, never changed)
+        self.char, self.id, self._logits, self._next_logits = char, id, logits, next_logits
+
+    @property
+    def prob(self) -> float:
+        """The probability the model gave this character (at temperature 1, before any cut)."""
+        return float(_softmax(self._logits)[self.id])
+
+    @property
+    def next_probs(self) -> torch.Tensor:
+        """(V,): the model's distribution over the next character."""
+        return torch.from_numpy(_softmax(self._next_logits))
+
+    def __repr__(self) -> str:
+        return f"Step(char={self.char!r}, id={self.id}, prob={self.prob:.4f})"
 
 
 def check_settings(length: int, temperature: float, top_k: int, top_p: float) -> None:
@@ -113,16 +129,13 @@ def generate(
             h, c = zero_state(model)
             for i in seed_ids(vocab, seed_text, torch.device("cpu"))[0].tolist():
                 logits = step(i, h, c)
-        probs = _softmax(logits)
         uniforms = Uniforms(generator, length)  # one random number per character drawn, taken in blocks
         for _ in range(length):
             # pick the next character from the reshaped distribution
             i = _pick(logits, temperature, top_k, top_p, uniforms)
-            prob = float(probs[i])
-            # advance the state by that character: the distribution over the one after
-            logits = step(i, h, c)
-            probs = _softmax(logits)
-            yield Step(vocab.char(i), i, prob, torch.from_numpy(probs))
+            # advance the state by that character: the scores of the one after
+            drawn_from, logits = logits, step(i, h, c)
+            yield Step(vocab.char(i), i, drawn_from, logits)
     finally:
         model.train(was_training)
 

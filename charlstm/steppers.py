@@ -14,14 +14,18 @@ layer's input weights, so the character's share of every gate is one row of a ta
 character; ``c`` is empty for the GRU and the plain RNN, which have no memory cell, and left alone. A clamp holds
 one unit at its value in every step.
 
-A large model's matrices are read in float16. At batch 1 a step reads every weight once and does two flops with
-it, so its time is the time to read the weights: the 1×512 base's recurrent matrix is 4 MiB in float32, and
-reading it took over half of a step (4.4-5.6k characters/s). Stored as float16 (fbgemm's packed format, widened to
-float32 as it is read, products summed in float32) it reads in about a third of the time, and bits/char move by
-~1e-4, far below the 0.01 allowed (``python -m bench.stepper``). A model whose matrices all have
-fewer than :data:`HALF_FROM` elements (the 1×256 default's largest: 1 MiB) stays float32: its weights sit in the
-cache, and it keeps writing exactly what it wrote. Both formats give the same result for the same input every
-time, so a seed still gives the same text.
+A large model's matrices are read in 8 or 16 bits. At batch 1 a step reads every weight once and does two flops
+with it, so its time is the time to read the weights: the 1×512 base's recurrent matrix is 4 MiB in float32, and
+reading it took over half of a step (4.4-5.6k characters/s), more with a CJK text's wide head (a 3,000-character
+vocabulary adds 6 MiB). Where the CPU multiplies 8-bit integers natively (AVX-512 VNNI: a check at first use,
+:func:`_has_int8`) they are stored as int8, one scale per row (fbgemm's dynamic linear: each step's input is
+scaled to 8 bits too, products summed in 32-bit integers); elsewhere as float16 (fbgemm's packed format, widened
+to float32 as it is read, products summed in float32), and on a CPU without fbgemm as float32. Each reads in a
+quarter or half of float32's time, and bits/char move by ~1e-3 (int8) or ~1e-4 (float16), far below the 0.01
+allowed (``python -m bench.stepper``). A model whose matrices all have fewer than :data:`HALF_FROM` elements (the
+1×256 default's largest: 1 MiB) stays float32: its weights sit in the cache, and it keeps writing exactly what it
+wrote. Every format gives the same result for the same input every time, so a seed still gives the same text on
+the same machine (a machine with another format writes another text for it).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ Stepper = Callable[[int, list[np.ndarray], list[np.ndarray]], np.ndarray]
 MatVec = Callable[[np.ndarray], np.ndarray]
 # (layer, input share, past share, h, c) -> the layer's new (h, c)
 Update = Callable[[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-PRECISIONS = ("auto", "fp32", "fp16")  # auto: float16 for a model with a matrix of HALF_FROM elements or more
+PRECISIONS = ("auto", "fp32", "fp16", "int8")  # auto: 8 or 16 bits for a model with a matrix of HALF_FROM elements
 HALF_FROM = 2**19  # elements (2 MiB in float32): the 1×512 base's recurrent matrix (1M) or a 3,000-character head
 
 
@@ -54,12 +58,18 @@ def stepper(model: CharLSTM, clamp: Clamp | None = None, precision: str = "auto"
 
 
 def weight_format(model: CharLSTM, precision: str = "auto") -> str:
-    """The format ("fp32" or "fp16") a stepper for ``model`` stores its matrices in, for ``precision``."""
+    """The format ("fp32", "fp16" or "int8") a stepper for ``model`` stores its matrices in, for ``precision``:
+    "auto" is the narrowest this machine reads fast for a large model, float32 for a small one; a format this
+    machine lacks falls back to the next wider one (int8 -> fp16 -> fp32)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if precision == "fp16" or (precision == "auto" and _largest_matrix(model) >= HALF_FROM):
-        return "fp16" if _has_fbgemm() else "fp32"  # float32 where this torch build lacks fbgemm
-    return "fp32"
+    if precision == "auto":
+        precision = "int8" if _largest_matrix(model) >= HALF_FROM else "fp32"
+    if precision == "int8" and not _has_int8():
+        precision = "fp16"  # no native 8-bit products: emulated, they would be slower than float16
+    if precision == "fp16" and not _has_fbgemm():
+        precision = "fp32"  # this torch build lacks fbgemm (an ARM one, say)
+    return precision
 
 
 def _largest_matrix(model: CharLSTM) -> int:
@@ -204,6 +214,11 @@ def _first_layer_table(model: CharLSTM, w_ih: torch.Tensor, bias: np.ndarray) ->
 def _matvec(weight: torch.Tensor, precision: str) -> MatVec:
     """x (in,) -> weight @ x (out,), both float32 NumPy vectors; the weights stored in ``precision``, a
     :func:`weight_format`."""
+    if precision == "int8":
+        packed, linear = _int8_packed(weight), torch.ops.quantized.linear_dynamic.default  # the op itself: 2 µs less
+        # reduce_range False: all 8 bits of the input (VNNI sums u8 × s8 pairs in 32 bits, with no 16-bit
+        # saturation to leave room for, :func:`_has_int8`)
+        return lambda x: linear(torch.from_numpy(x[None]), packed, False).numpy()[0]
     if precision == "fp16":
         with warnings.catch_warnings():  # torch marks these deprecated; 2.13 has them, and fp32 is the fallback
             warnings.simplefilter("ignore")
@@ -213,6 +228,32 @@ def _matvec(weight: torch.Tensor, precision: str) -> MatVec:
         return lambda x: torch.fbgemm_linear_fp16_weight(torch.from_numpy(x[None]), packed, zero).numpy()[0]
     weight = weight.contiguous()
     return lambda x: torch.mv(weight, torch.from_numpy(x)).numpy()
+
+
+def _int8_packed(weight: torch.Tensor) -> torch.Tensor:
+    """``weight`` as fbgemm's packed int8: each row scaled so its largest weight is ±127 (symmetric, zero point 0),
+    so a row of small weights keeps its precision whatever the other rows hold."""
+    scales = weight.abs().amax(1).clamp_min(1e-12) / 127  # (out,); a row of zeros gets any scale: it stays 0
+    zero_points = torch.zeros(len(weight), dtype=torch.long)
+    with warnings.catch_warnings():  # torch marks quantized tensors deprecated; 2.13 has them, and fp16 is the fallback
+        warnings.simplefilter("ignore")
+        quantized = torch.quantize_per_channel(weight.float(), scales.double(), zero_points, 0, torch.qint8)
+        return torch.ops.quantized.linear_prepack(quantized, None)
+
+
+@functools.cache
+def _has_int8() -> bool:
+    """Whether this CPU multiplies 8-bit integers natively, so int8 weights read faster than float16: fbgemm with
+    AVX-512 VNNI. The check is the product itself: 255 × 127 summed in pairs overflows 16 bits, which fbgemm's
+    kernels for a CPU without VNNI would saturate (and int8 products there cost more than float16's)."""
+    try:
+        if "AVX512" not in torch.backends.cpu.get_cpu_capability() or not torch.cpu._is_vnni_supported():
+            return False
+        packed = _int8_packed(torch.ones(16, 256))  # every weight 127 once scaled
+        x = torch.ones(1, 256)  # every input 255 once scaled
+        return bool(torch.allclose(torch.ops.quantized.linear_dynamic(x, packed, False), torch.full((1, 16), 256.0)))
+    except (AttributeError, RuntimeError):
+        return False
 
 
 @functools.cache

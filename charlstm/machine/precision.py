@@ -4,8 +4,8 @@ bfloat16 keeps float32's range with 8 bits of mantissa. Under ``torch.autocast``
 forward pass (the LSTM's gates, the head) run in bfloat16 while the weights, the gradients' accumulation, Adam's
 moments and the checkpoint stay float32: the speed of the narrow format, the stability of the wide one. Sampling
 and evaluation never use autocast: they read the float32 checkpoint (a large model's stepper stores its matrices
-as float16, :mod:`charlstm.steppers`, by its shape alone), so a fixed seed gives the same text whatever the model
-trained in.
+in int8 or float16, :mod:`charlstm.steppers`, by its shape and the CPU alone), so a fixed seed gives the same text
+whatever the model trained in.
 
 "auto" picks bfloat16 where the device computes it natively (a CPU with AVX512_BF16 or AMX, a CUDA GPU of the
 Ampere generation or later) and float32 elsewhere, where bfloat16 would be emulated and slower. The choice is
