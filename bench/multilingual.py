@@ -8,7 +8,13 @@ Japanese, Chinese) and the translated manual pages (``manpages-*``, roff markup 
 eight languages, and for Arabic, which that guide lacks, the translated messages of GLib and GTK (gettext
 catalogs, via ``msgunfmt``). Neither reads the Debian Reference, whose English text the English benchmark reads.
 
+The fourth schedule (:func:`fourth_schedule_corpus`) adds the three scripts the base reads worst, from LibreOffice's
+Debian packages: its interface's messages in Arabic, Greek and Korean (``libreoffice-l10n-*``) and its help in Greek
+and Korean (``libreoffice-help-*``; there is no Arabic help), beside twice as many characters of the corpus above,
+so the rest is not forgotten.
+
     python -m bench.texts multilingual --out /tmp/multilingual-corpus.txt
+    python -m bench.texts multilingual-4 --out /tmp/multilingual-corpus-4.txt
     python -m bench.texts multilingual-bench --out /tmp/own-texts-world
 """
 
@@ -36,6 +42,16 @@ PACKAGES = (
     "gettext",
 )
 BENCH_PACKAGES = ("installation-guide-amd64", "gettext", "libglib2.0-data", "libgtk-3-common")
+LIBREOFFICE_UI = Path("/usr/lib/libreoffice/program/resource")  # {lang}/LC_MESSAGES/*.mo
+LIBREOFFICE_HELP = Path("/usr/share/libreoffice/help")  # {lang}/text/**/*.html
+LIBREOFFICE_UI_LANGS = ("ar", "el", "ko")
+LIBREOFFICE_HELP_LANGS = ("el", "ko")  # Debian has no Arabic help
+LIBREOFFICE_PACKAGES = (
+    *(f"libreoffice-l10n-{lang}" for lang in LIBREOFFICE_UI_LANGS),
+    *(f"libreoffice-help-{lang}" for lang in LIBREOFFICE_HELP_LANGS),
+)
+HELP_CHARS_EACH = 1_500_000  # of each language's help pages, whole pages
+REPLAY = 2  # characters of the first corpus the fourth schedule reads again per character of LibreOffice's
 # The mix. Text outside Latin letters is scarce in Debian (about 4.5 M characters in all), and a pretraining run on
 # 2 cores reads 10–20 M characters: so Latin-script sources are capped low and the others high, for about 60% of
 # the corpus in languages written in other scripts, 20% in English (the English base's own text, so it keeps
@@ -145,15 +161,78 @@ def manual_pages(lang: str, seed: int = 0) -> list[str]:
 def multilingual_corpus(seed: int = 0) -> str:
     """The multilingual pretraining text: the English base corpus's documents, the handbook's translations and the
     translated manual pages, shuffled together as whole documents (the last 10% of the file validates)."""
+    documents = multilingual_documents()
+    random.Random(seed).shuffle(documents)
+    return "\n".join(documents)
+
+
+def multilingual_documents() -> list[str]:
+    """:func:`multilingual_corpus`'s documents, in the order they are read from disk."""
     from bench.texts import english_documents
 
     documents = english_documents(ENGLISH_PYTHON_CHARS) + handbook_translations()
     for lang in MAN_LANGS:
         documents += manual_pages(lang)
-    for lang in CATALOG_LANGS:  # one document per 20,000 characters of messages
-        messages = catalog_messages(lang, exclude=BENCH_CATALOGS)
-        documents += [messages[i : i + 20_000] for i in range(0, len(messages), 20_000)]
-    random.Random(seed).shuffle(documents)
+    for lang in CATALOG_LANGS:
+        documents += _chunks(catalog_messages(lang, exclude=BENCH_CATALOGS))
+    return documents
+
+
+def _chunks(messages: str, size: int = 20_000) -> list[str]:
+    # a catalog's messages as documents of ``size`` characters, so they shuffle among the books' pages
+    return [messages[i : i + size] for i in range(0, len(messages), size)]
+
+
+def libreoffice_documents(seed: int = 0) -> list[str]:
+    """LibreOffice's interface messages in Arabic, Greek and Korean and a seeded choice of whole help pages in Greek
+    and Korean (up to :data:`HELP_CHARS_EACH` each)."""
+    documents = []
+    for lang in LIBREOFFICE_UI_LANGS:
+        documents += _chunks(catalog_messages(lang, folder=LIBREOFFICE_UI / lang / "LC_MESSAGES"))
+    for lang in LIBREOFFICE_HELP_LANGS:
+        documents += help_pages(lang, HELP_CHARS_EACH, seed)
+    return documents
+
+
+def help_pages(lang: str, cap: int, seed: int = 0) -> list[str]:
+    """The text of LibreOffice's help pages in ``lang`` (each page's display area: no menus, no search box), a
+    seeded choice of whole pages up to ``cap`` characters."""
+    from bench.texts import html_to_text
+
+    files = sorted((LIBREOFFICE_HELP / lang / "text").rglob("*.html"))
+    if not files:
+        missing = f"no help pages in {LIBREOFFICE_HELP / lang}"
+        raise SystemExit(f"{missing}: apt-get install -y --no-install-recommends {' '.join(LIBREOFFICE_PACKAGES)}")
+    random.Random(seed).shuffle(files)
+    pages, total = [], 0
+    for path in files:
+        markup = path.read_text(encoding="utf-8", errors="replace")
+        start, end = markup.find('id="DisplayArea"'), markup.find('id="SearchFrame"')
+        text = html_to_text(markup[start : end if end > start else len(markup)] if start >= 0 else markup).strip()
+        if len(text) >= 200:  # a page of links only teaches nothing
+            pages.append(text)
+            total += len(text)
+        if total >= cap:
+            break
+    return pages
+
+
+def fourth_schedule_corpus(seed: int = 0) -> str:
+    """The fourth schedule's text: :func:`libreoffice_documents` and :data:`REPLAY` times as many characters of a
+    seeded choice of :func:`multilingual_corpus`'s documents, shuffled together (the last 10% of the file
+    validates)."""
+    rng = random.Random(seed)
+    new = libreoffice_documents(seed)
+    old = multilingual_documents()
+    rng.shuffle(old)
+    target, replay, taken = REPLAY * sum(map(len, new)), [], 0
+    for document in old:
+        if taken >= target:
+            break
+        replay.append(document)
+        taken += len(document)
+    documents = new + replay
+    rng.shuffle(documents)
     return "\n".join(documents)
 
 
@@ -164,12 +243,14 @@ def _guide(folder: str) -> str:
     return "\n".join(_pages(INSTALL_GUIDE / folder, "ch*.html"))
 
 
-def catalog_messages(lang: str, names: tuple[str, ...] | None = None, exclude: tuple[str, ...] = ()) -> str:
-    """The translated messages of gettext catalogs in ``lang`` (``names``, or every installed one but ``exclude``),
-    one per paragraph, each once, in catalog name order."""
+def catalog_messages(
+    lang: str, names: tuple[str, ...] | None = None, exclude: tuple[str, ...] = (), folder: Path | None = None
+) -> str:
+    """The translated messages of gettext catalogs in ``lang`` (``names``, or every installed one but ``exclude``;
+    from the system's catalogs, or from ``folder``), one per paragraph, each once, in catalog name order."""
     if shutil.which("msgunfmt") is None:
         raise SystemExit("msgunfmt is missing: apt-get install -y gettext")
-    folder = LOCALE / lang / "LC_MESSAGES"
+    folder = folder or LOCALE / lang / "LC_MESSAGES"
     paths = [folder / f"{name}.mo" for name in names] if names else sorted(folder.glob("*.mo"))
     seen: dict[str, None] = {}
     for path in paths:

@@ -10,6 +10,7 @@ of tiny Shakespeare, the tutorial's text).
     python -m bench.texts base --out /tmp/base-corpus.txt     # the pretraining corpus (about 12 MB)
     python -m bench.texts bench --out /tmp/own-texts          # the benchmark's texts, one file each
     python -m bench.texts multilingual --out FILE             # the multilingual base's corpus (bench.multilingual)
+    python -m bench.texts multilingual-4 --out FILE           # its fourth schedule's corpus
     python -m bench.texts multilingual-bench --out FOLDER     # the benchmark's texts in other languages
 """
 
@@ -202,11 +203,16 @@ def bench_texts() -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.texts", description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("base", "bench", "multilingual", "multilingual-bench"))
+    parser.add_argument("what", choices=("base", "bench", "multilingual", "multilingual-4", "multilingual-bench"))
     parser.add_argument("--out", required=True, help="a file (base, multilingual) or a folder (the benchmarks)")
     args = parser.parse_args(argv)
-    if args.what in ("base", "multilingual"):
-        text = base_corpus() if args.what == "base" else multilingual.multilingual_corpus()
+    corpora = {
+        "base": base_corpus,
+        "multilingual": multilingual.multilingual_corpus,
+        "multilingual-4": multilingual.fourth_schedule_corpus,
+    }
+    if args.what in corpora:
+        text = corpora[args.what]()
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {args.out}: {len(text):,} characters, {len(set(text))} distinct", file=sys.stderr)
     else:

@@ -14,18 +14,18 @@ layer's input weights, so the character's share of every gate is one row of a ta
 character; ``c`` is empty for the GRU and the plain RNN, which have no memory cell, and left alone. A clamp holds
 one unit at its value in every step.
 
-A large model's matrices are read in 8 or 16 bits. At batch 1 a step reads every weight once and does two flops
-with it, so its time is the time to read the weights: the 1×512 base's recurrent matrix is 4 MiB in float32, and
-reading it took over half of a step (4.4-5.6k characters/s), more with a CJK text's wide head (a 3,000-character
-vocabulary adds 6 MiB). Where the CPU multiplies 8-bit integers natively (AVX-512 VNNI: a check at first use,
-:func:`_has_int8`) they are stored as int8, one scale per row (fbgemm's dynamic linear: each step's input is
-scaled to 8 bits too, products summed in 32-bit integers); elsewhere as float16 (fbgemm's packed format, widened
-to float32 as it is read, products summed in float32), and on a CPU without fbgemm as float32. Each reads in a
-quarter or half of float32's time, and bits/char move by ~1e-3 (int8) or ~1e-4 (float16), far below the 0.01
-allowed (``python -m bench.stepper``). A model whose matrices all have fewer than :data:`HALF_FROM` elements (the
-1×256 default's largest: 1 MiB) stays float32: its weights sit in the cache, and it keeps writing exactly what it
-wrote. Every format gives the same result for the same input every time, so a seed still gives the same text on
-the same machine (a machine with another format writes another text for it).
+A large model's matrices are read in 8 or 16 bits. At batch 1 a step reads every weight once and does two flops with
+it, so its time is the time to read the weights: the 1×512 base's recurrent matrix is 4 MiB in float32, and reading
+it took over half of a step (4.4-5.6k characters/s), more with a CJK text's wide head (a 3,000-character vocabulary
+adds 6 MiB). Where the CPU multiplies 8-bit integers natively (AVX-512 VNNI: a check at first use,
+:func:`_has_int8`) they are stored as int8, one scale per row (fbgemm's dynamic linear: each step's input is scaled
+to 8 bits too, products summed in 32-bit integers); elsewhere as float16 (fbgemm's packed format, widened to float32
+as it is read, products summed in float32), and on a CPU without fbgemm as float32. Each reads in a quarter or half
+of float32's time, and bits/char move by ~1e-3 (int8; one character's surprise by up to 0.3 bits) or ~1e-4
+(float16), far below the 0.01 allowed (``python -m bench.stepper``). A model whose matrices all have fewer than
+:data:`HALF_FROM` elements (the 1×256 default's largest: 1 MiB) stays float32: its weights sit in the cache, and it
+keeps writing exactly what it wrote. Every format gives the same result for the same input every time, so a seed
+still gives the same text on the same machine (a machine with another format writes another text for it).
 """
 
 from __future__ import annotations
