@@ -188,7 +188,11 @@ def libreoffice_documents(seed: int = 0) -> list[str]:
     and Korean (up to :data:`HELP_CHARS_EACH` each)."""
     documents = []
     for lang in LIBREOFFICE_UI_LANGS:
-        documents += _chunks(catalog_messages(lang, folder=LIBREOFFICE_UI / lang / "LC_MESSAGES"))
+        folder = LIBREOFFICE_UI / lang / "LC_MESSAGES"
+        if not any(folder.glob("*.mo")):  # (catalog_messages would read nothing, and the corpus would lack it)
+            missing = f"no LibreOffice messages in {folder}"
+            raise SystemExit(f"{missing}: apt-get install -y --no-install-recommends {' '.join(LIBREOFFICE_PACKAGES)}")
+        documents += _chunks(catalog_messages(lang, folder=folder))
     for lang in LIBREOFFICE_HELP_LANGS:
         documents += help_pages(lang, HELP_CHARS_EACH, seed)
     return documents

@@ -105,7 +105,7 @@ def train_once(text: str, init: str, seconds: float, seed: int = 0, **overrides)
     start = next(r for r in records if r.val_bpc is not None)
     # how fast it writes, as a learner's Generate tab runs it (batch 1, the stepper's own weight format)
     writes = max(chars_per_s(run.model, run.vocab, "auto")[0] for _ in range(2))
-    held_out = text[len(text) - val_size(len(text)) :][:2000]
+    held_out = run.vocab.decode(corpus.val[:2000])  # the validation text as the model holds it out
     fast, exact = (char_bits(run.model, run.vocab, held_out, precision=p).mean() for p in ("auto", "fp32"))
     return {
         "init": run.init,

@@ -123,7 +123,7 @@ def generate(
             # prime: the whole seed in one fused pass
             primed, (h_all, c_all) = prime(model, vocab, seed_text)
             h, c = [s.cpu().numpy() for s in h_all[:, 0]], [s.cpu().numpy() for s in c_all[:, 0]]  # per layer, (H,)
-            logits = primed.cpu().numpy()
+            logits = primed.cpu().numpy().copy()  # (a view would keep every position's logits alive)
         else:
             # prime through the clamped steps, so the state the text continues from was clamped all along
             h, c = zero_state(model)

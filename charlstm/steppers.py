@@ -21,11 +21,12 @@ adds 6 MiB). Where the CPU multiplies 8-bit integers natively (AVX-512 VNNI: a c
 :func:`_has_int8`) they are stored as int8, one scale per row (fbgemm's dynamic linear: each step's input is scaled
 to 8 bits too, products summed in 32-bit integers); elsewhere as float16 (fbgemm's packed format, widened to float32
 as it is read, products summed in float32), and on a CPU without fbgemm as float32. Each reads in a quarter or half
-of float32's time, and bits/char move by ~1e-3 (int8; one character's surprise by up to 0.3 bits) or ~1e-4
-(float16), far below the 0.01 allowed (``python -m bench.stepper``). A model whose matrices all have fewer than
-:data:`HALF_FROM` elements (the 1×256 default's largest: 1 MiB) stays float32: its weights sit in the cache, and it
-keeps writing exactly what it wrote. Every format gives the same result for the same input every time, so a seed
-still gives the same text on the same machine (a machine with another format writes another text for it).
+of float32's time, and bits/char move by at most ~0.007 (int8; one character's surprise by up to 0.3 bits) or ~1e-4
+(float16), within the 0.01 allowed (``python -m bench.stepper``, ``python -m bench.own_texts``). A model whose
+matrices all have fewer than :data:`HALF_FROM` elements (the 1×256 default's largest: 1 MiB) stays float32: its
+weights sit in the cache, and it keeps writing exactly what it wrote. Every format gives the same result for the
+same input every time, so a seed still gives the same text on the same machine (a machine with another format writes
+another text for it).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def weight_format(model: CharLSTM, precision: str = "auto") -> str:
 
 
 def _largest_matrix(model: CharLSTM) -> int:
-    # one format for the whole model: float16 where its largest matrix is too big to sit in the cache
+    # one format for the whole model: 8 or 16 bits where its largest matrix is too big to sit in the cache
     return max(w.numel() for w in [*model.recurrent.parameters(), model.head.weight])
 
 
@@ -171,7 +172,7 @@ def _layer_loop(
     another state passes other arrays, never the same ones changed in place); otherwise it is computed.
     """
     L, G = model.config.num_layers, len(biases[0])  # G: gate rows (4H for the LSTM, 3H for the GRU, H for the RNN)
-    precision = weight_format(model, precision)  # "fp32" or "fp16"
+    precision = weight_format(model, precision)  # "fp32", "fp16" or "int8"
     # what reads layer k's h besides itself: the layer above's input weights, or, for the top layer, the head
     readers = [weight("weight_ih", k + 1) for k in range(L - 1)] + [model.head.weight.detach().cpu()]
     # one stacked matrix per layer, [its recurrent weights; its reader's], so one product serves both

@@ -135,7 +135,8 @@ def test_shared_windows_are_counted_exactly():
 
 
 SOURCES = (multilingual.HANDBOOK, multilingual.INSTALL_GUIDE, multilingual.MANPAGES / "ja", texts.PYTHON_DOCS)
-SOURCES += (multilingual.LIBREOFFICE_HELP / "ko", multilingual.LIBREOFFICE_UI / "ar")
+SOURCES += tuple(multilingual.LIBREOFFICE_UI / lang for lang in multilingual.LIBREOFFICE_UI_LANGS)
+SOURCES += tuple(multilingual.LIBREOFFICE_HELP / lang for lang in multilingual.LIBREOFFICE_HELP_LANGS)
 INSTALLED = all(Path(p).exists() for p in (*SOURCES, texts.DEV_REF, texts.DEV_REF_DE, texts.DEBIAN_REF))
 
 

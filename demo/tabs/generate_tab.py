@@ -90,14 +90,14 @@ def generate_text(
         )
     # the first update only after STREAM_INTERVAL: a short text arrives whole, without a round trip through the
     # server's event loop and a thread for a first character
-    text, last, probs = "", time.perf_counter(), None
+    text, last, final = "", time.perf_counter(), None
     with scheduling.interactive():  # trainings pause between their updates while this runs
         try:
             for step in generate(
                 model, vocab, seed_text, length, temperature, top_k, top_p, torch.Generator().manual_seed(seed)
             ):
                 text += step.char
-                probs = step.next_probs
+                final = step  # its distribution over the next character is drawn once, after the last
                 if time.perf_counter() - last > STREAM_INTERVAL:
                     last = time.perf_counter()
                     yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -105,7 +105,7 @@ def generate_text(
             raise gr.Error(str(e)) from None
         shaded, summary = _surprise_view(seed_text + text, request)
         copied, copied_note = _copied_view(text, request)
-    bars, in_words = _bars(probs, vocab)
+    bars, in_words = _bars(None if final is None else final.next_probs, vocab)
     yield (
         text,
         bars,
