@@ -159,3 +159,20 @@ def test_the_slider_moves_learn_and_two_runs_show_on_the_plot(wide_page):
     summary.get_by_text("your model at 0.0 s of training").wait_for(timeout=20_000)
     page.locator("#learn-diagram svg:visible").first.wait_for()
     assert page.external == [] and page.errors == [], (page.external, page.errors)
+
+
+def test_now_names_the_kept_moment_and_the_blend_back_toward_the_start(visitor):
+    """The time machine's last entry says what "now" is: the run's end, the moment keep-best kept, and how far the
+    blend moved those weights back toward the pretrained start (set here as a keep-best run from a base sets them)."""
+    run_training(visitor, seconds=3, **SMALL)
+    session = sessions.get(visitor)
+    end = time_machine.end_of(session)
+
+    def now() -> tuple[str, float]:
+        return time_machine.updates(session)[1]["choices"][-1]
+
+    assert now() == (f"{end:.1f} s · now", end)
+    session.kept_from = 1.5
+    assert now() == ("now: the weights kept from 1.5 s", end)
+    session.blend = 0.7  # the share of the kept weights: 30% of the way back toward the start
+    assert now() == ("now: the weights kept from 1.5 s, moved 30% of the way back toward the start", end)
