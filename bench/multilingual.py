@@ -25,6 +25,7 @@ import random
 import re
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -143,19 +144,27 @@ def manual_pages(lang: str, seed: int = 0) -> list[str]:
     cap = MAN_OTHER_CHARS if lang[:2] in NON_LATIN else MAN_LATIN_CHARS
     files = sorted((MANPAGES / lang).glob("man*/*.gz"))
     random.Random(seed).shuffle(files)
-    pages, total = [], 0
-    for path in files:
+
+    def read(path: Path) -> str:
         try:
-            text = roff_to_text(gzip.decompress(path.read_bytes()).decode("utf-8"))
+            return roff_to_text(gzip.decompress(path.read_bytes()).decode("utf-8"))
         except (UnicodeDecodeError, OSError, EOFError):
-            continue  # a page in a legacy encoding or a link: skipped
-        if len(text) < 200:
-            continue  # ".so" redirections and stubs
-        pages.append(text)
-        total += len(text)
+            return ""  # a page in a legacy encoding or a link: skipped
+
+    return _up_to(map(read, files), cap, shortest=200)  # shorter: ".so" redirections and stubs
+
+
+def _up_to(texts: Iterable[str], cap: int, shortest: int = 0) -> list[str]:
+    """The first of ``texts`` (read lazily) until they hold ``cap`` characters, each whole; those shorter than
+    ``shortest`` are left out."""
+    kept, total = [], 0
+    for text in texts:
+        if len(text) >= shortest:
+            kept.append(text)
+            total += len(text)
         if total >= cap:
-            break
-    return pages
+            break  # before reading the next
+    return kept
 
 
 def multilingual_corpus(seed: int = 0) -> str:
@@ -208,17 +217,13 @@ def help_pages(lang: str, cap: int, seed: int = 0) -> list[str]:
         missing = f"no help pages in {LIBREOFFICE_HELP / lang}"
         raise SystemExit(f"{missing}: apt-get install -y --no-install-recommends {' '.join(LIBREOFFICE_PACKAGES)}")
     random.Random(seed).shuffle(files)
-    pages, total = [], 0
-    for path in files:
+
+    def read(path: Path) -> str:
         markup = path.read_text(encoding="utf-8", errors="replace")
         start, end = markup.find('id="DisplayArea"'), markup.find('id="SearchFrame"')
-        text = html_to_text(markup[start : end if end > start else len(markup)] if start >= 0 else markup).strip()
-        if len(text) >= 200:  # a page of links only teaches nothing
-            pages.append(text)
-            total += len(text)
-        if total >= cap:
-            break
-    return pages
+        return html_to_text(markup[start : end if end > start else len(markup)] if start >= 0 else markup).strip()
+
+    return _up_to(map(read, files), cap, shortest=200)  # shorter: a page of links only teaches nothing
 
 
 def fourth_schedule_corpus(seed: int = 0) -> str:
@@ -229,13 +234,7 @@ def fourth_schedule_corpus(seed: int = 0) -> str:
     new = libreoffice_documents(seed)
     old = multilingual_documents()
     rng.shuffle(old)
-    target, replay, taken = REPLAY * sum(map(len, new)), [], 0
-    for document in old:
-        if taken >= target:
-            break
-        replay.append(document)
-        taken += len(document)
-    documents = new + replay
+    documents = new + _up_to(old, REPLAY * sum(map(len, new)))
     rng.shuffle(documents)
     return "\n".join(documents)
 
