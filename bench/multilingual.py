@@ -13,18 +13,27 @@ Debian packages: its interface's messages in Arabic, Greek and Korean (``libreof
 and Korean (``libreoffice-help-*``; there is no Arabic help), beside twice as many characters of the corpus above,
 so the rest is not forgotten.
 
+The fifth schedule (:func:`fifth_schedule_corpus`) adds the two languages still short of the target: Arabic, from
+the interface messages of other programs (GIMP, VLC, Inkscape, Evolution, GNOME's and MATE's file managers and
+settings: gettext catalogs; Firefox's and Thunderbird's language packs: Fluent, properties and DTD files), and
+German, from LibreOffice's help. Those packages are downloaded and unpacked, never installed (:func:`unpacked`):
+Firefox's language pack would otherwise pull in Firefox.
+
     python -m bench.texts multilingual --out /tmp/multilingual-corpus.txt
     python -m bench.texts multilingual-4 --out /tmp/multilingual-corpus-4.txt
+    python -m bench.texts multilingual-5 --out /tmp/multilingual-corpus-5.txt
     python -m bench.texts multilingual-bench --out /tmp/own-texts-world
 """
 
 from __future__ import annotations
 
 import gzip
+import os
 import random
 import re
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -53,6 +62,18 @@ LIBREOFFICE_PACKAGES = (
 )
 HELP_CHARS_EACH = 1_500_000  # of each language's help pages, whole pages
 REPLAY = 2  # characters of the first corpus the fourth schedule reads again per character of LibreOffice's
+# The fifth schedule's packages, each downloaded and unpacked into DEBS (nothing installed)
+ARABIC_CATALOG_PACKAGES = (
+    "gimp-data", "vlc-l10n", "inkscape", "evolution-common", "evolution-data-server-common",
+    "gnome-control-center-data", "nautilus-data", "caja-common", "mate-desktop-common",
+)  # fmt: skip
+ARABIC_MOZILLA_PACKAGES = ("firefox-esr-l10n-ar", "thunderbird-l10n-ar")
+GERMAN_HELP_PACKAGE = "libreoffice-help-de"
+FIFTH_PACKAGES = (*ARABIC_CATALOG_PACKAGES, *ARABIC_MOZILLA_PACKAGES, GERMAN_HELP_PACKAGE)
+DEBS = Path(os.environ.get("CHARLSTM_DEBS", Path.home() / ".cache" / "charlstm" / "debs"))
+GERMAN_HELP_CHARS = 1_000_000  # German is 0.01–0.03 short of PPMd; Arabic, which has all its new text, 0.15
+FIFTH_REPLAY = 3  # characters of the fourth schedule's corpus read again per new character: three languages are
+# within 0.1 of a target, and must not drift
 # The mix. Text outside Latin letters is scarce in Debian (about 4.5 M characters in all), and a pretraining run on
 # 2 cores reads 10–20 M characters: so Latin-script sources are capped low and the others high, for about 60% of
 # the corpus in languages written in other scripts, 20% in English (the English base's own text, so it keeps
@@ -207,14 +228,14 @@ def libreoffice_documents(seed: int = 0) -> list[str]:
     return documents
 
 
-def help_pages(lang: str, cap: int, seed: int = 0) -> list[str]:
+def help_pages(lang: str, cap: int, seed: int = 0, root: Path = LIBREOFFICE_HELP) -> list[str]:
     """The text of LibreOffice's help pages in ``lang`` (each page's display area: no menus, no search box), a
-    seeded choice of whole pages up to ``cap`` characters."""
+    seeded choice of whole pages up to ``cap`` characters; from the installed help, or from ``root``."""
     from bench.texts import html_to_text
 
-    files = sorted((LIBREOFFICE_HELP / lang / "text").rglob("*.html"))
+    files = sorted((root / lang / "text").rglob("*.html"))
     if not files:
-        missing = f"no help pages in {LIBREOFFICE_HELP / lang}"
+        missing = f"no help pages in {root / lang}"
         raise SystemExit(f"{missing}: apt-get install -y --no-install-recommends {' '.join(LIBREOFFICE_PACKAGES)}")
     random.Random(seed).shuffle(files)
 
@@ -235,6 +256,82 @@ def fourth_schedule_corpus(seed: int = 0) -> str:
     old = multilingual_documents()
     rng.shuffle(old)
     documents = new + _up_to(old, REPLAY * sum(map(len, new)))
+    rng.shuffle(documents)
+    return "\n".join(documents)
+
+
+def unpacked(package: str) -> Path:
+    """The files of a Debian package, downloaded (``apt-get download``: no dependencies) and unpacked under
+    :data:`DEBS` the first time; the folder stands for the package's root (``usr/share/...``)."""
+    folder = DEBS / package
+    if not (folder / "usr").is_dir():
+        DEBS.mkdir(parents=True, exist_ok=True)
+        if not list(DEBS.glob(f"{package}_*.deb")):
+            done = subprocess.run(["apt-get", "download", package], cwd=DEBS, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"could not download {package} ({done.stderr.strip()}): run apt-get update first")
+        (deb,) = DEBS.glob(f"{package}_*.deb")
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(folder)], check=True)
+    return folder
+
+
+def mozilla_messages(xpi: Path) -> str:
+    """The translated messages of a Mozilla language pack (Fluent ``.ftl``, ``.properties`` and ``.dtd`` files), one
+    per paragraph, each once, those of 20 characters or more (as :func:`catalog_messages`)."""
+    seen: dict[str, None] = {}
+    with zipfile.ZipFile(xpi) as pack:
+        for name in sorted(pack.namelist()):
+            kind = Path(name).suffix
+            if kind not in (".ftl", ".properties", ".dtd"):
+                continue
+            text = pack.read(name).decode("utf-8", errors="replace")
+            if kind == ".dtd":
+                values = re.findall(r'<!ENTITY\s+\S+\s+"([^"]*)"', text)
+            else:
+                values = []
+                for line in text.splitlines():
+                    if line.lstrip().startswith("#"):
+                        continue
+                    if match := re.match(r"\s*[.\w-]+\s*=\s*(.*)$", line):  # "key = value", ".label = value"
+                        values.append(match.group(1))
+                    elif (
+                        kind == ".ftl" and values and line[:1] in " \t" and line.strip()[:1] not in ("", "[", "*", "}")
+                    ):
+                        values[-1] += " " + line.strip()  # a Fluent value's next line (not a variant's key)
+            for value in values:
+                if len(value.strip()) >= 20:
+                    seen.setdefault(value.strip(), None)
+    return "\n".join(seen)
+
+
+def arabic_ui_messages() -> str:
+    """The fifth schedule's Arabic: the Arabic messages of :data:`ARABIC_CATALOG_PACKAGES` (gettext) and of
+    :data:`ARABIC_MOZILLA_PACKAGES` (language packs), each message once."""
+    parts = []
+    for package in ARABIC_CATALOG_PACKAGES:
+        parts.append(catalog_messages("ar", folder=unpacked(package) / "usr/share/locale/ar/LC_MESSAGES"))
+    for package in ARABIC_MOZILLA_PACKAGES:
+        parts += [mozilla_messages(xpi) for xpi in sorted(unpacked(package).rglob("langpack-ar@*.xpi"))]
+    return "\n".join(dict.fromkeys("\n".join(parts).split("\n")))  # a message two programs share: once
+
+
+def fifth_schedule_documents(seed: int = 0) -> list[str]:
+    """The fifth schedule's new documents: :func:`arabic_ui_messages` in chunks and a seeded choice of whole German
+    help pages, up to :data:`GERMAN_HELP_CHARS`."""
+    german = help_pages(
+        "de", GERMAN_HELP_CHARS, seed, root=unpacked(GERMAN_HELP_PACKAGE) / "usr/share/libreoffice/help"
+    )
+    return _chunks(arabic_ui_messages()) + german
+
+
+def fifth_schedule_corpus(seed: int = 0) -> str:
+    """The fifth schedule's text: :func:`fifth_schedule_documents` and :data:`FIFTH_REPLAY` times as many characters
+    of a seeded choice of the fourth schedule's documents, shuffled together (the last 10% of the file validates)."""
+    rng = random.Random(seed)
+    new = fifth_schedule_documents(seed)
+    old = libreoffice_documents(seed) + multilingual_documents()
+    rng.shuffle(old)
+    documents = new + _up_to(old, FIFTH_REPLAY * sum(map(len, new)))
     rng.shuffle(documents)
     return "\n".join(documents)
 

@@ -11,6 +11,8 @@ of tiny Shakespeare, the tutorial's text).
     python -m bench.texts bench --out /tmp/own-texts          # the benchmark's texts, one file each
     python -m bench.texts multilingual --out FILE             # the multilingual base's corpus (bench.multilingual)
     python -m bench.texts multilingual-4 --out FILE           # its fourth schedule's corpus
+    python -m bench.texts multilingual-5 --out FILE           # its fifth schedule's corpus
+    python -m bench.texts debs                                # download and unpack the fifth schedule's packages
     python -m bench.texts multilingual-bench --out FOLDER     # the benchmark's texts in other languages
 """
 
@@ -203,13 +205,21 @@ def bench_texts() -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.texts", description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("base", "bench", "multilingual", "multilingual-4", "multilingual-bench"))
-    parser.add_argument("--out", required=True, help="a file (base, multilingual) or a folder (the benchmarks)")
+    choices = ("base", "bench", "multilingual", "multilingual-4", "multilingual-5", "multilingual-bench", "debs")
+    parser.add_argument("what", choices=choices)
+    parser.add_argument("--out", help="a file (base, multilingual) or a folder (the benchmarks); not for debs")
     args = parser.parse_args(argv)
+    if args.what == "debs":  # (into bench.multilingual.DEBS: $CHARLSTM_DEBS, or ~/.cache/charlstm/debs)
+        for package in multilingual.FIFTH_PACKAGES:
+            print(f"{package}: {multilingual.unpacked(package)}", file=sys.stderr)
+        return 0
+    if args.out is None:
+        parser.error(f"{args.what} needs --out")
     corpora = {
         "base": base_corpus,
         "multilingual": multilingual.multilingual_corpus,
         "multilingual-4": multilingual.fourth_schedule_corpus,
+        "multilingual-5": multilingual.fifth_schedule_corpus,
     }
     if args.what in corpora:
         text = corpora[args.what]()

@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_finite,
         metavar="SECONDS",
         help="also write --out (with the optimiser state) every this many seconds while training, so a long run "
-        "that is stopped can be resumed with --resume OUT --resume-schedule",
+        "that is stopped can be resumed with --resume OUT --resume-schedule; if keep-best then puts earlier weights "
+        "back, the last such file is kept as OUT-last.safetensors",
     )
     t.add_argument(
         "--resume-schedule",
@@ -301,6 +302,14 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
         raise ValueError("training produced no progress")
     if not world.main:  # rank 0 writes the one checkpoint
         return 0
+    if records[-1].kept_from is not None and args.save_every and os.path.exists(args.out):
+        # keep-best put earlier weights back: a long run's last checkpoint holds what it learned since, so it is
+        # kept beside them rather than overwritten (a pretraining whose validation text earlier runs read can
+        # score best at its start, and lose hours of learning to keep-best)
+        stem, suffix = os.path.splitext(args.out)
+        os.replace(args.out, f"{stem}-last{suffix or '.safetensors'}")
+        note = f"keep-best put back the weights from {records[-1].kept_from:.0f} s; the checkpoint written last"
+        print(f"{note} while training is kept as {stem}-last{suffix or '.safetensors'} (--resume it)", file=out)
     run.save(args.out, include_optimizer=not args.no_optimizer)
     result = evaluate(run.model, corpus.val, unknown_cost=corpus.unknown_cost)
     if args.plot:

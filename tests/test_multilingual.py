@@ -3,6 +3,7 @@ that no benchmark text was pretrained on."""
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,27 @@ def test_a_long_run_saves_as_it_goes_and_resumes_along_its_schedule(tmp_path, ca
     assert main(["train", *common, "--steps", "10", "--resume-schedule"]) == 2  # only with --resume
 
 
+def test_keep_best_putting_earlier_weights_back_keeps_a_long_runs_last_checkpoint(tmp_path, capsys):
+    """A validation text unlike the training text (the tutorial, then "zqxj" over and over: its last 10%) scores
+    best before training: keep-best puts the first weights back at the end, and the checkpoint saved last while
+    training (what the run learned since) stays beside them, resumable."""
+    corpus = tmp_path / "corpus.txt"
+    tutorial = FINANCE.read_text(encoding="utf-8")
+    corpus.write_text(tutorial + "zqxj" * (len(tutorial) // 30), encoding="utf-8")
+    out = tmp_path / "long.safetensors"
+    args = ["train", "--corpus", str(corpus), "--preset", "tiny", "--out", str(out), "--init", "scratch"]
+    assert main([*args, "--steps", "12", "--eval-interval", "1", "--save-every", "0.001", "--seed", "1"]) == 0
+    said = capsys.readouterr().out
+    last = tmp_path / "long-last.safetensors"
+    assert "Kept the weights from 0 s" in said and f"kept as {last}" in said
+    kept, later = load(out), load(last)
+    assert later.state.step == 12 and later.state.optimizer.state
+    differ = [
+        not torch.equal(a, b) for a, b in zip(kept.model.state_dict().values(), later.model.state_dict().values())
+    ]
+    assert all(differ)  # the first weights, and the twelfth step's
+
+
 def test_roff_becomes_readable_text():
     source = '.\\" a comment\n.TH LS 1\n.SH "NAME"\nls \\- list \\fBdirectory\\fR contents\n.PP\n.BR ls (1)\n'
     assert multilingual.roff_to_text(source) == "NAME\nls - list directory contents\nls(1)\n"
@@ -149,14 +171,38 @@ INSTALLED = all(Path(p).exists() for p in (*SOURCES, texts.DEV_REF, texts.DEV_RE
     ),
 )
 def test_no_benchmark_text_was_pretrained_on():
-    """At most 2% of any benchmark text's 40-character windows occur in what the multilingual base read: its corpus
-    and its fourth schedule's LibreOffice texts (the rest of that schedule is the corpus again)."""
+    """At most 2% of any benchmark text's 40-character windows occur in what the multilingual base read: its corpus,
+    its fourth schedule's LibreOffice texts and its fifth schedule's Arabic messages and German help (the rest of
+    those schedules is the corpus again). The fifth's packages are downloaded here if `python -m bench.texts debs`
+    has not unpacked them yet."""
     scored = multilingual.bench_texts() | texts.bench_texts()
     # tiny Shakespeare's first 90% is read on purpose; the benchmark scores only its last 10%
     scored["shakespeare-1m"] = scored["shakespeare-1m"][-len(scored["shakespeare-1m"]) // 10 :]
-    read = "\n".join([multilingual.multilingual_corpus(), *multilingual.libreoffice_documents()])
+    new = [*multilingual.libreoffice_documents(), *multilingual.fifth_schedule_documents()]
+    read = "\n".join([multilingual.multilingual_corpus(), *new])
     shares = multilingual.shared_shares(read, scored)
     assert max(shares.values()) <= 0.02, shares
+
+
+def test_a_mozilla_language_pack_gives_its_translated_messages_once_each(tmp_path):
+    xpi = tmp_path / "langpack-ar@example.xpi"
+    with zipfile.ZipFile(xpi, "w") as pack:
+        pack.writestr(
+            "localization/ar/browser/a.ftl",
+            "# a comment that is long enough to count\n"
+            "open-file-button =\n    .label = افتح الملف الذي اخترته الآن\n    .accesskey = ف\n"
+            "long-message = هذه رسالة طويلة تمتد\n    على سطرين في الملف\n"
+            "count = { $n ->\n    [one] ملف واحد في المجلد المحدد\n   *[other] ملفات كثيرة في المجلد المحدد\n}\n",
+        )
+        pack.writestr("chrome/ar/b.properties", "dialog.title=افتح الملف الذي اخترته الآن\nshort=قصير\n")
+        pack.writestr("chrome/ar/c.dtd", '<!ENTITY save.label "احفظ الصفحة بصيغة أخرى من فضلك">\n')
+        pack.writestr("chrome/ar/d.css", "body { content: 'ليست رسالة بل قاعدة تنسيق طويلة'; }\n")
+    messages = multilingual.mozilla_messages(xpi).split("\n")
+    assert messages == [
+        "افتح الملف الذي اخترته الآن",  # b.properties (files in name order); ftl's same message: kept once
+        "احفظ الصفحة بصيغة أخرى من فضلك",  # c.dtd; d.css is no messages file; "short" is under 20 characters
+        "هذه رسالة طويلة تمتد على سطرين في الملف",  # a Fluent value on two lines; a plural's variants are not read
+    ]
 
 
 SAMPLES = {  # a sentence in each script the multilingual base reads

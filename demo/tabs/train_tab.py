@@ -31,7 +31,7 @@ START_CHOICES = {  # label -> init: "auto" starts from a base that knows the tex
 }
 START_INFO = (
     "Transfer learning: the base model has read 11 MB of English"
-    + (" (and another 26 MB in 20 languages and 7 scripts)" if MULTILINGUAL else "")
+    + (" (and another 28 MB in 20 languages and 7 scripts)" if MULTILINGUAL else "")
     + ", so it only has to learn your text's style — {figure}. Random weights must learn spelling from your text alone."
 )
 # Measured by ``python -m bench.own_texts`` (README, "Your own text"): the tutorial's text, 60 s each.
