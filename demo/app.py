@@ -83,9 +83,7 @@ with widgets.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(
         )
     # ① your text → ② train → ③ it writes, above every tab
     path = quickstart.build(*corpus_tab.first(), train_tab.plan_note(**train_tab.FIRST_PLAN))
-    # a tab that does not fit wraps onto a second row, never into a "…" menu: at 390 px the six fit in one row,
-    # but Gradio measures again as the page changes, and after a run hid Guess and Inside behind the menu
-    with gr.Tabs(overflow_behavior="wrap") as tabs:
+    with gr.Tabs() as tabs:
         learn = learn_tab.build()
         corpus_tab.build(path)
         jump, moment, moment_note = train_tab.build(path, choice)
