@@ -251,11 +251,15 @@ def fourth_schedule_corpus(seed: int = 0) -> str:
     """The fourth schedule's text: :func:`libreoffice_documents` and :data:`REPLAY` times as many characters of a
     seeded choice of :func:`multilingual_corpus`'s documents, shuffled together (the last 10% of the file
     validates)."""
+    return _with_replay(libreoffice_documents(seed), multilingual_documents(), REPLAY, seed)
+
+
+def _with_replay(new: list[str], old: list[str], replay: int, seed: int) -> str:
+    """A later schedule's corpus: the ``new`` documents and ``replay`` times as many characters of a seeded choice of
+    the ``old`` ones (whole documents, so what was learned is not forgotten), shuffled together."""
     rng = random.Random(seed)
-    new = libreoffice_documents(seed)
-    old = multilingual_documents()
     rng.shuffle(old)
-    documents = new + _up_to(old, REPLAY * sum(map(len, new)))
+    documents = new + _up_to(old, replay * sum(map(len, new)))
     rng.shuffle(documents)
     return "\n".join(documents)
 
@@ -270,7 +274,7 @@ def unpacked(package: str) -> Path:
             done = subprocess.run(["apt-get", "download", package], cwd=DEBS, capture_output=True, text=True)
             if done.returncode != 0:
                 raise SystemExit(f"could not download {package} ({done.stderr.strip()}): run apt-get update first")
-        (deb,) = DEBS.glob(f"{package}_*.deb")
+        deb = max(DEBS.glob(f"{package}_*.deb"), key=lambda path: path.stat().st_mtime)  # the newest, if two
         subprocess.run(["dpkg-deb", "-x", str(deb), str(folder)], check=True)
     return folder
 
@@ -306,7 +310,8 @@ def mozilla_messages(xpi: Path) -> str:
 
 def arabic_ui_messages() -> str:
     """The fifth schedule's Arabic: the Arabic messages of :data:`ARABIC_CATALOG_PACKAGES` (gettext) and of
-    :data:`ARABIC_MOZILLA_PACKAGES` (language packs), each message once."""
+    :data:`ARABIC_MOZILLA_PACKAGES` (language packs), each line once (a line two programs share, or a line
+    repeated inside one program's messages, is read once)."""
     parts = []
     for package in ARABIC_CATALOG_PACKAGES:
         parts.append(catalog_messages("ar", folder=unpacked(package) / "usr/share/locale/ar/LC_MESSAGES"))
@@ -327,13 +332,8 @@ def fifth_schedule_documents(seed: int = 0) -> list[str]:
 def fifth_schedule_corpus(seed: int = 0) -> str:
     """The fifth schedule's text: :func:`fifth_schedule_documents` and :data:`FIFTH_REPLAY` times as many characters
     of a seeded choice of the fourth schedule's documents, shuffled together (the last 10% of the file validates)."""
-    rng = random.Random(seed)
-    new = fifth_schedule_documents(seed)
     old = libreoffice_documents(seed) + multilingual_documents()
-    rng.shuffle(old)
-    documents = new + _up_to(old, FIFTH_REPLAY * sum(map(len, new)))
-    rng.shuffle(documents)
-    return "\n".join(documents)
+    return _with_replay(fifth_schedule_documents(seed), old, FIFTH_REPLAY, seed)
 
 
 def _guide(folder: str) -> str:

@@ -307,9 +307,10 @@ def _train(args: argparse.Namespace, device: torch.device, world: World = SINGLE
         # kept beside them rather than overwritten (a pretraining whose validation text earlier runs read can
         # score best at its start, and lose hours of learning to keep-best)
         stem, suffix = os.path.splitext(args.out)
-        os.replace(args.out, f"{stem}-last{suffix or '.safetensors'}")
+        later = f"{stem}-last{suffix or '.safetensors'}"
+        os.replace(args.out, later)
         note = f"keep-best put back the weights from {records[-1].kept_from:.0f} s; the checkpoint written last"
-        print(f"{note} while training is kept as {stem}-last{suffix or '.safetensors'} (--resume it)", file=out)
+        print(f"{note} while training is kept as {later} (--resume it)", file=out)
     run.save(args.out, include_optimizer=not args.no_optimizer)
     result = evaluate(run.model, corpus.val, unknown_cost=corpus.unknown_cost)
     if args.plot:
