@@ -17,7 +17,9 @@ Spanish, Russian, Greek, Japanese, Chinese, Korean and Arabic from :mod:`bench.m
   that format moves the bits/char the stepper scores on the first 2,000 validation characters from float32's.
 
 ``--sweep`` instead tries fine-tuning settings (peak learning rate × dropout) from the base model on a few texts:
-the measurement behind :func:`charlstm.config.auto_config`'s fine-tuning table.
+the measurement behind :func:`charlstm.config.auto_config`'s fine-tuning table. ``--learning-rate`` runs the
+benchmark at another peak rate than the default's (how :data:`charlstm.run.MULTILINGUAL_RATE` was chosen). Every
+sample goes on from the end of its text, unseen, as the app's writing does (:func:`charlstm.sampling.lead_in`).
 
     apt-get install -y bzip2 xz-utils 7zip wamerican wngerman wfrench wspanish python3.11-doc debian-handbook \\
         developers-reference developers-reference-de debian-reference-en installation-guide-amd64 gettext
@@ -101,7 +103,8 @@ def train_once(text: str, init: str, seconds: float, seed: int = 0, **overrides)
     run, corpus = Run.start(text, the_plan)
     records = list(run.train(corpus))
     result = evaluate(run.model, corpus.val, unknown_cost=corpus.unknown_cost)
-    written = sample(run.model, run.vocab, "", SAMPLE_CHARS, generator=torch.Generator().manual_seed(seed))
+    # as the app writes after a run: on from the end of the text, unseen
+    written = sample(run.model, run.vocab, run.lead_in, SAMPLE_CHARS, generator=torch.Generator().manual_seed(seed))
     start = next(r for r in records if r.val_bpc is not None)
     # how fast it writes, as a learner's Generate tab runs it (batch 1, the stepper's own weight format)
     writes = max(chars_per_s(run.model, run.vocab, "auto")[0] for _ in range(2))
@@ -157,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--texts", choices=("english", "world"), default="english", help="which texts (see above)")
     parser.add_argument("--init", action="append", choices=("scratch", "auto"), help="only these starts")
     parser.add_argument("--multilingual", help="a multilingual base checkpoint to use in place of the shipped one")
+    parser.add_argument("--learning-rate", type=float, help="override the default peak rate (to compare rates)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -180,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             row = {"text": name, "chars": len(text), "seed": seed, "bzip2": bzip2, "xz": xz, "ppmd": ppmd}
             for init in args.init or ("scratch", "auto"):
                 started = time.perf_counter()
-                result = train_once(text, init, args.seconds, seed)
+                rate = {} if args.learning_rate is None else {"learning_rate": args.learning_rate}
+                result = train_once(text, init, args.seconds, seed, **rate)
                 row[init] = {
                     **result,
                     "real_words": None if words is None else real_word_share(result["sample"], words),

@@ -19,8 +19,10 @@ for the **latest** weights, the **best** ones (the lowest validation seen, and w
 model (its own words before any training: the floor). The last column is the ceiling: the share of the training
 text's own words in the text itself, what a model that wrote exactly like it would score. A language the base
 has barely read (it read a few pages of German, French and Spanish, and no Russian) has a high ceiling: its
-ordinary words count as the text's own. Samples use temperature 0.8 from an empty seed with RNG
-seeds 0, 1 and 2; the figures are their mean. ``--repeat N`` trains N times per text (seeds 0..N-1) and reports
+ordinary words count as the text's own. Samples use temperature 0.8 with RNG seeds 0, 1 and 2, and go on from the
+end of the text, unseen, as the app's writing does (:func:`charlstm.sampling.lead_in`; the base's too, so its floor
+is what that alone gives; ``--empty-seed`` writes from nothing, as before the eleventh session); the figures are
+their mean. ``--repeat N`` trains N times per text (seeds 0..N-1) and reports
 each figure's range.
 
     apt-get install -y python3.11-doc debian-handbook    # the base model's reading, for its word list
@@ -49,7 +51,7 @@ from charlstm.evaluation import evaluate
 from charlstm.lab.copying import CopyIndex
 from charlstm.model import CharLSTM
 from charlstm.run import Run, plan
-from charlstm.sampling import sample
+from charlstm.sampling import lead_in, sample
 from charlstm.transfer import base_model, grow_vocab
 from charlstm.vocab import Vocab
 
@@ -111,10 +113,13 @@ class Scored:
     samples: tuple[str, ...]
 
 
-def score(model: CharLSTM, vocab: Vocab, index: CopyIndex, training_words: set[str], known: set[str]) -> Scored:
-    """Own words and copied share of a model's samples, averaged over :data:`SAMPLE_SEEDS`."""
+def score(
+    model: CharLSTM, vocab: Vocab, index: CopyIndex, training_words: set[str], known: set[str], seed_text: str
+) -> Scored:
+    """Own words and copied share of a model's samples from ``seed_text``, averaged over :data:`SAMPLE_SEEDS`."""
     samples = tuple(
-        sample(model, vocab, "", SAMPLE_CHARS, generator=torch.Generator().manual_seed(seed)) for seed in SAMPLE_SEEDS
+        sample(model, vocab, seed_text, SAMPLE_CHARS, generator=torch.Generator().manual_seed(seed))
+        for seed in SAMPLE_SEEDS
     )
     n = len(samples)
     return Scored(
@@ -124,14 +129,16 @@ def score(model: CharLSTM, vocab: Vocab, index: CopyIndex, training_words: set[s
     )
 
 
-def base_row(text: str, known: set[str]) -> dict:
+def base_row(text: str, known: set[str], primed: bool = True) -> dict:
     """The untouched base model on this text: what "before training" writes (its vocabulary grown like a run's,
-    so characters it lacks are encoded for the copy index; their rows start as the unknown character's)."""
+    so characters it lacks are encoded for the copy index; their rows start as the unknown character's), from the
+    text's end (``primed``) or from nothing."""
     start = base_model()
     part = training_part(text)
     model, vocab, _ = grow_vocab(start.model, start.vocab, part)
     training_words = set(words(part))
-    scored = score(model, vocab, CopyIndex(vocab.encode(part)), training_words, known)
+    seed_text = lead_in(normalize_text(text)) if primed else ""
+    scored = score(model, vocab, CopyIndex(vocab.encode(part)), training_words, known, seed_text)
     return {
         "own_words": scored.own_words,
         "copied": scored.copied,
@@ -142,10 +149,17 @@ def base_row(text: str, known: set[str]) -> dict:
 
 
 def train_once(
-    text: str, seconds: float, steps: int | None, seed: int, known: set[str], **overrides: float | None
+    text: str,
+    seconds: float,
+    steps: int | None,
+    seed: int,
+    known: set[str],
+    primed: bool = True,
+    **overrides: float | None,
 ) -> dict:
     """Train with the app's defaults (``overrides``, None ignored, win over them: for tuning), keeping a copy of the
-    weights at each new best validation; score both."""
+    weights at each new best validation; score both, writing from the text's end (``primed``, as the app does) or
+    from nothing."""
     torch.manual_seed(seed)
     the_plan = plan(
         text,
@@ -172,7 +186,7 @@ def train_once(
     training_words = set(words(training_part(text)))
     row: dict = {"init": the_plan.init, "evaluations": evaluations, "steps": run.train_state.step, "wall_s": wall_s}
     for name, model, moment in (("latest", run.model, run.train_state.elapsed), ("best", best_model, best_s)):
-        scored = score(model, run.vocab, index, training_words, known)
+        scored = score(model, run.vocab, index, training_words, known, run.lead_in if primed else "")
         val = evaluate(model, corpus.val, unknown_cost=corpus.unknown_cost).bpc  # the whole held-out end
         row[name] = {
             "seconds": moment,
@@ -222,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learning-rate", type=float, help="override the default peak rate (to tune it)")
     parser.add_argument("--dropout", type=float, help="override the default dropout (to tune it)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the app's: 2)")
+    parser.add_argument("--empty-seed", action="store_true", help="write from nothing, not from the text's end")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     found = texts()
@@ -234,10 +249,17 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in found.items():
         if args.only and name not in args.only:
             continue
-        base = base_row(text, known)
+        base = base_row(text, known, primed=not args.empty_seed)
         rows = [
             train_once(
-                text, args.seconds, args.steps, seed, known, learning_rate=args.learning_rate, dropout=args.dropout
+                text,
+                args.seconds,
+                args.steps,
+                seed,
+                known,
+                primed=not args.empty_seed,
+                learning_rate=args.learning_rate,
+                dropout=args.dropout,
             )
             for seed in range(args.repeat)
         ]

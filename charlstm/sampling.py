@@ -6,12 +6,14 @@ character is then drawn from the next-character distribution and costs one cell 
 :mod:`charlstm.cell` arranged for batch 1), several times faster than calling ``nn.LSTM`` for one character.
 Randomness comes only from the ``torch.Generator`` passed in: the same seed gives the same text, and concurrent
 callers never disturb each other. With a :class:`~charlstm.clamp.Clamp`, one unit is held at a value in every
-step, the seed's included (it is then read by the stepper too, not the fused pass).
+step, the seed's included (it is then read by the stepper too, not the fused pass). A model trained on a text
+writes on from that text's end (:func:`lead_in`), as the app's samples and the training's do.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -28,6 +30,10 @@ MAX_LENGTH = 100_000  # characters generated per call
 MAX_SEED_TEXT = 10_000  # characters of seed text used; older context barely changes the state
 DEFAULTS = SampleConfig()
 START = "\n"  # every text is read as if it began a line, so an empty seed works too
+LEAD_IN = 200  # characters of a learner's text that prime the writing of a model trained on it
+# where a lead-in may end, best first: after a line break (the writing opens a line, as the text's lines do), after a
+# sentence's end (Latin, Greek, Arabic and CJK punctuation), after a space (the writing starts a word)
+_LEAD_IN_ENDS = (re.compile(r"\n+"), re.compile(r"[.!?;:…。！？؟]+[\s\"'”»)]*"), re.compile(r"\s+"))
 
 
 class SamplingError(ValueError):
@@ -144,6 +150,21 @@ def generate(
 def sample(model: CharLSTM, vocab: Vocab, seed_text: str = "", length: int = DEFAULTS.length, **settings) -> str:
     """The text :func:`generate` yields, as one string."""
     return "".join(step.char for step in generate(model, vocab, seed_text, length, **settings))
+
+
+def lead_in(text: str, chars: int = LEAD_IN) -> str:
+    """What writing from a model trained on ``text`` starts from, unseen: the text's last characters (at most
+    ``chars``), ended where a new line, sentence or word of it would begin.
+
+    A model fine-tuned for a minute from a base still writes in the base's language from an empty seed (the first
+    characters decide the language, and the base's is the likelier); primed on the end of the text, it writes on in
+    the text's own language and style, as it would continue it."""
+    window = text[-2 * chars :]  # room to move the end back and still keep ``chars``
+    for end in _LEAD_IN_ENDS:
+        found = [m.end() for m in end.finditer(window)]
+        if found and found[-1] >= len(window) - chars:  # an end within the last ``chars`` characters
+            return window[: found[-1]][-chars:]
+    return window[-chars:]
 
 
 # Old names, kept as aliases (``prompt=`` still works where ``seed_text=`` is taken: :mod:`charlstm.renamed`).

@@ -25,7 +25,7 @@ from .machine.precision import autocast, resolve_precision
 from .model import CharLSTM, start_from_frequencies
 from .renamed import renamed
 from .safeguards import ROLLBACK_LR_FACTOR, Safeguards, exploded
-from .sampling import sample
+from .sampling import LEAD_IN, lead_in, sample
 
 REPORT_INTERVAL = 0.2  # seconds between records; a caller can always stop within a step of this
 EVAL_CHARS = 8192  # validation characters per in-training evaluation: 16 windows of 512, about 0.08 s for 1×256
@@ -345,10 +345,21 @@ def _steps_due(config: TrainConfig, steps: int) -> bool:
 def _validate(model: CharLSTM, corpus: Corpus) -> tuple[float, str]:
     """The validation loss (nats/char) and a sample: what an evaluation shows."""
     loss = _val_loss(model, corpus)
-    # a sample from an empty seed, always with the same random numbers, so samples compare across time
+    # a sample that continues the end of the text, always with the same random numbers, so samples compare
+    # across time (from an empty seed, a model fine-tuned from a base writes the base's language for a while)
     generator = torch.Generator().manual_seed(0)
-    text = sample(model, corpus.vocab, "", SAMPLE_CHARS, temperature=SampleConfig.temperature, generator=generator)
+    seed_text = corpus_lead_in(corpus)
+    text = sample(
+        model, corpus.vocab, seed_text, SAMPLE_CHARS, temperature=SampleConfig.temperature, generator=generator
+    )
     return loss, text
+
+
+def corpus_lead_in(corpus: Corpus) -> str:
+    """What writing from a model trained on ``corpus`` starts from (:func:`lead_in`): the end of its text, whose
+    last tenth is the validation text (a separate validation text: that one's end)."""
+    window = 2 * LEAD_IN  # as much as lead_in looks at
+    return lead_in(corpus.vocab.decode(torch.cat((corpus.train[-window:], corpus.val[-window:]))[-window:]))
 
 
 def _val_loss(model: CharLSTM, corpus: Corpus) -> float:

@@ -74,6 +74,7 @@ def test_the_path_is_on_the_first_screen_and_reaches_your_model_writing_in_three
     end_run(page)  # (only to keep the test short: a run ends by itself after its budget)
     page.locator("#it-writes .copied-text").wait_for(timeout=60_000)  # ③: a longer text, its copies marked
     assert page.locator("#it-writes").get_by_text("from your text").count() == 1  # the copying, said beside it
+    assert page.locator("#it-writes").get_by_text("It goes on from where your text ends").count() == 1
     assert page.locator("#model-choice input[value='your model']").is_checked()
     assert page.locator("#continue-button").is_enabled() and page.locator("#write-again").is_enabled()
     assert page.errors == [] and page.external == []

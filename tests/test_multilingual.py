@@ -17,6 +17,7 @@ from charlstm.cli import main
 from charlstm.config import ModelConfig
 from charlstm.model import CharLSTM
 from charlstm.run import Run, plan
+from charlstm.sampling import lead_in, sample
 from charlstm.scripts import ascii_share, main_script, script_of
 from charlstm.transfer import Base, narrow_vocab
 from charlstm.vocab import Vocab
@@ -64,12 +65,13 @@ def test_the_start_names_the_script_the_text_uses(bases, monkeypatch):
     assert english.init == "base" and any("which already reads English" in n for n in english.notes)
     greek = plan(GREEK, "auto", 60)
     assert greek.init == "multilingual" and any("which already reads Greek" in n for n in greek.notes)
-    assert greek.train_config.learning_rate == run_module.MULTILINGUAL_SCRIPT_RATE  # it read little of each script
+    assert greek.train_config.learning_rate == run_module.MULTILINGUAL_RATE  # the multilingual base's own rate
     assert plan(GREEK, "auto", 60, learning_rate=1e-3).train_config.learning_rate == 1e-3
     japanese = plan(JAPANESE, "auto", 60)
     assert japanese.init == "multilingual" and any("already reads Japanese" in n for n in japanese.notes)
     german = plan(GERMAN, "auto", 60)  # Latin letters, but not English: the base that read other languages
     assert german.init == "multilingual" and any("already reads many languages" in n for n in german.notes)
+    assert german.train_config.learning_rate == run_module.MULTILINGUAL_RATE
     monkeypatch.setattr(run_module, "LATIN_BASE", "base")  # the English base for every Latin-script text
     german = plan(GERMAN, "auto", 60)
     assert german.init == "base" and any("reads English and knows the accented Latin" in n for n in german.notes)
@@ -225,3 +227,35 @@ def test_the_shipped_multilingual_base_is_small_and_reads_every_script_it_claims
     for script, sentence in SAMPLES.items():
         assert main_script(sentence) == script
         assert transfer.coverage(vocab, sentence) >= transfer.BASE_COVERAGE, script
+
+
+@pytest.mark.skipif(not transfer.MULTILINGUAL_MODEL_PATH.exists(), reason="the multilingual base is not installed")
+def test_writing_that_goes_on_from_the_end_of_a_greek_text_is_greek_where_an_empty_seed_writes_english():
+    """Why a run's writing starts from the end of its text (charlstm.sampling.lead_in): from an empty seed the base
+    writes the language it read most, and a minute of fine-tuning on a small text does not change that."""
+    base = transfer.base_model("multilingual")
+
+    def greek_share(seed_text: str) -> float:
+        written = "".join(
+            sample(base.model, base.vocab, seed_text, 200, generator=torch.Generator().manual_seed(seed))
+            for seed in range(3)
+        )
+        letters = [c for c in written if c.isalpha()]
+        return sum(script_of(c) == "Greek" for c in letters) / len(letters)
+
+    assert greek_share("") < 0.2
+    assert greek_share(lead_in(GREEK)) > 0.9
+
+
+def test_a_run_writes_on_from_the_end_of_its_text(bases):
+    text = GERMAN + "Ende.\nNoch ein halber Sa"
+    the_plan = plan(text, "multilingual", None, 2, batch_size=4, seq_len=16)
+    run, corpus = Run.start(text, the_plan)
+    assert run.lead_in == ""  # before any training: nothing known of a text
+    records = list(run.train(corpus))
+    assert run.lead_in == lead_in(text) and run.lead_in.endswith("Ende.\n")
+    # the samples shown while it trains are written from there, with the same random numbers as ever
+    at_end = sample(
+        run.model, run.vocab, run.lead_in, len(records[-1].sample), generator=torch.Generator().manual_seed(0)
+    )
+    assert records[-1].sample == at_end

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from charlstm.sampling import SamplingError, char_probabilities, generate, prime, sample, top_chars
+from charlstm.sampling import LEAD_IN, SamplingError, char_probabilities, generate, lead_in, prime, sample, top_chars
 
 
 def gen(seed):
@@ -118,3 +118,20 @@ def test_a_temperature_near_zero_agrees_with_greedy_for_any_vocabulary_size(voca
         model.head.weight.mul_(40)  # confident, as a trained model is
     greedy = sample(model, vocab, "", 80, temperature=0)
     assert sample(model, vocab, "", 80, temperature=1e-6, generator=torch.Generator().manual_seed(1)) == greedy
+
+
+def test_a_lead_in_is_the_texts_end_cut_where_a_line_sentence_or_word_would_begin():
+    # a line break in the last LEAD_IN characters: the writing opens a new line, the unfinished last one dropped
+    assert lead_in("First line.\nSecond line.\n\nAn unfinished la") == "First line.\nSecond line.\n\n"
+    # one long line: after its last sentence (Latin, CJK or Arabic punctuation), else after its last space
+    assert lead_in("It rained. Then it stopped and") == "It rained. "
+    assert lead_in("雨が降った。そして止") == "雨が降った。"
+    assert lead_in("هل أنت هنا؟ نعم") == "هل أنت هنا؟ "
+    assert lead_in("no sentence ends here") == "no sentence ends "
+    # never more than LEAD_IN characters, and a text without any break is kept whole up to that
+    long = "word " * 200 + "\n" + "x" * 50
+    assert lead_in(long) == long[: long.index("\n") + 1][-LEAD_IN:] and len(lead_in(long)) == LEAD_IN
+    assert lead_in("a" * 500) == "a" * LEAD_IN and lead_in("") == ""
+    # a break far back (beyond the last LEAD_IN characters) is not worth losing the text's end for
+    far = "Title\n" + "and so on " * 40
+    assert lead_in(far) == far[-LEAD_IN:]

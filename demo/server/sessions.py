@@ -122,6 +122,13 @@ class Session:
             return CopyIndex(self.run.train_ids)
         return None
 
+    def lead_in(self) -> str:
+        """What the chosen model's writing starts from, unseen: the end of the text it learned
+        (:attr:`charlstm.run.Run.lead_in`); nothing for the room's model or an uploaded one."""
+        if self.use_own and self.model is not None and self.run is not None:
+            return self.run.lead_in
+        return ""
+
     def memory_bytes(self) -> int:
         """What this session's models hold (the finished copy counts in :meth:`Run.memory_bytes`), with the time
         machine's moments and the moment in use."""

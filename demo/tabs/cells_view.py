@@ -78,7 +78,9 @@ def race_cells(text: str, seconds: float, request: gr.Request):
     session.racers = {e.cell: e.run for e in entries}
     with scheduling.interactive():
         texts = {
-            e.cell: sample(e.run.model, e.run.vocab, "", SAMPLE_CHARS, generator=torch.Generator().manual_seed(0))
+            e.cell: sample(
+                e.run.model, e.run.vocab, e.run.lead_in, SAMPLE_CHARS, generator=torch.Generator().manual_seed(0)
+            )
             for e in entries
         }
     sizes = [[NAMES[e.cell], e.config.hidden_size, e.parameters, e.best_bpc and round(e.best_bpc, 3)] for e in entries]
@@ -170,6 +172,7 @@ def build(corpus: gr.Textbox) -> None:
             x="seconds",
             y="bpc",
             color="series",
+            color_title="cell",
             label="Validation while each cell trains (bits per character)",
             elem_id="race-plot",
         )

@@ -272,6 +272,7 @@ def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider,
             label="Loss while training (bits per character, lower is better)",
             x_title="seconds of training",
             y_title="bits per character",
+            color_title="",  # the legend's lines (train, validation, runs) name themselves: no "series" above them
             height=220,  # the lines, their axes and their legend in view under the status, on a 768-px screen
             visible=False,  # until a run has something to draw
             elem_id="loss-plot",

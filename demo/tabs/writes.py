@@ -42,8 +42,8 @@ NOW, OTHER = "now", "other"  # the pick's values: the model as the run left it, 
 
 def waiting() -> str:
     return (
-        '<div class="writes-empty">Press <b>Train</b>: a model learns your text, and writes here as it learns '
-        "(a new sample every few seconds).</div>"
+        '<div class="writes-empty">Press <b>Train</b>: a model learns your text, and writes here as it learns, '
+        "going on from where your text ends (a new sample every few seconds).</div>"
     )
 
 
@@ -74,18 +74,21 @@ def write(session: Session, seed: int = SEED) -> Written:
 
 
 def _write(session: Session, model: CharLSTM, vocab: Vocab, seed: int) -> Written:
-    text = sample(model, vocab, "", LENGTH, generator=torch.Generator().manual_seed(seed))
+    # it writes on from the end of the learner's text, unseen: in the text's language from the first word
+    lead_in = session.lead_in()
+    text = sample(model, vocab, lead_in, LENGTH, generator=torch.Generator().manual_seed(seed))
     index = session.copies()
     if index is None or not text:
         return Written(text, None, f'<div class="writes-text">{html.escape(text)}</div>')
     found = index.find(vocab.encode(text))
+    words = "It goes on from where your text ends. " if lead_in else ""
     if found.spans:
-        words = (
+        words += (
             f"<b>{found.share:.0%}</b> of it is copied word for word from your text (marked): the model knows "
             "those passages by heart."
         )
     else:
-        words = f"No passage of {MIN_COPY} or more characters in it is copied word for word from your text."
+        words += f"No passage of {MIN_COPY} or more characters in it is copied word for word from your text."
     return Written(text, found.share, f'<p class="writes-when">{words}</p>' + copied_html(text, found.spans))
 
 
