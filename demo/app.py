@@ -83,7 +83,7 @@ with widgets.Blocks(title="charlstm: a character-level LSTM lab", delete_cache=(
         )
     # ① your text → ② train → ③ it writes, above every tab
     path = quickstart.build(*corpus_tab.first(), train_tab.plan_note(**train_tab.FIRST_PLAN))
-    with gr.Tabs() as tabs:
+    with gr.Tabs(overflow_behavior="wrap") as tabs:  # never behind a "…" menu (demo/static/style.css)
         learn = learn_tab.build()
         corpus_tab.build(path)
         jump, moment, moment_note = train_tab.build(path, choice)

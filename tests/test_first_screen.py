@@ -133,6 +133,11 @@ def test_training_stays_in_view_and_nothing_above_it_moves(open_page, viewport, 
     page.locator("#it-writes .copied-text").wait_for(timeout=60_000)
     after = {part: in_view(page, part, viewport) for part in ("#train-status", "#loss-plot", "#it-writes")}
     assert all(after.values()), f"in view after the run: {after}"
+    legend = page.evaluate(  # the legend that names the lines, inside the plot's block (which clips)
+        """() => [document.querySelector('#loss-plot .role-legend').getBoundingClientRect().bottom,
+                  document.querySelector('#loss-plot').getBoundingClientRect().bottom]"""
+    )
+    assert legend[0] <= legend[1], f"the legend's bottom, the plot's: {legend}"
     assert page.evaluate("() => window.scrollY") == 0, "nothing scrolled the page"
     tabs_after, plot_after = box(page, "[role=tablist]")["y"], box(page, "#loss-plot")["y"]
     moved = {"tabs at the start": tabs_during - tabs_before, "tabs at the end": tabs_after - tabs_during}

@@ -1,6 +1,6 @@
 """The phone layout (390×844, dark): the runs table shows its essential columns whole, the loss plot's legend is
-not cut, both model choices are in view once there are two, and Learn's wide equations say that they scroll.
-Measured from the page in Debian's Chromium."""
+not cut, the six tabs stay in the tab bar, both model choices are in view once there are two, and Learn's wide
+equations say that they scroll. Measured from the page in Debian's Chromium."""
 
 import pytest
 
@@ -43,9 +43,14 @@ def test_a_phone_reads_the_runs_table_the_plot_legend_and_knows_the_equations_sc
     legend = page.evaluate(
         """() => { const svg = document.querySelector('#loss-plot svg.marks').getBoundingClientRect();
                    const legend = document.querySelector('#loss-plot .role-legend').getBoundingClientRect();
-                   return [legend.left, legend.right, svg.left, svg.right]; }"""
+                   const block = document.querySelector('#loss-plot').getBoundingClientRect();
+                   return [legend.left, legend.right, svg.left, svg.right, legend.bottom, block.bottom]; }"""
     )
     assert legend[2] <= legend[0] and legend[1] <= legend[3], legend  # the legend inside the plot: not cut
+    assert legend[4] <= legend[5], legend  # nor below the block's edge, which clips (under a two-line label)
+    # every tab in the tab bar after a run, none behind a "…" menu (Gradio's menu had hidden Guess and Inside)
+    shown = page.locator("[role=tablist] [role=tab]").all_inner_texts()
+    assert shown == ["Learn", "Corpus", "Train", "Generate", "Guess", "Inside"], shown
     choices = page.locator("#model-choice label").evaluate_all(
         "ls => ls.map(l => { const r = l.getBoundingClientRect(); return [r.left, r.right, l.textContent.trim()]; })"
     )

@@ -270,7 +270,7 @@ def build(path: quickstart.Path, choice: gr.Radio) -> tuple[gr.Radio, gr.Slider,
             y="bpc",
             color="series",
             label="Loss while training (bits per character, lower is better)",
-            x_title="seconds of training",
+            x_title="seconds trained",  # (short: a projector draws it at 20 px, and Vega cuts a long title)
             y_title="bits per character",
             color_title="",  # the legend's lines (train, validation, runs) name themselves: no "series" above them
             height=220,  # the lines, their axes and their legend in view under the status, on a 768-px screen
