@@ -23,7 +23,7 @@ from .lab.reach import Closing, Reach, closing_probability, memory_reach
 from .lab.steering import Comparison, compare_clamped
 from .model import CharLSTM
 from .run import Plan, Run, plan
-from .sampling import SamplingError, Step, char_probabilities, generate, sample
+from .sampling import SamplingError, Step, char_probabilities, generate, lead_in, sample
 from .training import Progress, TrainState, new_state, new_train_state, train
 from .transfer import base_model, grow_vocab
 from .vocab import Vocab
@@ -63,6 +63,7 @@ __all__ = [
     "evaluate",
     "generate",
     "grow_vocab",
+    "lead_in",
     "load",
     "make_corpus",
     "memory_reach",
