@@ -141,6 +141,7 @@ def train(
     eval_every = min(config.eval_interval, max(0.5, (config.seconds or math.inf) / 40))
     # the safeguards remember the last sound weights and the best ones, and watch for memorising
     guard = Safeguards(model, train_state.optimizer)
+    seed_text = corpus_lead_in(corpus)  # every sample goes on from the text's end: the same seed text each time
     losses = _RunningLoss()  # the training loss since the last record: each record reports its mean
     steps = 0  # optimiser steps taken in this call (train_state.step counts every call's)
     train_time = since_eval = eval_cost = 0.0  # seconds: in steps; in steps since the last evaluation; evaluating
@@ -167,7 +168,7 @@ def train(
         nonlocal since_eval, eval_cost
         since_eval, started = 0.0, time.perf_counter()
         # validation: the loss on text the model never trained on, the number that says whether it generalises
-        val_loss, text = _validate(model, corpus) if world.main else (math.nan, None)
+        val_loss, text = _validate(model, corpus, seed_text) if world.main else (math.nan, None)
         val_loss = world.share(val_loss)  # under torchrun, rank 0 evaluates and the others wait for its verdict
         if with_train and losses.count == 0:
             losses.add(_batch_loss(model, corpus.train, config))
@@ -342,13 +343,12 @@ def _steps_due(config: TrainConfig, steps: int) -> bool:
     return budget is not None and budget > 0 and steps % max(1, budget // 20) == 0
 
 
-def _validate(model: CharLSTM, corpus: Corpus) -> tuple[float, str]:
-    """The validation loss (nats/char) and a sample: what an evaluation shows."""
+def _validate(model: CharLSTM, corpus: Corpus, seed_text: str) -> tuple[float, str]:
+    """The validation loss (nats/char) and a sample continuing ``seed_text``: what an evaluation shows."""
     loss = _val_loss(model, corpus)
     # a sample that continues the end of the text, always with the same random numbers, so samples compare
     # across time (from an empty seed, a model fine-tuned from a base writes the base's language for a while)
     generator = torch.Generator().manual_seed(0)
-    seed_text = corpus_lead_in(corpus)
     text = sample(
         model, corpus.vocab, seed_text, SAMPLE_CHARS, temperature=SampleConfig.temperature, generator=generator
     )

@@ -172,7 +172,7 @@ def build(corpus: gr.Textbox) -> None:
             x="seconds",
             y="bpc",
             color="series",
-            color_title="cell",
+            color_title="",  # the lines name the cells: no title above them
             label="Validation while each cell trains (bits per character)",
             elem_id="race-plot",
         )
@@ -187,6 +187,7 @@ def build(corpus: gr.Textbox) -> None:
             x="characters back",
             y="log10 strength",
             color="cell",
+            color_title="",  # the lines name the cells: no title above them
             label="How much the prediction depends on the character k back (log10 of the gradient's size)",
             elem_id="reach-plot",
         )
